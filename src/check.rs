@@ -1,0 +1,50 @@
+//! `avatarcast check`: every piece the stream needs, and the command that fixes
+//! each missing one.
+
+use crate::config::Config;
+use crate::{media, onnx, raster, speech};
+
+pub struct Finding {
+    pub what: String,
+    pub problem: Option<String>,
+}
+
+pub fn run(config: &Config) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut add = |what: String, problem: Option<String>| out.push(Finding { what, problem });
+
+    match media::init() {
+        Ok(()) => {
+            add(format!("GStreamer {}", gstreamer::version_string()), None);
+            for (element, package) in media::REQUIRED_ELEMENTS {
+                let missing = media::missing_elements().iter().any(|(e, _)| e == element);
+                add(
+                    format!("GStreamer element {element}"),
+                    missing.then(|| format!("missing: run `bash scripts/setup.sh` (or `sudo apt-get install {package}`)")),
+                );
+            }
+        }
+        Err(e) => add("GStreamer".into(), Some(format!("{e:#}"))),
+    }
+
+    let ort = config.voice.onnxruntime_path();
+    add(format!("ONNX Runtime {}", ort.display()), onnx::environment(&ort).err().map(|e| format!("{e:#}")));
+
+    for path in [config.voice.model.clone(), config.voice.model_json()] {
+        add(
+            format!("voice file {}", path.display()),
+            (!path.is_file()).then(|| {
+                "missing: run `bash scripts/setup.sh` (it unpacks the default voice), or set `voice.model`".to_string()
+            }),
+        );
+    }
+
+    let espeak = speech::espeak::available().and_then(|_| speech::espeak::phonemize("en-us", "check"));
+    add(format!("espeak-ng ({})", speech::espeak::LIBRARY), espeak.err().map(|e| format!("{e:#}")));
+
+    add(
+        "fonts for the AI-generated label".into(),
+        (!raster::have_fonts()).then(|| "none found: run `bash scripts/setup.sh` (Debian package fonts-dejavu-core)".into()),
+    );
+    out
+}

@@ -1,0 +1,349 @@
+//! The config file (TOML): what to say, how it looks and sounds, where it goes.
+//! Every field is documented in config/README.md. Loading is strict: an unknown key
+//! or a malformed value stops startup with the config path of the field and a hint.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub video: VideoConfig,
+    #[serde(default)]
+    pub audio: AudioConfig,
+    #[serde(default)]
+    pub voice: VoiceConfig,
+    #[serde(default)]
+    pub avatar: AvatarConfig,
+    #[serde(default)]
+    pub scene: SceneConfig,
+    pub show: ShowConfig,
+    #[serde(default)]
+    pub output: OutputsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoConfig {
+    /// "WIDTHxHEIGHT", both even.
+    pub size: FrameSize,
+    pub fps: u32,
+    pub bitrate_kbps: u32,
+    /// Keyframe interval; platforms ask for 2 s.
+    pub keyframe_seconds: u32,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        VideoConfig { size: FrameSize { width: 720, height: 1280 }, fps: 25, bitrate_kbps: 2500, keyframe_seconds: 2 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl<'de> Deserialize<'de> for FrameSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::str::FromStr for FrameSize {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("`{s}` is not a size: write WIDTHxHEIGHT with even numbers from 64 to 4096, e.g. \"720x1280\"");
+        let (w, h) = s.trim().split_once(['x', 'X']).ok_or_else(bad)?;
+        let (width, height): (u32, u32) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+        let ok = |v: u32| (64..=4096).contains(&v) && v % 2 == 0;
+        if !ok(width) || !ok(height) {
+            return Err(bad());
+        }
+        Ok(FrameSize { width, height })
+    }
+}
+
+impl fmt::Display for FrameSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioConfig {
+    pub bitrate_kbps: u32,
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        AudioConfig { bitrate_kbps: 128 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// Piper voice model; its `.onnx.json` sits beside it.
+    pub model: PathBuf,
+    /// ONNX Runtime shared library (unpacked by scripts/setup.sh). `ORT_DYLIB_PATH` overrides it.
+    pub onnxruntime: PathBuf,
+    /// Inference threads for synthesis.
+    pub threads: usize,
+    /// >1 speaks slower, <1 faster.
+    pub length_scale: Option<f32>,
+    /// Output gain, 1.0 = as the voice produces it.
+    pub volume: f32,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            model: PathBuf::from("models/voices/en_US-joe-medium.onnx"),
+            onnxruntime: PathBuf::from("models/onnxruntime/libonnxruntime.so.1.31.1"),
+            threads: 1,
+            length_scale: None,
+            volume: 1.0,
+        }
+    }
+}
+
+impl VoiceConfig {
+    pub fn model_json(&self) -> PathBuf {
+        let mut s = self.model.clone().into_os_string();
+        s.push(".json");
+        PathBuf::from(s)
+    }
+
+    pub fn onnxruntime_path(&self) -> PathBuf {
+        std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from).unwrap_or_else(|| self.onnxruntime.clone())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AvatarConfig {
+    /// Folder with the host's vector layers and avatar.toml.
+    pub pack: PathBuf,
+    /// Seed for blinks and idle motion, so a render is reproducible.
+    pub seed: u64,
+}
+
+impl Default for AvatarConfig {
+    fn default() -> Self {
+        AvatarConfig { pack: PathBuf::from("assets/avatars/cartoon-host"), seed: 7 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SceneConfig {
+    /// Background: an .svg, .png or .jpg file, or a colour "#rrggbb".
+    pub background: String,
+    /// Where the always-visible "AI-generated" label sits.
+    pub label_position: LabelPosition,
+}
+
+impl Default for SceneConfig {
+    fn default() -> Self {
+        SceneConfig { background: "assets/backgrounds/studio.svg".into(), label_position: LabelPosition::TopLeft }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelPosition {
+    TopLeft,
+    TopRight,
+    BottomLeft,
+    BottomRight,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowConfig {
+    /// Silence after each sentence.
+    #[serde(default = "default_sentence_pause")]
+    pub sentence_pause_ms: u32,
+    /// Silence after each pitch, before the next product.
+    #[serde(default = "default_pitch_pause")]
+    pub pitch_pause_ms: u32,
+    pub pitches: Vec<PitchConfig>,
+}
+
+fn default_sentence_pause() -> u32 {
+    450
+}
+fn default_pitch_pause() -> u32 {
+    1500
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PitchConfig {
+    pub product: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputsConfig {
+    #[serde(default)]
+    pub rtmp: Vec<RtmpOutputConfig>,
+    #[serde(default)]
+    pub file: Vec<FileOutputConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtmpOutputConfig {
+    /// rtmp://host[:port]/app/streamkey or rtmps://…
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOutputConfig {
+    /// .flv, .mp4 or .mkv
+    pub path: PathBuf,
+}
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}: check the path given to --config", path.display()))?;
+        let config = Self::parse(&text).with_context(|| format!("config file {}", path.display()))?;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        let de = toml::Deserializer::parse(text).map_err(|e| anyhow::anyhow!("not valid TOML: {e}"))?;
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            // toml's message carries the offending line; keep its first line only.
+            let msg = inner.message().lines().next().unwrap_or("").to_string();
+            anyhow::anyhow!("`{path}`: {msg}")
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(1..=60).contains(&self.video.fps) {
+            bail!("`video.fps`: {} is out of range; use 1 to 60 (25 is what lip-sync models expect)", self.video.fps);
+        }
+        if !(200..=50_000).contains(&self.video.bitrate_kbps) {
+            bail!("`video.bitrate_kbps`: {} is out of range; use 200 to 50000 (2500 suits 720x1280)", self.video.bitrate_kbps);
+        }
+        if !(1..=10).contains(&self.video.keyframe_seconds) {
+            bail!("`video.keyframe_seconds`: use 1 to 10 (platforms ask for 2)");
+        }
+        if !(32..=320).contains(&self.audio.bitrate_kbps) {
+            bail!("`audio.bitrate_kbps`: {} is out of range; use 32 to 320 (128 is usual)", self.audio.bitrate_kbps);
+        }
+        if !(1..=16).contains(&self.voice.threads) {
+            bail!("`voice.threads`: use 1 to 16");
+        }
+        if !(0.0..=4.0).contains(&self.voice.volume) {
+            bail!("`voice.volume`: use 0.0 to 4.0 (1.0 leaves the voice as it is)");
+        }
+        if let Some(ls) = self.voice.length_scale {
+            if !(0.25..=4.0).contains(&ls) {
+                bail!("`voice.length_scale`: use 0.25 to 4.0 (1.0 is the voice's own pace)");
+            }
+        }
+        if self.show.pitches.is_empty() {
+            bail!("`show.pitches`: the show needs at least one pitch ([[show.pitches]] with product and text)");
+        }
+        for (i, p) in self.show.pitches.iter().enumerate() {
+            if p.text.trim().is_empty() {
+                bail!("`show.pitches[{i}].text`: empty; write what the host says about {}", p.product);
+            }
+        }
+        for (i, r) in self.output.rtmp.iter().enumerate() {
+            crate::output::rtmp::RtmpTarget::parse(&r.url).with_context(|| format!("`output.rtmp[{i}].url`"))?;
+        }
+        for (i, f) in self.output.file.iter().enumerate() {
+            crate::output::file::Container::from_path(&f.path).with_context(|| format!("`output.file[{i}].path`"))?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the config's outputs with command-line targets (`--output`).
+    pub fn set_outputs(&mut self, targets: &[String]) -> Result<()> {
+        let mut outputs = OutputsConfig::default();
+        for t in targets {
+            if t.contains("://") {
+                crate::output::rtmp::RtmpTarget::parse(t).with_context(|| format!("--output {t}"))?;
+                outputs.rtmp.push(RtmpOutputConfig { url: t.clone() });
+            } else {
+                let path = PathBuf::from(t);
+                crate::output::file::Container::from_path(&path).with_context(|| format!("--output {t}"))?;
+                outputs.file.push(FileOutputConfig { path });
+            }
+        }
+        self.output = outputs;
+        Ok(())
+    }
+
+    pub fn has_outputs(&self) -> bool {
+        !self.output.rtmp.is_empty() || !self.output.file.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[[show.pitches]]\nproduct = \"Mug\"\ntext = \"A fine mug.\"\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.video.size, FrameSize { width: 720, height: 1280 });
+        assert_eq!(c.video.fps, 25);
+        assert_eq!(c.show.pitches.len(), 1);
+    }
+
+    #[test]
+    fn unknown_key_names_its_path() {
+        let err = Config::parse(&format!("{MINIMAL}[output]\n[[output.rtmp]]\nurl = \"rtmp://a/b/c\"\nkey = 1\n")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("output.rtmp"), "{msg}");
+        assert!(msg.contains("unknown field `key`"), "{msg}");
+    }
+
+    #[test]
+    fn bad_size_names_field_and_format() {
+        let err = Config::parse(&format!("[video]\nsize = \"big\"\n{MINIMAL}")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("video.size") && msg.contains("WIDTHxHEIGHT"), "{msg}");
+        assert!("721x1280".parse::<FrameSize>().is_err());
+        assert_eq!("1280x720".parse::<FrameSize>().unwrap(), FrameSize { width: 1280, height: 720 });
+    }
+
+    #[test]
+    fn bad_rtmp_url_names_field() {
+        let err = Config::parse(&format!("{MINIMAL}[[output.rtmp]]\nurl = \"http://example.com/live\"\n")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("output.rtmp[0].url") && msg.contains("rtmp://"), "{msg}");
+    }
+
+    #[test]
+    fn command_line_outputs_replace_config_outputs() {
+        let mut c = Config::parse(&format!("{MINIMAL}[[output.file]]\npath = \"a.flv\"\n")).unwrap();
+        c.set_outputs(&["rtmp://127.0.0.1:1935/live/x".into(), "b.mp4".into()]).unwrap();
+        assert_eq!(c.output.rtmp.len(), 1);
+        assert_eq!(c.output.file[0].path, PathBuf::from("b.mp4"));
+        assert!(c.set_outputs(&["b.avi".into()]).is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! Lip-sync from exact phoneme timings: IPA phonemes -> mouth shapes (the Preston
+//! Blair / Rhubarb set, DESIGN.md §5) -> the shape each video frame shows.
+
+pub mod visemes;
+
+pub use visemes::Mouth;
+
+use crate::speech::piper::PhonemeSpan;
+
+/// A mouth shape held over [start, end) samples of an utterance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MouthCue {
+    pub start: u32,
+    pub end: u32,
+    pub mouth: Mouth,
+}
+
+/// The mouth shapes of one utterance, in its own sample positions.
+#[derive(Debug, Clone, Default)]
+pub struct MouthTrack {
+    pub cues: Vec<MouthCue>,
+}
+
+/// Pauses shorter than this keep the previous shape (the mouth doesn't snap shut
+/// between words).
+const KEEP_SHAPE_SECONDS: f64 = 0.12;
+
+impl MouthTrack {
+    pub fn from_phonemes(phonemes: &[PhonemeSpan], rate: u32) -> MouthTrack {
+        let keep = (KEEP_SHAPE_SECONDS * rate as f64) as u32;
+        let mut cues: Vec<MouthCue> = Vec::new();
+        for (i, p) in phonemes.iter().enumerate() {
+            if p.end <= p.start {
+                continue;
+            }
+            let mouth = match visemes::mouth_for(p.phoneme) {
+                visemes::Shape::Mouth(m) => m,
+                // Stress and length marks belong to the sound before them.
+                visemes::Shape::Modifier => match cues.last_mut() {
+                    Some(last) if last.end == p.start => {
+                        last.end = p.end;
+                        continue;
+                    }
+                    _ => Mouth::X,
+                },
+                visemes::Shape::Pause => {
+                    // A short pause inside speech keeps the shape; a long one rests.
+                    let inside = i > 0 && i + 1 < phonemes.len();
+                    match cues.last_mut() {
+                        Some(last) if inside && p.end - p.start < keep && last.end == p.start => {
+                            last.end = p.end;
+                            continue;
+                        }
+                        _ => Mouth::X,
+                    }
+                }
+            };
+            match cues.last_mut() {
+                Some(last) if last.mouth == mouth && last.end == p.start => last.end = p.end,
+                _ => cues.push(MouthCue { start: p.start, end: p.end, mouth }),
+            }
+        }
+        MouthTrack { cues }
+    }
+
+    /// The shape to show for the sample window [start, end): the one that covers most of
+    /// it, so a shape shorter than a frame still shows when it dominates that frame.
+    pub fn mouth_for_window(&self, start: i64, end: i64) -> Mouth {
+        let first = self.cues.partition_point(|c| (c.end as i64) <= start);
+        let mut best = (0i64, Mouth::X);
+        for c in &self.cues[first..] {
+            if c.start as i64 >= end {
+                break;
+            }
+            let overlap = (c.end as i64).min(end) - (c.start as i64).max(start);
+            if overlap > best.0 {
+                best = (overlap, c.mouth);
+            }
+        }
+        best.1
+    }
+
+    pub fn end(&self) -> u32 {
+        self.cues.last().map_or(0, |c| c.end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(phoneme: char, start: u32, end: u32) -> PhonemeSpan {
+        PhonemeSpan { phoneme, start, end }
+    }
+
+    #[test]
+    fn shapes_follow_phonemes_and_rest_in_silence() {
+        // "mama" at 48 kHz: ^ m a m a $
+        let ph = [
+            span('^', 0, 4800),
+            span('m', 4800, 7200),
+            span('ɑ', 7200, 12000),
+            span('ˈ', 12000, 12000),
+            span('m', 12000, 14400),
+            span('ɑ', 14400, 19200),
+            span('$', 19200, 38400),
+        ];
+        let t = MouthTrack::from_phonemes(&ph, 48000);
+        let shapes: Vec<Mouth> = t.cues.iter().map(|c| c.mouth).collect();
+        assert_eq!(shapes, vec![Mouth::X, Mouth::A, Mouth::D, Mouth::A, Mouth::D, Mouth::X]);
+        assert_eq!(t.mouth_for_window(0, 1920), Mouth::X);
+        assert_eq!(t.mouth_for_window(7680, 9600), Mouth::D);
+        // A window straddling m|ɑ takes the shape that covers most of it.
+        assert_eq!(t.mouth_for_window(6000, 7920), Mouth::A);
+        assert_eq!(t.mouth_for_window(30000, 31920), Mouth::X);
+    }
+
+    #[test]
+    fn short_pause_between_words_keeps_the_shape() {
+        let ph = [
+            span('^', 0, 960),
+            span('ɑ', 960, 4800),
+            span(' ', 4800, 5760), // 20 ms
+            span('ɑ', 5760, 9600),
+            span(',', 9600, 24000), // 300 ms
+            span('ɑ', 24000, 28800),
+            span('$', 28800, 30000),
+        ];
+        let t = MouthTrack::from_phonemes(&ph, 48000);
+        assert_eq!(t.mouth_for_window(4800, 5760), Mouth::D);
+        assert_eq!(t.mouth_for_window(14000, 16000), Mouth::X);
+    }
+}

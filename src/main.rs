@@ -1,0 +1,187 @@
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use avatarcast::broadcast::Broadcast;
+use avatarcast::config::Config;
+use avatarcast::output::Output;
+use avatarcast::timeline::Pacing;
+use avatarcast::{bench, check, media};
+
+#[derive(Parser)]
+#[command(name = "avatarcast", version, about = "A synthetic host for 24/7 shop livestreams: text in, H.264/AAC over RTMP out")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Stream the show in real time to the config's outputs (or --output targets).
+    Live {
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        /// Stop after this much stream time (e.g. 30s, 10m, 2h). Default: run forever.
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<Duration>,
+        /// rtmp://… , rtmps://… or a file ending .flv/.mp4/.mkv; repeatable; replaces the config's outputs.
+        #[arg(long = "output")]
+        outputs: Vec<String>,
+    },
+    /// Render the show to a file as fast as the machine allows.
+    Render {
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        #[arg(long, value_parser = parse_duration)]
+        duration: Duration,
+        /// A file ending .flv/.mp4/.mkv; repeatable.
+        #[arg(long = "output", required = true)]
+        outputs: Vec<String>,
+    },
+    /// Report each missing piece (GStreamer elements, ONNX Runtime, voice, espeak-ng) and how to fix it.
+    Check {
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+    },
+    /// Measure render, encode, end-to-end and speech speed.
+    Bench {
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Seconds of show the end-to-end measurement renders.
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration: write e.g. 30s, 10m or 2h"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}`; use ms, s, m or h")),
+    };
+    if seconds <= 0.0 {
+        return Err(format!("`{s}`: the duration must be positive"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: &Path, outputs: &[String]) -> Result<Config> {
+    let mut config = Config::load(path)?;
+    if !outputs.is_empty() {
+        config.set_outputs(outputs)?;
+    }
+    Ok(config)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Live { config, duration, outputs } => {
+            broadcast(load_config(&config, &outputs)?, Pacing::Live, duration)
+        }
+        Command::Render { config, duration, outputs } => {
+            broadcast(load_config(&config, &outputs)?, Pacing::Render, Some(duration))
+        }
+        Command::Check { config } => {
+            let config = Config::load(&config)?;
+            let findings = check::run(&config);
+            let mut missing = 0;
+            for f in &findings {
+                match &f.problem {
+                    None => println!("ok       {}", f.what),
+                    Some(p) => {
+                        missing += 1;
+                        println!("MISSING  {}: {p}", f.what);
+                    }
+                }
+            }
+            if missing == 0 {
+                println!("everything avatarcast needs is here");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("{missing} missing; fix with the commands above");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Bench { config, json, seconds } => {
+            let config = Config::load(&config)?;
+            if cfg!(debug_assertions) {
+                tracing::warn!("debug build: figures are not meaningful; use `cargo run --release -- bench`");
+            }
+            let report = bench::run(&config, seconds)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("avatarcast bench at {}x{} {} fps", report.width, report.height, report.fps);
+                println!("  render_fps        {:8.1}  avatar + composition, one thread", report.render_fps);
+                println!("  pipeline_fps      {:8.1}  render mode end to end, encode included", report.pipeline_fps);
+                println!("  encode_floor_fps  {:8.1}  x264 alone, same frames and settings", report.encode_floor_fps);
+                println!("  tts_rtf           {:8.3}  synthesis time / audio time", report.tts_rtf);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>) -> Result<ExitCode> {
+    media::init()?;
+    if !config.has_outputs() {
+        bail!("no outputs: add [[output.rtmp]] or [[output.file]] to the config, or pass --output");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::Relaxed) {
+                std::process::exit(130);
+            }
+        })
+        .context("installing the Ctrl-C handler")?;
+    }
+    let files: Vec<String> = Output::all(&config)?
+        .iter()
+        .filter_map(|o| match o {
+            Output::File(f) => Some(f.path.display().to_string()),
+            _ => None,
+        })
+        .collect();
+    let progress = pacing == Pacing::Render;
+    let report = Broadcast { config, pacing, duration, progress }.run(stop)?;
+    eprintln!(
+        "done: {:.1} s of stream ({} frames) in {:.1} s, {} lines spoken, {} late frames",
+        report.media_seconds, report.frames, report.wall_seconds, report.lines_spoken, report.late_frames
+    );
+    for f in files {
+        println!("wrote {f}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,276 @@
+//! GStreamer: one encode (H.264 + AAC) fanned out to every output. The pipeline
+//! descriptions live in pipelines/; this module fills them in, pushes frames and
+//! samples with timestamps from the media clock, and turns bus errors into
+//! sentences.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_video as gst_video;
+
+use crate::config::Config;
+use crate::output::Output;
+
+const ENCODE: &str = include_str!("../../pipelines/encode.gst");
+const VIDEO_ENCODER: &str = include_str!("../../pipelines/video-encoder.gst");
+const OUTPUT: &str = include_str!("../../pipelines/output.gst");
+
+/// Elements the pipelines use, with the Debian package that provides each.
+pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
+    ("appsrc", "gstreamer1.0-plugins-base"),
+    ("videoconvert", "gstreamer1.0-plugins-base"),
+    ("audioconvert", "gstreamer1.0-plugins-base"),
+    ("queue", "libgstreamer1.0-0"),
+    ("tee", "libgstreamer1.0-0"),
+    ("clocksync", "libgstreamer1.0-0"),
+    ("x264enc", "gstreamer1.0-plugins-ugly"),
+    ("h264parse", "gstreamer1.0-plugins-bad"),
+    ("avenc_aac", "gstreamer1.0-libav"),
+    ("aacparse", "gstreamer1.0-plugins-good"),
+    ("flvmux", "gstreamer1.0-plugins-good"),
+    ("mp4mux", "gstreamer1.0-plugins-good"),
+    ("matroskamux", "gstreamer1.0-plugins-good"),
+    ("rtmp2sink", "gstreamer1.0-plugins-bad"),
+    ("filesink", "libgstreamer1.0-0"),
+];
+
+pub fn init() -> Result<()> {
+    gst::init().context("GStreamer failed to initialize: run `bash scripts/setup.sh`")
+}
+
+/// Required elements that this machine lacks, with their packages.
+pub fn missing_elements() -> Vec<(&'static str, &'static str)> {
+    REQUIRED_ELEMENTS.iter().copied().filter(|(e, _)| gst::ElementFactory::find(e).is_none()).collect()
+}
+
+/// Fills `{key}` placeholders and drops comment lines.
+fn fill(template: &str, vars: &[(&str, String)]) -> String {
+    let mut s: String = template.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
+    for (k, v) in vars {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+/// The H.264 encoder chain, shared by the stream and the encode-floor benchmark.
+pub fn video_encoder_description(config: &Config) -> String {
+    fill(
+        VIDEO_ENCODER,
+        &[
+            ("video_kbps", config.video.bitrate_kbps.to_string()),
+            ("gop", (config.video.fps * config.video.keyframe_seconds).to_string()),
+        ],
+    )
+}
+
+pub fn video_caps(config: &Config) -> gst::Caps {
+    gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgba, config.video.size.width, config.video.size.height)
+        .fps(gst::Fraction::new(config.video.fps as i32, 1))
+        .par(gst::Fraction::new(1, 1))
+        .build()
+        .expect("valid video info")
+        .to_caps()
+        .expect("caps")
+}
+
+/// A pool of frame buffers, so the render loop doesn't allocate per frame.
+pub fn frame_pool(caps: &gst::Caps, frame_bytes: usize) -> Result<gst::BufferPool> {
+    let pool = gst::BufferPool::new();
+    let mut cfg = pool.config();
+    cfg.set_params(Some(caps), frame_bytes as u32, 4, 0);
+    pool.set_config(cfg).context("frame buffer pool config")?;
+    pool.set_active(true).context("frame buffer pool")?;
+    Ok(pool)
+}
+
+pub struct MediaPipeline {
+    pipeline: gst::Pipeline,
+    video: gst_app::AppSrc,
+    audio: gst_app::AppSrc,
+    pool: gst::BufferPool,
+    outputs: Vec<Output>,
+}
+
+impl MediaPipeline {
+    pub fn build(config: &Config, outputs: &[Output], live: bool) -> Result<MediaPipeline> {
+        let missing = missing_elements();
+        if let Some((element, package)) = missing.first() {
+            bail!("GStreamer element `{element}` is missing: run `bash scripts/setup.sh` (Debian package {package})");
+        }
+        if outputs.is_empty() {
+            bail!("no outputs: add [[output.rtmp]] or [[output.file]] to the config, or pass --output");
+        }
+        let size = config.video.size;
+        let mut desc = fill(
+            ENCODE,
+            &[
+                ("live", live.to_string()),
+                ("pace", if live { "clocksync !".into() } else { String::new() }),
+                ("width", size.width.to_string()),
+                ("height", size.height.to_string()),
+                ("fps", config.video.fps.to_string()),
+                ("video_encoder", video_encoder_description(config)),
+                ("audio_bps", (config.audio.bitrate_kbps * 1000).to_string()),
+            ],
+        );
+        for (i, output) in outputs.iter().enumerate() {
+            let name = format!("out{i}");
+            let sink = format!("{name}_sink");
+            let (muxer, mux_props, sink_desc, network) = match output {
+                Output::Rtmp(r) => ("flvmux", "streamable=true", r.sink_description(&sink), true),
+                Output::File(f) => (f.container.muxer(), "", f.sink_description(&sink), false),
+            };
+            let queue = if network && live {
+                "leaky=downstream max-size-time=4000000000 max-size-buffers=0 max-size-bytes=0"
+            } else {
+                "max-size-time=4000000000 max-size-buffers=0 max-size-bytes=0"
+            };
+            desc.push('\n');
+            desc.push_str(&fill(
+                OUTPUT,
+                &[
+                    ("name", name),
+                    ("queue", queue.into()),
+                    ("muxer", muxer.into()),
+                    ("mux_props", mux_props.into()),
+                    ("sink", sink_desc),
+                ],
+            ));
+        }
+        tracing::debug!(pipeline = %desc.replace('\n', " "), "media pipeline");
+        let pipeline = gst::parse::launch(&desc)
+            .context("building the media pipeline")?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| anyhow::anyhow!("pipeline description did not make a pipeline"))?;
+        let appsrc = |name: &str| -> gst_app::AppSrc {
+            let src = pipeline.by_name(name).and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).expect("appsrc in encode.gst");
+            // Bounded hand-off: the producer runs at most a few frames ahead.
+            src.set_max_buffers(3);
+            src
+        };
+        let (video, audio) = (appsrc("video"), appsrc("audio"));
+        let pool = frame_pool(&video_caps(config), (size.width * size.height * 4) as usize)?;
+        Ok(MediaPipeline { pipeline, video, audio, pool, outputs: outputs.to_vec() })
+    }
+
+    pub fn start(&self) -> Result<()> {
+        if self.pipeline.set_state(gst::State::Playing).is_err() {
+            self.poll()?;
+            bail!("the media pipeline failed to start");
+        }
+        Ok(())
+    }
+
+    /// Renders a frame straight into a pooled buffer and queues it.
+    pub fn push_frame(&self, pts_ns: u64, duration_ns: u64, render: impl FnOnce(&mut [u8])) -> Result<()> {
+        let mut buffer = self.pool.acquire_buffer(None).map_err(|e| anyhow::anyhow!("frame buffer pool: {e:?}"))?;
+        {
+            let b = buffer.get_mut().expect("fresh pooled buffer is writable");
+            b.set_pts(gst::ClockTime::from_nseconds(pts_ns));
+            b.set_duration(gst::ClockTime::from_nseconds(duration_ns));
+            let mut map = b.map_writable().context("map frame buffer")?;
+            render(map.as_mut_slice());
+        }
+        self.push(&self.video, buffer)
+    }
+
+    pub fn push_audio(&self, samples: &[i16], pts_ns: u64, duration_ns: u64) -> Result<()> {
+        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let mut buffer = gst::Buffer::from_mut_slice(bytes);
+        {
+            let b = buffer.get_mut().expect("new buffer is writable");
+            b.set_pts(gst::ClockTime::from_nseconds(pts_ns));
+            b.set_duration(gst::ClockTime::from_nseconds(duration_ns));
+        }
+        self.push(&self.audio, buffer)
+    }
+
+    fn push(&self, src: &gst_app::AppSrc, buffer: gst::Buffer) -> Result<()> {
+        if let Err(flow) = src.push_buffer(buffer) {
+            self.poll()?;
+            bail!("the media pipeline stopped accepting data ({flow:?})");
+        }
+        Ok(())
+    }
+
+    /// Running time of the pipeline clock, for counting late frames in live mode.
+    pub fn running_time_ns(&self) -> Option<u64> {
+        let clock = self.pipeline.clock()?;
+        let base = self.pipeline.base_time()?;
+        clock.time().checked_sub(base).map(|t| t.nseconds())
+    }
+
+    /// Returns the first error on the bus, in words; warnings are logged.
+    pub fn poll(&self) -> Result<()> {
+        let bus = self.pipeline.bus().expect("pipeline has a bus");
+        while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Warning]) {
+            match msg.view() {
+                gst::MessageView::Error(e) => bail!(self.explain(msg.src(), &e.error().to_string(), e.debug())),
+                gst::MessageView::Warning(w) => {
+                    tracing::warn!("{}", self.explain(msg.src(), &w.error().to_string(), w.debug()))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn explain(&self, src: Option<&gst::Object>, error: &str, debug: Option<gst::glib::GString>) -> String {
+        let name = src.map(|s| s.name().to_string()).unwrap_or_default();
+        let output = name
+            .strip_prefix("out")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| self.outputs.get(i));
+        let detail = debug.map(|d| d.to_string()).unwrap_or_default();
+        match output {
+            Some(Output::Rtmp(r)) => r.explain(&format!("{error} {detail}")),
+            Some(o) => format!("{}: {error}", o.describe()),
+            None => format!("media pipeline ({name}): {error}"),
+        }
+    }
+
+    /// Ends the stream: EOS into both sources, wait until every output has written its
+    /// end (an .mp4 needs this to be playable), then stop.
+    pub fn finish(self, timeout: Duration) -> Result<()> {
+        let _ = self.video.end_of_stream();
+        let _ = self.audio.end_of_stream();
+        let bus = self.pipeline.bus().expect("pipeline has a bus");
+        let result = match bus.timed_pop_filtered(
+            gst::ClockTime::from_nseconds(timeout.as_nanos() as u64),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        ) {
+            Some(msg) => match msg.view() {
+                gst::MessageView::Error(e) => Err(anyhow::anyhow!(self.explain(msg.src(), &e.error().to_string(), e.debug()))),
+                _ => Ok(()),
+            },
+            None => Err(anyhow::anyhow!("outputs did not finish within {} s; files may be incomplete", timeout.as_secs())),
+        };
+        let _ = self.pipeline.set_state(gst::State::Null);
+        let _ = self.pool.set_active(false);
+        result
+    }
+}
+
+impl Drop for MediaPipeline {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fill_and_drop_comments() {
+        let s = fill("# note\na {x} ! b {y}\n", &[("x", "1".into()), ("y", "two".into())]);
+        assert_eq!(s, "a 1 ! b two");
+        let config = Config::parse("[[show.pitches]]\nproduct = \"x\"\ntext = \"y.\"\n").unwrap();
+        let enc = video_encoder_description(&config);
+        assert!(enc.contains("key-int-max=50") && enc.contains("bitrate=2500") && !enc.contains('{'));
+    }
+}

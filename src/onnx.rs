@@ -1,0 +1,38 @@
+//! ONNX Runtime, loaded once per process from the shared library that setup unpacks
+//! (no download at build or run time). Speech and lip-sync models share it.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anyhow::{Result, bail};
+use ort::environment::Environment;
+
+static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
+
+/// The process-wide ONNX Runtime environment; the first call loads `library`.
+pub fn environment(library: &Path) -> Result<&'static Environment> {
+    ENV.get_or_init(|| load(library).map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn load(library: &Path) -> Result<Environment> {
+    if !library.is_file() {
+        bail!(
+            "ONNX Runtime library {} not found: run `bash scripts/setup.sh` (it unpacks it from the onnxruntime \
+             wheel), or point `voice.onnxruntime` / ORT_DYLIB_PATH at a libonnxruntime.so",
+            library.display()
+        );
+    }
+    let builder = ort::init_from(library)
+        .map_err(|e| anyhow::anyhow!("cannot load ONNX Runtime from {}: {e}", library.display()))?;
+    builder
+        .with_name("avatarcast")
+        .build()
+        .map_err(|e| anyhow::anyhow!("ONNX Runtime from {} failed to start: {e}", library.display()))
+}
+
+/// ort's errors carry a recovery value that is not Send; keep the message.
+pub fn err<R>(e: ort::Error<R>) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}

@@ -1,0 +1,211 @@
+//! Piper voices (VITS exported to ONNX) through ONNX Runtime, with exact per-phoneme
+//! durations read out of the model's `Ceil` node (DESIGN.md §4).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use ort::session::Session;
+use ort::value::Tensor;
+use serde::Deserialize;
+
+use super::{espeak, onnx_patch};
+use crate::onnx;
+
+/// Piper's duration unit: one spectrogram frame of 256 samples.
+const HOP: u32 = 256;
+
+#[derive(Deserialize)]
+struct VoiceJson {
+    audio: AudioJson,
+    espeak: EspeakJson,
+    #[serde(default)]
+    inference: InferenceJson,
+    phoneme_id_map: HashMap<String, Vec<i64>>,
+    #[serde(default)]
+    num_speakers: u32,
+}
+
+#[derive(Deserialize)]
+struct AudioJson {
+    sample_rate: u32,
+}
+
+#[derive(Deserialize)]
+struct EspeakJson {
+    voice: String,
+}
+
+#[derive(Deserialize)]
+#[serde(default)]
+struct InferenceJson {
+    noise_scale: f32,
+    length_scale: f32,
+    noise_w: f32,
+}
+
+impl Default for InferenceJson {
+    fn default() -> Self {
+        InferenceJson { noise_scale: 0.667, length_scale: 1.0, noise_w: 0.8 }
+    }
+}
+
+/// A phoneme and where it sounds, in samples of the voice's own rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhonemeSpan {
+    pub phoneme: char,
+    pub start: u32,
+    pub end: u32,
+}
+
+pub struct Synthesis {
+    pub sample_rate: u32,
+    pub samples: Vec<f32>,
+    /// Covers the whole audio: leading silence (`^`), phonemes, trailing silence (`$`).
+    pub phonemes: Vec<PhonemeSpan>,
+    pub ipa: String,
+}
+
+pub struct PiperVoice {
+    session: Session,
+    id_map: HashMap<char, Vec<i64>>,
+    espeak_voice: String,
+    pub sample_rate: u32,
+    scales: [f32; 3],
+    multi_speaker: bool,
+    /// The model's `Ceil` output, declared as a graph output at load time.
+    durations_output: Option<String>,
+}
+
+impl PiperVoice {
+    pub fn load(model: &Path, json: &Path, onnxruntime: &Path, threads: usize, length_scale: Option<f32>) -> Result<PiperVoice> {
+        let started = Instant::now();
+        if !model.is_file() {
+            bail!(
+                "voice model {} not found: run `bash scripts/setup.sh` (it unpacks the default voice) or set `voice.model` \
+                 to a Piper .onnx file",
+                model.display()
+            );
+        }
+        let json_text = std::fs::read_to_string(json).with_context(|| {
+            format!("voice config {} not found: a Piper voice needs its .onnx.json beside the .onnx", json.display())
+        })?;
+        let cfg: VoiceJson = serde_json::from_str(&json_text)
+            .with_context(|| format!("voice config {} is not a Piper voice config", json.display()))?;
+        let mut id_map = HashMap::new();
+        for (k, v) in cfg.phoneme_id_map {
+            let mut chars = k.chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                id_map.insert(c, v);
+            }
+        }
+        for needed in ['_', '^', '$'] {
+            if !id_map.contains_key(&needed) {
+                bail!("voice config {}: phoneme_id_map lacks `{needed}`", json.display());
+            }
+        }
+
+        let bytes = std::fs::read(model).with_context(|| format!("cannot read voice model {}", model.display()))?;
+        let ceil = onnx_patch::node_outputs_of_type(&bytes, "Ceil")
+            .with_context(|| format!("voice model {} is not a valid ONNX file", model.display()))?;
+        let (bytes, durations_output) = match ceil.as_slice() {
+            [name] => (onnx_patch::add_float_output(&bytes, name)?, Some(name.clone())),
+            _ => {
+                tracing::warn!(model = %model.display(), "no single Ceil node: phoneme timings will be estimated from the audio length");
+                (bytes, None)
+            }
+        };
+
+        let env = onnx::environment(onnxruntime)?;
+        let session = Session::builder(env)
+            .map_err(onnx::err)?
+            .with_intra_threads(threads)
+            .map_err(onnx::err)?
+            .commit_from_memory(&bytes)
+            .map_err(|e| anyhow::anyhow!("ONNX Runtime cannot load voice model {}: {e}", model.display()))?;
+        let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+        for needed in ["input", "input_lengths", "scales"] {
+            if !names.contains(&needed) {
+                bail!("voice model {} has no input `{needed}` (inputs: {names:?}): not a Piper voice", model.display());
+            }
+        }
+        let multi_speaker = cfg.num_speakers > 1 && names.contains(&"sid");
+        let inf = cfg.inference;
+        tracing::info!(
+            model = %model.display(),
+            rate = cfg.audio.sample_rate,
+            load_ms = started.elapsed().as_millis() as u64,
+            "voice loaded"
+        );
+        Ok(PiperVoice {
+            session,
+            id_map,
+            espeak_voice: cfg.espeak.voice,
+            sample_rate: cfg.audio.sample_rate,
+            scales: [inf.noise_scale, length_scale.unwrap_or(inf.length_scale), inf.noise_w],
+            multi_speaker,
+            durations_output,
+        })
+    }
+
+    /// Speaks `text`; None when nothing in it is speakable by this voice.
+    pub fn synthesize(&mut self, text: &str) -> Result<Option<Synthesis>> {
+        let ipa = espeak::phonemize(&self.espeak_voice, text)?;
+        // Sequence: ^ (phoneme _)* $, remembering which ids each phoneme owns.
+        let mut ids: Vec<i64> = self.id_map[&'^'].clone();
+        let mut owners: Vec<(char, std::ops::Range<usize>)> = vec![('^', 0..ids.len())];
+        let pad = self.id_map[&'_'].clone();
+        let mut spoken = 0;
+        for c in ipa.chars() {
+            let Some(pid) = self.id_map.get(&c) else { continue };
+            let start = ids.len();
+            ids.extend_from_slice(pid);
+            ids.extend_from_slice(&pad);
+            owners.push((c, start..ids.len()));
+            spoken += usize::from(!c.is_whitespace());
+        }
+        if spoken == 0 {
+            return Ok(None);
+        }
+        let start = ids.len();
+        ids.extend_from_slice(&self.id_map[&'$']);
+        owners.push(('$', start..ids.len()));
+
+        let n = ids.len();
+        let mut inputs = ort::inputs![
+            "input" => Tensor::from_array(([1usize, n], ids))?,
+            "input_lengths" => Tensor::from_array(([1usize], vec![n as i64]))?,
+            "scales" => Tensor::from_array(([3usize], self.scales.to_vec()))?,
+        ];
+        if self.multi_speaker {
+            inputs.push(("sid".into(), Tensor::from_array(([1usize], vec![0i64]))?.into()));
+        }
+        let outputs = self.session.run(inputs)?;
+        let (_, audio) = outputs["output"].try_extract_tensor::<f32>()?;
+        let samples = audio.to_vec();
+        let durations: Option<Vec<f32>> = match &self.durations_output {
+            Some(name) => Some(outputs[name.as_str()].try_extract_tensor::<f32>()?.1.to_vec()),
+            None => None,
+        };
+        drop(outputs);
+
+        let frames: Vec<f32> = match durations {
+            Some(d) if d.len() == n => d,
+            _ => vec![samples.len() as f32 / HOP as f32 / n as f32; n],
+        };
+        let mut phonemes = Vec::with_capacity(owners.len());
+        let mut cursor = 0f32;
+        for (c, range) in owners {
+            let len: f32 = frames[range].iter().sum();
+            let start = (cursor * HOP as f32).round() as u32;
+            cursor += len;
+            let end = ((cursor * HOP as f32).round() as u32).min(samples.len() as u32);
+            phonemes.push(PhonemeSpan { phoneme: c, start: start.min(end), end });
+        }
+        if let Some(last) = phonemes.last_mut() {
+            last.end = samples.len() as u32;
+        }
+        Ok(Some(Synthesis { sample_rate: self.sample_rate, samples, phonemes, ipa }))
+    }
+}
