@@ -119,10 +119,16 @@ impl MediaPipeline {
         for (i, output) in outputs.iter().enumerate() {
             let name = format!("out{i}");
             let sink = format!("{name}_sink");
-            let (muxer, mux_props, sink_desc, network) = match output {
-                Output::Rtmp(r) => ("flvmux", "streamable=true", r.sink_description(&sink), true),
-                Output::File(f) => (f.container.muxer(), "", f.sink_description(&sink), false),
+            let (muxer, mut mux_props, sink_desc, network) = match output {
+                Output::Rtmp(r) => ("flvmux", "streamable=true".to_string(), r.sink_description(&sink), true),
+                Output::File(f) => (f.container.muxer(), String::new(), f.sink_description(&sink), false),
             };
+            if live && muxer != "matroskamux" {
+                // In live mode an aggregating muxer stops waiting for a track after its
+                // latency; encoding video takes longer than audio, so without slack it
+                // would interleave out of order and bend the video timestamps.
+                mux_props.push_str(" latency=500000000");
+            }
             let queue = if network && live {
                 "leaky=downstream max-size-time=4000000000 max-size-buffers=0 max-size-bytes=0"
             } else {
@@ -135,7 +141,7 @@ impl MediaPipeline {
                     ("name", name),
                     ("queue", queue.into()),
                     ("muxer", muxer.into()),
-                    ("mux_props", mux_props.into()),
+                    ("mux_props", mux_props),
                     ("sink", sink_desc),
                 ],
             ));

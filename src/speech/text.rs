@@ -7,7 +7,17 @@ pub fn speakable(text: &str) -> String {
         .chars()
         .map(|c| if c.is_alphanumeric() || is_kept_symbol(c) { c } else { ' ' })
         .collect();
-    kept.split_whitespace().collect::<Vec<_>>().join(" ")
+    let folded = kept.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A dropped symbol must not leave "back !" behind.
+    let mut out = String::with_capacity(folded.len());
+    for c in folded.chars() {
+        if matches!(c, '.' | ',' | '!' | '?' | ';' | ':') && out.ends_with(' ') {
+            out.pop();
+        }
+        out.push(c);
+    }
+    // Nothing but punctuation left means nothing to say.
+    if out.chars().any(|c| c.is_alphanumeric()) { out } else { String::new() }
 }
 
 fn is_kept_symbol(c: char) -> bool {
@@ -26,6 +36,8 @@ mod tests {
     fn emoji_and_stray_symbols_are_dropped() {
         assert_eq!(speakable("Flash sale 🔥🔥 now ★★★ only $9.99!! ✨"), "Flash sale now only $9.99!!");
         assert_eq!(speakable("🎉🎉"), "");
+        assert_eq!(speakable("🔥🔥 ✨."), "");
+        assert_eq!(speakable("welcome back 🛍️!"), "welcome back!");
         assert_eq!(speakable("今天特价！"), "今天特价！");
     }
 }

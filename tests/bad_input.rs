@@ -1,0 +1,75 @@
+//! Bad input stops `live` before it starts, with one clear message that names the
+//! field or file and what to do; text the voice cannot say is skipped.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Runs `live` on a config and expects a quick failure whose message contains every
+/// one of `needles`.
+fn refused(config: &Path, extra: &[&str], needles: &[&str]) {
+    let started = Instant::now();
+    let out = run(avatarcast().args(["live", "--duration", "5s", "--config"]).arg(config).args(extra));
+    let msg = text(&out);
+    assert!(!out.status.success(), "expected a refusal, got success:\n{msg}");
+    assert!(started.elapsed() < Duration::from_secs(20), "refusal took {:?}", started.elapsed());
+    let error_lines: Vec<&str> = msg.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "want exactly one error line:\n{msg}");
+    for n in needles {
+        assert!(error_lines[0].contains(n), "`{n}` missing from: {}", error_lines[0]);
+    }
+}
+
+#[test]
+fn unknown_config_key_names_its_path() {
+    let dir = TempDir::new("bad-key");
+    let c = demo_config_with(dir.path(), "c.toml", |s| s.replace("fps = 25", "fps = 25\ncolour = \"red\""));
+    refused(&c, &[], &["`video.colour`", "unknown field `colour`", "c.toml"]);
+}
+
+#[test]
+fn malformed_values_name_their_field() {
+    let dir = TempDir::new("bad-values");
+    let c = demo_config_with(dir.path(), "size.toml", |s| s.replace("\"720x1280\"", "\"huge\""));
+    refused(&c, &[], &["`video.size`", "WIDTHxHEIGHT"]);
+    let c = demo_config_with(dir.path(), "url.toml", |s| s + "\n[[output.rtmp]]\nurl = \"http://example.com/live/key\"\n");
+    refused(&c, &[], &["`output.rtmp[0].url`", "rtmp://"]);
+    refused(&repo().join("config/demo.toml"), &["--output", "srt://127.0.0.1:9000/live/key"], &["--output", "rtmp://"]);
+    refused(&repo().join("config/demo.toml"), &["--output", "show.avi"], &[".flv, .mp4 or .mkv"]);
+}
+
+#[test]
+fn missing_model_files_name_the_file_and_the_fix() {
+    let dir = TempDir::new("missing-files");
+    let c = demo_config_with(dir.path(), "voice.toml", |s| s.replace("en_US-joe-medium.onnx", "nobody.onnx"));
+    refused(&c, &[], &["models/voices/nobody.onnx", "scripts/setup.sh"]);
+    let c = demo_config_with(dir.path(), "ort.toml", |s| s.replace("libonnxruntime.so.1.31.1", "libonnxruntime.so.0"));
+    refused(&c, &[], &["libonnxruntime.so.0", "scripts/setup.sh"]);
+}
+
+#[test]
+fn unreachable_ingest_is_reported_in_plain_words() {
+    let port = free_port(); // bound and released: nothing listens there
+    let url = format!("rtmp://127.0.0.1:{port}/live/secretkey123");
+    refused(&repo().join("config/demo.toml"), &["--output", &url], &["host 127.0.0.1", &format!("port {port}"), "refused"]);
+    // The stream key never shows in full.
+    let out = run(avatarcast().args(["live", "--duration", "5s", "--output", &url]));
+    assert!(!text(&out).contains("secretkey123"), "{}", text(&out));
+}
+
+#[test]
+fn unspeakable_text_is_skipped_not_fatal() {
+    let dir = TempDir::new("emoji");
+    let c = demo_config_with(dir.path(), "emoji.toml", |s| {
+        s.replace("Hi everyone, and welcome back to the studio!", "🔥🔥🔥 ✨✨. Hi everyone ★ welcome back 🛍️!")
+    });
+    let file = dir.path().join("out.flv");
+    let out = run(avatarcast().args(["render", "--duration", "4s", "--config"]).arg(&c).arg("--output").arg(&file));
+    let msg = text(&out);
+    assert!(out.status.success(), "{msg}");
+    assert!(msg.contains("nothing speakable"), "{msg}");
+    assert!(msg.contains("on air: Hi everyone welcome back!"), "{msg}");
+}

@@ -1,0 +1,304 @@
+//! Shared helpers for integration tests: the avatarcast binary, a real nginx-rtmp
+//! on loopback (started and stopped by pid), and ffprobe/ffmpeg to see what arrived.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The avatarcast binary, run from the repository root (where config/ and models/ are).
+pub fn avatarcast() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_avatarcast"));
+    c.current_dir(repo()).env("RUST_LOG", "info");
+    c
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run command")
+}
+
+/// The demo config with `edit` applied, written to `dir`.
+pub fn demo_config_with(dir: &Path, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let demo = std::fs::read_to_string(repo().join("config/demo.toml")).unwrap();
+    let edited = edit(demo.clone());
+    assert_ne!(edited, demo, "the edit changed nothing");
+    let path = dir.join(name);
+    std::fs::write(&path, edited).unwrap();
+    path
+}
+
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A fresh temporary directory under target/, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let p = std::env::temp_dir().join(format!("avatarcast-test-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// nginx with the RTMP module, listening on 127.0.0.1 only.
+pub struct Nginx {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: TempDir,
+}
+
+impl Nginx {
+    pub fn start() -> Nginx {
+        let dir = TempDir::new("nginx");
+        let port = free_port();
+        std::fs::create_dir_all(dir.path().join("rec")).unwrap();
+        let template = std::fs::read_to_string(repo().join("tests/nginx/nginx.conf.in")).unwrap();
+        let conf = template.replace("{dir}", &dir.path().display().to_string()).replace("{port}", &port.to_string());
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new("nginx")
+            .args(["-p", &dir.path().display().to_string(), "-e", &dir.path().join("error.log").display().to_string()])
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx not installed: run `bash scripts/setup.sh`");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "nginx did not start: {}", Self::log(&dir));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nginx { child: Some(child), port, dir }
+    }
+
+    fn log(dir: &TempDir) -> String {
+        std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self, key: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/live/{key}", self.port)
+    }
+
+    /// FLV files nginx recorded.
+    pub fn recordings(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("rec"))
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "flv"))
+            .collect();
+        v.sort();
+        v
+    }
+
+    pub fn stop(&mut self) {
+        // By pid, as the test started it.
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Packet {
+    pub pts: f64,
+    pub key: bool,
+}
+
+/// Packets of the first stream of `kind` ("v" or "a"), in presentation order.
+pub fn packets(file: &Path, kind: &str) -> Vec<Packet> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", &format!("{kind}:0"), "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .expect("ffprobe not installed: run `bash scripts/setup.sh`");
+    let mut v: Vec<Packet> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split(',');
+            let pts = parts.next()?.parse().ok()?;
+            Some(Packet { pts, key: parts.next().unwrap_or("").contains('K') })
+        })
+        .collect();
+    v.sort_by(|a, b| a.pts.total_cmp(&b.pts));
+    v
+}
+
+/// `ffprobe -show_streams` as JSON.
+pub fn streams(file: &Path) -> serde_json::Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_streams", "-show_format", "-of", "json"])
+        .arg(file)
+        .output()
+        .expect("ffprobe");
+    serde_json::from_slice(&out.stdout).expect("ffprobe json")
+}
+
+pub fn stream_of<'a>(info: &'a serde_json::Value, codec_type: &str) -> &'a serde_json::Value {
+    info["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == codec_type).unwrap_or_else(|| panic!("no {codec_type} stream: {info}"))
+}
+
+/// Decoded audio, mono 48 kHz.
+pub fn decode_audio(file: &Path) -> Vec<i16> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-vn", "-ac", "1", "-ar", "48000", "-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg");
+    out.stdout.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+}
+
+/// Decoded video frames cropped to a rectangle, RGB.
+pub fn decode_video_crop(file: &Path, x: u32, y: u32, w: u32, h: u32) -> Vec<Vec<u8>> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-an", "-vf", &format!("crop={w}:{h}:{x}:{y}"), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("ffmpeg");
+    out.stdout.chunks_exact((w * h * 3) as usize).map(|c| c.to_vec()).collect()
+}
+
+/// The mouth interior colour of the built-in host (assets/avatars/cartoon-host/mouth-*.svg).
+pub const MOUTH_INTERIOR: [u8; 3] = [0x7a, 0x10, 0x30];
+
+/// How far open the mouth is in each decoded frame: pixels of the mouth-interior colour
+/// in a box around the mouth.
+pub fn mouth_openness(file: &Path, width: u32, height: u32) -> Vec<u32> {
+    let avatar = avatarcast::avatar::Avatar::load(&repo().join("assets/avatars/cartoon-host"), width, height).unwrap();
+    let (mx, my) = avatar.mouth_position();
+    let scale = avatar.placement.scale;
+    let (bw, bh) = ((120.0 * scale) as u32 & !1, (90.0 * scale) as u32 & !1);
+    let (x, y) = ((mx - bw as f32 / 2.0) as u32, (my - bh as f32 / 2.0) as u32);
+    decode_video_crop(file, x, y, bw, bh)
+        .iter()
+        .map(|f| {
+            f.chunks_exact(3)
+                .filter(|p| {
+                    let d: i32 = (0..3).map(|i| (p[i] as i32 - MOUTH_INTERIOR[i] as i32).pow(2)).sum();
+                    d < 45 * 45
+                })
+                .count() as u32
+        })
+        .collect()
+}
+
+/// Speech level per video frame: RMS of the audio that plays during each frame.
+pub fn audio_level_per_frame(audio: &[i16], audio_start: f64, video_start: f64, fps: f64, frames: usize) -> Vec<f64> {
+    (0..frames)
+        .map(|i| {
+            let t = video_start + i as f64 / fps - audio_start;
+            let a = (t * 48000.0).round().max(0.0) as usize;
+            let b = ((t + 1.0 / fps) * 48000.0).round().max(0.0) as usize;
+            let w = &audio[a.min(audio.len())..b.min(audio.len())];
+            if w.is_empty() {
+                return 0.0;
+            }
+            (w.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / w.len() as f64).sqrt()
+        })
+        .collect()
+}
+
+pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len()) as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma).powi(2);
+        sbb += (y - mb).powi(2);
+    }
+    sab / (saa.sqrt() * sbb.sqrt()).max(1e-12)
+}
+
+/// The lag (in frames, -max..=max) at which mouth openness best follows the speech
+/// level: positive when the mouth moves after the sound.
+pub fn best_lag(openness: &[f64], level: &[f64], max: i64) -> (i64, f64) {
+    let n = openness.len().min(level.len()) as i64;
+    (-max..=max)
+        .map(|lag| {
+            let (o, l): (Vec<f64>, Vec<f64>) = (max..n - max).map(|i| (openness[(i + lag) as usize], level[i as usize])).unzip();
+            (lag, pearson(&o, &l))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap()
+}
+
+/// Checks on the decoded output (not internal state) that the host's mouth moves while
+/// there is speech, rests in silence, and moves in step with the sound (within one
+/// frame). Returns (best lag in frames, correlation) for the test's message.
+pub fn assert_mouth_follows_speech(file: &Path, width: u32, height: u32, fps: f64) -> (i64, f64) {
+    let (v, a) = (packets(file, "v"), packets(file, "a"));
+    let open: Vec<f64> = mouth_openness(file, width, height).into_iter().map(|c| c as f64).collect();
+    let audio = decode_audio(file);
+    let level = audio_level_per_frame(&audio, a[0].pts, v[0].pts, fps, open.len());
+    assert!(open.len() as f64 > fps * 5.0, "too few decoded frames: {}", open.len());
+
+    let is_open = |o: f64| o > 12.0;
+    let speech: Vec<usize> = (0..open.len()).filter(|&i| level[i] > 300.0).collect();
+    // Silence: no sound within 3 frames either side.
+    let silence: Vec<usize> = (3..open.len().saturating_sub(3)).filter(|&i| level[i - 3..=i + 3].iter().all(|&l| l < 30.0)).collect();
+    assert!(speech.len() as f64 > fps * 2.0, "too little speech in the output ({} frames)", speech.len());
+    assert!(silence.len() as f64 > fps * 0.5, "no silence between lines in the output ({} frames)", silence.len());
+
+    let open_in_speech = speech.iter().filter(|&&i| is_open(open[i])).count() as f64 / speech.len() as f64;
+    let open_in_silence = silence.iter().filter(|&&i| is_open(open[i])).count() as f64 / silence.len() as f64;
+    assert!(open_in_speech > 0.5, "mouth open in only {:.0}% of speech frames", open_in_speech * 100.0);
+    assert!(open_in_silence < 0.02, "mouth open in {:.0}% of silent frames", open_in_silence * 100.0);
+
+    // Open/closed against sound/no sound, compared at shifts of up to 6 frames: the best
+    // match must be within one frame.
+    let open_bin: Vec<f64> = open.iter().map(|&o| f64::from(u8::from(is_open(o)))).collect();
+    let sound_bin: Vec<f64> = level.iter().map(|&l| f64::from(u8::from(l > 300.0))).collect();
+    let (lag, r) = best_lag(&open_bin, &sound_bin, 6);
+    assert!(lag.abs() <= 1, "mouth motion is {lag} frames off the sound (r = {r:.2})");
+    assert!(r > 0.4, "mouth motion hardly follows the sound (r = {r:.2} at lag {lag})");
+    (lag, r)
+}
+
+/// Timestamps of one track: no gap over `max_gap` seconds between packets.
+pub fn assert_no_gaps(p: &[Packet], max_gap: f64, what: &str) {
+    for w in p.windows(2) {
+        let gap = w[1].pts - w[0].pts;
+        assert!(gap <= max_gap + 1e-3, "{what}: gap of {:.0} ms at {:.3} s", gap * 1000.0, w[0].pts);
+        assert!(gap >= 0.0, "{what}: timestamps go back at {:.3} s", w[0].pts);
+    }
+}
+
+/// Keyframes exactly every `interval` seconds.
+pub fn assert_keyframe_interval(p: &[Packet], interval: f64) {
+    let keys: Vec<f64> = p.iter().filter(|p| p.key).map(|p| p.pts).collect();
+    assert!(keys.len() >= 2, "fewer than two keyframes: {keys:?}");
+    for w in keys.windows(2) {
+        assert!((w[1] - w[0] - interval).abs() < 0.05, "keyframes {:.3} s apart (at {:.3} s): {keys:?}", w[1] - w[0], w[0]);
+    }
+}
