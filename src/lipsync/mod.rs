@@ -36,6 +36,12 @@ impl MouthTrack {
             let mouth = match visemes::mouth_for(p.phoneme) {
                 visemes::Shape::Mouth(m) => m,
                 // Stress and length marks belong to the sound before them.
+                // espeak writes stress just before the vowel, and the voice already
+                // sounds the vowel during it: it takes the next sound's shape.
+                visemes::Shape::Stress => match phonemes.get(i + 1).map(|n| visemes::mouth_for(n.phoneme)) {
+                    Some(visemes::Shape::Mouth(next)) => next,
+                    _ => Mouth::X,
+                },
                 visemes::Shape::Modifier => match cues.last_mut() {
                     Some(last) if last.end == p.start => {
                         last.end = p.end;
@@ -99,10 +105,11 @@ mod tests {
         let ph = [
             span('^', 0, 4800),
             span('m', 4800, 7200),
-            span('ɑ', 7200, 12000),
-            span('ˈ', 12000, 12000),
+            span('ɑ', 7200, 10000),
+            span('ː', 10000, 12000),
             span('m', 12000, 14400),
-            span('ɑ', 14400, 19200),
+            span('ˈ', 14400, 16000),
+            span('ɑ', 16000, 19200),
             span('$', 19200, 38400),
         ];
         let t = MouthTrack::from_phonemes(&ph, 48000);
@@ -113,6 +120,14 @@ mod tests {
         // A window straddling m|ɑ takes the shape that covers most of it.
         assert_eq!(t.mouth_for_window(6000, 7920), Mouth::A);
         assert_eq!(t.mouth_for_window(30000, 31920), Mouth::X);
+    }
+
+    #[test]
+    fn stress_takes_the_next_vowel_and_length_the_previous() {
+        let ph = [span('^', 0, 960), span('d', 960, 2880), span('ˈ', 2880, 5760), span('ɑ', 5760, 7680), span('ː', 7680, 9600), span('$', 9600, 12000)];
+        let t = MouthTrack::from_phonemes(&ph, 48000);
+        let shapes: Vec<(u32, u32, Mouth)> = t.cues.iter().map(|c| (c.start, c.end, c.mouth)).collect();
+        assert_eq!(shapes, vec![(0, 960, Mouth::X), (960, 2880, Mouth::B), (2880, 9600, Mouth::D), (9600, 12000, Mouth::X)]);
     }
 
     #[test]

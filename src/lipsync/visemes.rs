@@ -50,7 +50,9 @@ impl Mouth {
 
 pub enum Shape {
     Mouth(Mouth),
-    /// Stress, length and other marks that extend the previous sound.
+    /// Stress marks, written just before the vowel they stress.
+    Stress,
+    /// Length and other marks that extend the previous sound.
     Modifier,
     /// Word gaps, punctuation, start and end of the utterance.
     Pause,
@@ -78,7 +80,8 @@ pub fn mouth_for(phoneme: char) -> Shape {
         't' | 'd' | 'n' | 'k' | 'g' | 'ɡ' | 'ŋ' | 's' | 'z' | 'ʃ' | 'ʒ' | 'θ' | 'ð' | 'h' | 'ɹ' | 'r' | 'ɾ' | 'ʔ' | 'x' | 'ç'
         | 'ʂ' | 'ʐ' | 'ɕ' | 'ʑ' | 'c' | 'ɟ' | 'q' | 'ɲ' | 'ɳ' | 'ɻ' | 'ʁ' | 'χ' | 'ɣ' | 'β' | 'ɸ' | 'ʀ' | 'ɦ' => B,
         ' ' | ',' | '.' | '!' | '?' | ';' | ':' | '^' | '$' | '_' | '-' | '(' | ')' | '"' => return Shape::Pause,
-        // Stress ˈ ˌ, length ː, ties, tones, combining marks.
+        'ˈ' | 'ˌ' => return Shape::Stress,
+        // Length ː, ties, tones, combining marks.
         _ => return Shape::Modifier,
     })
 }

@@ -77,11 +77,15 @@ impl Speaker {
         let samples: Vec<i16> =
             resampled.iter().map(|s| (s * self.volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect();
         let scale = |v: u32| ((v as u64 * OUTPUT_RATE as u64) / syn.sample_rate as u64) as u32;
-        let phonemes: Vec<PhonemeSpan> = syn
+        let mut phonemes: Vec<PhonemeSpan> = syn
             .phonemes
             .iter()
             .map(|p| PhonemeSpan { phoneme: p.phoneme, start: scale(p.start), end: scale(p.end).min(samples.len() as u32) })
             .collect();
+        // Rounding rates can leave the last sample uncovered; the trailing silence owns it.
+        if let Some(last) = phonemes.last_mut() {
+            last.end = samples.len() as u32;
+        }
         let mouth = MouthTrack::from_phonemes(&phonemes, OUTPUT_RATE);
         Ok(Some(Utterance {
             text: clean,
