@@ -294,10 +294,6 @@ impl Config {
         self.output = outputs;
         Ok(())
     }
-
-    pub fn has_outputs(&self) -> bool {
-        !self.output.rtmp.is_empty() || !self.output.file.is_empty()
-    }
 }
 
 #[cfg(test)]

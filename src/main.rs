@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use avatarcast::broadcast::Broadcast;
@@ -154,9 +154,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>) -> Result<ExitCode> {
     media::init()?;
-    if !config.has_outputs() {
-        bail!("no outputs: add [[output.rtmp]] or [[output.file]] to the config, or pass --output");
-    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();

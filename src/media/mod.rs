@@ -100,9 +100,6 @@ impl MediaPipeline {
         if let Some((element, package)) = missing.first() {
             bail!("GStreamer element `{element}` is missing: run `bash scripts/setup.sh` (Debian package {package})");
         }
-        if outputs.is_empty() {
-            bail!("no outputs: add [[output.rtmp]] or [[output.file]] to the config, or pass --output");
-        }
         let size = config.video.size;
         let mut desc = fill(
             ENCODE,
