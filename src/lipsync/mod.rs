@@ -28,14 +28,31 @@ const KEEP_SHAPE_SECONDS: f64 = 0.12;
 impl MouthTrack {
     pub fn from_phonemes(phonemes: &[PhonemeSpan], rate: u32) -> MouthTrack {
         let keep = (KEEP_SHAPE_SECONDS * rate as f64) as u32;
+        let shapes: Vec<visemes::Shape> = phonemes.iter().map(|p| visemes::mouth_for(p.phoneme)).collect();
+        // A run of pauses (", " is two) counts as one pause; one touching the start or
+        // end of the utterance is never "inside" speech.
+        let mut pause_run: Vec<(u32, bool)> = vec![(0, false); phonemes.len()];
+        let mut i = 0;
+        while i < phonemes.len() {
+            if !matches!(shapes[i], visemes::Shape::Pause) {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < phonemes.len() && matches!(shapes[j + 1], visemes::Shape::Pause) {
+                j += 1;
+            }
+            let run = (phonemes[j].end - phonemes[i].start, i > 0 && j + 1 < phonemes.len());
+            pause_run[i..=j].fill(run);
+            i = j + 1;
+        }
         let mut cues: Vec<MouthCue> = Vec::new();
         for (i, p) in phonemes.iter().enumerate() {
             if p.end <= p.start {
                 continue;
             }
-            let mouth = match visemes::mouth_for(p.phoneme) {
+            let mouth = match shapes[i] {
                 visemes::Shape::Mouth(m) => m,
-                // Stress and length marks belong to the sound before them.
                 // espeak writes stress just before the vowel, and the voice already
                 // sounds the vowel during it: it takes the next sound's shape.
                 visemes::Shape::Stress => match phonemes.get(i + 1).map(|n| visemes::mouth_for(n.phoneme)) {
@@ -51,9 +68,9 @@ impl MouthTrack {
                 },
                 visemes::Shape::Pause => {
                     // A short pause inside speech keeps the shape; a long one rests.
-                    let inside = i > 0 && i + 1 < phonemes.len();
+                    let (run, inside) = pause_run[i];
                     match cues.last_mut() {
-                        Some(last) if inside && p.end - p.start < keep && last.end == p.start => {
+                        Some(last) if inside && run < keep && last.end == p.start => {
                             last.end = p.end;
                             continue;
                         }
@@ -137,8 +154,9 @@ mod tests {
             span('ɑ', 960, 4800),
             span(' ', 4800, 5760), // 20 ms
             span('ɑ', 5760, 9600),
-            span(',', 9600, 24000), // 300 ms
-            span('ɑ', 24000, 28800),
+            span(',', 9600, 14400),  // 100 ms
+            span(' ', 14400, 19200), // + 100 ms: one 200 ms pause
+            span('ɑ', 19200, 28800),
             span('$', 28800, 30000),
         ];
         let t = MouthTrack::from_phonemes(&ph, 48000);
