@@ -265,8 +265,10 @@ pub fn assert_mouth_follows_speech(file: &Path, width: u32, height: u32, fps: f6
 
     let is_open = |o: f64| o > 12.0;
     let speech: Vec<usize> = (0..open.len()).filter(|&i| level[i] > 300.0).collect();
-    // Silence: no sound within 3 frames either side.
-    let silence: Vec<usize> = (3..open.len().saturating_sub(3)).filter(|&i| level[i - 3..=i + 3].iter().all(|&l| l < 30.0)).collect();
+    // Silence: the digital silence between lines (decoded AAC leaves a level of 0-3)
+    // within 3 frames either side. A quiet stop consonant inside a word (level ~20) is
+    // speech, with its own mouth shape.
+    let silence: Vec<usize> = (3..open.len().saturating_sub(3)).filter(|&i| level[i - 3..=i + 3].iter().all(|&l| l < 8.0)).collect();
     assert!(speech.len() as f64 > fps * 2.0, "too little speech in the output ({} frames)", speech.len());
     assert!(silence.len() as f64 > fps * 0.5, "no silence between lines in the output ({} frames)", silence.len());
 
