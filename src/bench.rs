@@ -138,6 +138,7 @@ fn pipeline_fps(config: &Config, seconds: u32) -> Result<f64> {
         pacing: Pacing::Render,
         duration: Some(Duration::from_secs(seconds as u64)),
         progress: false,
+        api: None,
     };
     let report = broadcast.run(Arc::new(AtomicBool::new(false)));
     let _ = std::fs::remove_dir_all(&dir);

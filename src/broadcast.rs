@@ -1,5 +1,6 @@
-//! The show on air: speech thread -> timeline -> scene -> media pipeline, the same
-//! loop for `live` (paced by the pipeline clock) and `render` (as fast as possible).
+//! The show on air: director (show + live lines) -> speech lanes -> timeline ->
+//! scene -> media pipeline, the same loop for `live` (paced by the pipeline clock)
+//! and `render` (as fast as possible). In live mode the control API runs beside it.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -7,18 +8,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use crossbeam_channel::{bounded, unbounded};
 use resvg::tiny_skia::PixmapMut;
 
 use crate::config::Config;
+use crate::control::Shared;
+use crate::control::api::ApiServer;
+use crate::control::state::NowPlaying;
 use crate::media::MediaPipeline;
 use crate::output::Output;
 use crate::scene::Scene;
 use crate::show::Show;
-use crate::speech::{Speaker, SpeechWorker};
+use crate::show::director::{Director, Origin};
+use crate::show::lines::Lines;
+use crate::show::moderation::Moderation;
+use crate::show::transcript::Transcript;
+use crate::speech::{Speaker, SynthLane};
 use crate::timeline::{Pacing, Timeline};
 
-/// Segments the speech thread keeps ready ahead of playback.
-const SPEECH_AHEAD: usize = 4;
+/// Commands the API may queue before the render thread takes them in.
+const COMMAND_QUEUE: usize = 256;
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -35,6 +44,8 @@ pub struct Broadcast {
     pub pacing: Pacing,
     pub duration: Option<Duration>,
     pub progress: bool,
+    /// Control API address (live mode); None: no API.
+    pub api: Option<String>,
 }
 
 impl Broadcast {
@@ -56,13 +67,47 @@ impl Broadcast {
         }
         // Everything that can fail on bad input fails here, before anything starts.
         let scene = Scene::new(config)?;
-        let speaker = Speaker::load(&config.voice)?;
+        let (show_voice, live_voice) = std::thread::scope(|s| {
+            let a = s.spawn(|| Speaker::load(&config.voice));
+            let b = s.spawn(|| Speaker::load(&config.voice));
+            (a.join().expect("voice loader"), b.join().expect("voice loader"))
+        });
+        let (show_voice, live_voice) = (show_voice?, live_voice?);
+        let transcript = match config.show.transcript.as_os_str().is_empty() {
+            true => None,
+            false => Some(Transcript::open(&config.show.transcript)?),
+        };
         let media = MediaPipeline::build(config, &outputs, live)?;
 
-        let worker = SpeechWorker::spawn(speaker, Show::new(&config.show), SPEECH_AHEAD);
-        let mut timeline = Timeline::new(config.video.fps, worker.segments.clone(), self.pacing, config.avatar.seed);
-        let total_frames = self.duration.map(|d| (d.as_secs_f64() * config.video.fps as f64).round() as u64);
+        let lines = Arc::new(Lines::default());
+        let (command_tx, command_rx) = bounded(COMMAND_QUEUE);
         let size = config.video.size;
+        let shared = Arc::new(Shared::new(
+            size.width,
+            size.height,
+            config.video.fps,
+            outputs.iter().map(Output::describe).collect(),
+            lines.clone(),
+            command_tx,
+        ));
+        let _api = match &self.api {
+            Some(listen) => Some(ApiServer::start(listen, config.api.token.clone(), shared.clone())?),
+            None => None,
+        };
+
+        let (done_tx, done_rx) = unbounded();
+        let director = Director::new(
+            Show::new(&config.show),
+            SynthLane::spawn("show", show_voice, done_tx.clone()),
+            SynthLane::spawn("live", live_voice, done_tx),
+            done_rx,
+            command_rx,
+            lines,
+            Moderation::new(config.moderation.clone()),
+            transcript,
+        );
+        let mut timeline = Timeline::new(config.video.fps, director, self.pacing, config.avatar.seed);
+        let total_frames = self.duration.map(|d| (d.as_secs_f64() * config.video.fps as f64).round() as u64);
 
         media.start()?;
         for o in &outputs {
@@ -75,7 +120,14 @@ impl Broadcast {
             if stop.load(Ordering::Relaxed) || total_frames.is_some_and(|t| timeline.frame() >= t) {
                 break;
             }
+            if live {
+                // The pipeline clock paces the stream: frame n is made one frame before
+                // it is due.
+                let due = timeline.clock.frame_pts_ns(timeline.frame());
+                media.wait_until(due.saturating_sub(frame_ns));
+            }
             let tick = timeline.tick();
+            let frame = tick.frame;
             if let Some(line) = tick.started_line {
                 tracing::info!(at = tick.video_pts_ns as f64 / 1e9, "on air: {line}");
             }
@@ -83,17 +135,23 @@ impl Broadcast {
                 if let Some(now) = media.running_time_ns() {
                     if now > tick.video_pts_ns + frame_ns {
                         report.late_frames += 1;
+                        shared.late_frames.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
             let pose = tick.pose;
+            let started_line = tick.started_line.is_some();
             media.push_frame(tick.video_pts_ns, tick.video_duration_ns, |data| {
                 let mut pixmap = PixmapMut::from_bytes(data, size.width, size.height).expect("frame buffer has the frame size");
                 scene.render(&mut pixmap, &pose);
+                if shared.snapshot.wanted() {
+                    shared.snapshot.offer(frame, data);
+                }
             })?;
             media.push_audio(tick.audio, tick.audio_pts_ns, tick.audio_duration_ns)?;
             media.poll()?;
             report.frames += 1;
+            publish(&shared, &timeline, started_line);
             if self.progress && report.frames % config.video.fps as u64 == 0 {
                 draw_progress(report.frames, total_frames, config.video.fps, started.elapsed());
             }
@@ -104,10 +162,39 @@ impl Broadcast {
         report.media_seconds = report.frames as f64 / config.video.fps as f64;
         report.lines_spoken = timeline.stats.lines_spoken;
         drop(timeline);
-        drop(worker);
         media.finish(Duration::from_secs(15))?;
         report.wall_seconds = started.elapsed().as_secs_f64();
         Ok(report)
+    }
+}
+
+/// Per-frame counters for the API (atomics), and the line on air when it changes.
+fn publish(shared: &Shared, timeline: &Timeline<Director>, line_changed: bool) {
+    let stats = &timeline.stats;
+    shared.frames.store(timeline.frame(), Ordering::Relaxed);
+    shared.lines_spoken.store(stats.lines_spoken, Ordering::Relaxed);
+    shared.speech_underruns.store(stats.speech_underruns, Ordering::Relaxed);
+    shared.interruptions.store(stats.interruptions, Ordering::Relaxed);
+    let d = &timeline.programme.stats;
+    shared.takeover.store(d.takeover, Ordering::Relaxed);
+    if let Some(ms) = d.last_insert_latency_ms {
+        shared.last_insert_latency_us.store((ms * 1000.0) as u64, Ordering::Relaxed);
+    }
+    let playing = timeline.current_line().is_some();
+    let was_playing = shared.now_playing.lock().map(|g| g.is_some()).unwrap_or(false);
+    if line_changed || playing != was_playing {
+        let now = timeline.current_line().map(|(origin, u)| NowPlaying {
+            text: u.text.clone(),
+            product: u.product.clone(),
+            source: origin.label().into(),
+            id: match origin {
+                Origin::Line { id, .. } => Some(*id),
+                Origin::Show { .. } => None,
+            },
+        });
+        if let Ok(mut g) = shared.now_playing.lock() {
+            *g = now;
+        }
     }
 }
 

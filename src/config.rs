@@ -23,7 +23,26 @@ pub struct Config {
     pub scene: SceneConfig,
     pub show: ShowConfig,
     #[serde(default)]
+    pub moderation: crate::show::moderation::ModerationConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default)]
     pub output: OutputsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Address of the control API (HTTP + JSON); `--api` overrides it.
+    pub listen: String,
+    /// Bearer token; required whenever `listen` is beyond loopback.
+    pub token: Option<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { listen: "127.0.0.1:8080".into(), token: None }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,7 +194,14 @@ pub struct ShowConfig {
     /// Silence after each pitch, before the next product.
     #[serde(default = "default_pitch_pause")]
     pub pitch_pause_ms: u32,
+    /// Everything said on air, one JSON line each; "" turns it off.
+    #[serde(default = "default_transcript")]
+    pub transcript: PathBuf,
     pub pitches: Vec<PitchConfig>,
+}
+
+fn default_transcript() -> PathBuf {
+    PathBuf::from("out/transcript.jsonl")
 }
 
 fn default_sentence_pause() -> u32 {
@@ -269,6 +295,15 @@ impl Config {
                 bail!("`show.pitches[{i}].text`: empty; write what the host says about {}", p.product);
             }
         }
+        let addr: std::net::SocketAddr = self.api.listen.parse().map_err(|_| {
+            anyhow::anyhow!("`api.listen`: `{}` is not an address; write IP:PORT, e.g. \"127.0.0.1:8080\"", self.api.listen)
+        })?;
+        if !addr.ip().is_loopback() && self.api.token.as_deref().is_none_or(|t| t.len() < 16) {
+            bail!(
+                "`api.token`: the control API listens on {addr}, beyond this machine; set a bearer token of at least \
+                 16 characters (or listen on 127.0.0.1)"
+            );
+        }
         for (i, r) in self.output.rtmp.iter().enumerate() {
             crate::output::rtmp::RtmpTarget::parse(&r.url).with_context(|| format!("`output.rtmp[{i}].url`"))?;
         }
@@ -276,6 +311,12 @@ impl Config {
             crate::output::file::Container::from_path(&f.path).with_context(|| format!("`output.file[{i}].path`"))?;
         }
         Ok(())
+    }
+
+    /// Sets the control API address (`--api`), with the same checks as the config's.
+    pub fn set_api_listen(&mut self, addr: &str) -> Result<()> {
+        self.api.listen = addr.to_string();
+        self.validate().context("--api")
     }
 
     /// Replaces the config's outputs with command-line targets (`--output`).
@@ -332,6 +373,15 @@ mod tests {
         let err = Config::parse(&format!("{MINIMAL}[[output.rtmp]]\nurl = \"http://example.com/live\"\n")).unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("output.rtmp[0].url") && msg.contains("rtmp://"), "{msg}");
+    }
+
+    #[test]
+    fn api_beyond_loopback_needs_a_token() {
+        let err = Config::parse(&format!("{MINIMAL}[api]\nlisten = \"0.0.0.0:8080\"\n")).unwrap_err();
+        assert!(format!("{err:#}").contains("api.token"), "{err:#}");
+        assert!(Config::parse(&format!("{MINIMAL}[api]\nlisten = \"0.0.0.0:8080\"\ntoken = \"0123456789abcdef\"\n")).is_ok());
+        let err = Config::parse(&format!("{MINIMAL}[api]\nlisten = \"localhost\"\n")).unwrap_err();
+        assert!(format!("{err:#}").contains("api.listen"), "{err:#}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ enum Command {
         /// rtmp://… , rtmps://… or a file ending .flv/.mp4/.mkv; repeatable; replaces the config's outputs.
         #[arg(long = "output")]
         outputs: Vec<String>,
+        /// Control API address (default: the config's api.listen, 127.0.0.1:8080).
+        #[arg(long)]
+        api: Option<String>,
     },
     /// Render the show to a file as fast as the machine allows.
     Render {
@@ -105,11 +108,16 @@ fn load_config(path: &Path, outputs: &[String]) -> Result<Config> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Live { config, duration, outputs } => {
-            broadcast(load_config(&config, &outputs)?, Pacing::Live, duration)
+        Command::Live { config, duration, outputs, api } => {
+            let mut config = load_config(&config, &outputs)?;
+            if let Some(addr) = api {
+                config.set_api_listen(&addr)?;
+            }
+            let listen = Some(config.api.listen.clone());
+            broadcast(config, Pacing::Live, duration, listen)
         }
         Command::Render { config, duration, outputs } => {
-            broadcast(load_config(&config, &outputs)?, Pacing::Render, Some(duration))
+            broadcast(load_config(&config, &outputs)?, Pacing::Render, Some(duration), None)
         }
         Command::Check { config } => {
             let config = Config::load(&config)?;
@@ -152,7 +160,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>) -> Result<ExitCode> {
+fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>, api: Option<String>) -> Result<ExitCode> {
     media::init()?;
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -172,7 +180,7 @@ fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>) -> Resu
         })
         .collect();
     let progress = pacing == Pacing::Render;
-    let report = Broadcast { config, pacing, duration, progress }.run(stop)?;
+    let report = Broadcast { config, pacing, duration, progress, api }.run(stop)?;
     eprintln!(
         "done: {:.1} s of stream ({} frames) in {:.1} s, {} lines spoken, {} late frames",
         report.media_seconds, report.frames, report.wall_seconds, report.lines_spoken, report.late_frames

@@ -25,7 +25,6 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("audioconvert", "gstreamer1.0-plugins-base"),
     ("queue", "libgstreamer1.0-0"),
     ("tee", "libgstreamer1.0-0"),
-    ("clocksync", "libgstreamer1.0-0"),
     ("x264enc", "gstreamer1.0-plugins-ugly"),
     ("h264parse", "gstreamer1.0-plugins-bad"),
     ("avenc_aac", "gstreamer1.0-libav"),
@@ -104,8 +103,6 @@ impl MediaPipeline {
         let mut desc = fill(
             ENCODE,
             &[
-                ("live", live.to_string()),
-                ("pace", if live { "clocksync !".into() } else { String::new() }),
                 ("width", size.width.to_string()),
                 ("height", size.height.to_string()),
                 ("fps", config.video.fps.to_string()),
@@ -116,16 +113,11 @@ impl MediaPipeline {
         for (i, output) in outputs.iter().enumerate() {
             let name = format!("out{i}");
             let sink = format!("{name}_sink");
-            let (muxer, mut mux_props, sink_desc, network) = match output {
+            let (muxer, mux_props, sink_desc, network) = match output {
                 Output::Rtmp(r) => ("flvmux", "streamable=true".to_string(), r.sink_description(&sink), true),
                 Output::File(f) => (f.container.muxer(), String::new(), f.sink_description(&sink), false),
             };
-            if live && muxer != "matroskamux" {
-                // In live mode an aggregating muxer stops waiting for a track after its
-                // latency; encoding video takes longer than audio, so without slack it
-                // would interleave out of order and bend the video timestamps.
-                mux_props.push_str(" latency=500000000");
-            }
+
             let queue = if network && live {
                 "leaky=downstream max-size-time=4000000000 max-size-buffers=0 max-size-bytes=0"
             } else {
@@ -204,6 +196,14 @@ impl MediaPipeline {
         let clock = self.pipeline.clock()?;
         let base = self.pipeline.base_time()?;
         clock.time().checked_sub(base).map(|t| t.nseconds())
+    }
+
+    /// Live pacing: waits on the pipeline clock until running time `at_ns`. Returns at
+    /// once when that time has passed (the frame is late).
+    pub fn wait_until(&self, at_ns: u64) {
+        let (Some(clock), Some(base)) = (self.pipeline.clock(), self.pipeline.base_time()) else { return };
+        let id = clock.new_single_shot_id(base + gst::ClockTime::from_nseconds(at_ns));
+        let _ = id.wait();
     }
 
     /// Returns the first error on the bus, in words; warnings are logged.

@@ -1,6 +1,11 @@
 //! The show: product pitches that loop forever, cut into sentences with pauses
 //! between them. Each sentence is one unit of speech.
 
+pub mod director;
+pub mod lines;
+pub mod moderation;
+pub mod transcript;
+
 use crate::config::ShowConfig;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +105,7 @@ mod tests {
         let config = ShowConfig {
             sentence_pause_ms: 400,
             pitch_pause_ms: 1500,
+            transcript: Default::default(),
             pitches: vec![
                 PitchConfig { product: "A".into(), text: "One. Two.".into() },
                 PitchConfig { product: "B".into(), text: "Three.".into() },

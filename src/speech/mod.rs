@@ -7,15 +7,15 @@ pub mod piper;
 pub mod resample;
 pub mod text;
 
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use anyhow::Result;
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::config::VoiceConfig;
-use crate::lipsync::MouthTrack;
-use crate::show::{Show, ShowItem};
+use crate::lipsync::{MouthTrack, visemes};
 use piper::{PhonemeSpan, PiperVoice};
 use resample::Resampler;
 
@@ -29,6 +29,8 @@ pub struct Utterance {
     pub samples: Vec<i16>,
     pub phonemes: Vec<PhonemeSpan>,
     pub mouth: MouthTrack,
+    /// Spoken words as sample ranges (from the phoneme timings).
+    pub words: Vec<std::ops::Range<u32>>,
     /// Wall time synthesis took, for the real-time factor.
     pub synth_seconds: f64,
 }
@@ -37,12 +39,37 @@ impl Utterance {
     pub fn duration_seconds(&self) -> f64 {
         self.samples.len() as f64 / OUTPUT_RATE as f64
     }
+
+    /// Where playback may stop after the word being spoken at `offset`: the middle of
+    /// the pause that follows it, where the voice is quiet. None when no word ends
+    /// before the utterance does.
+    pub fn next_word_boundary(&self, offset: u32) -> Option<u32> {
+        let i = self.words.partition_point(|w| w.end <= offset);
+        let word = self.words.get(i)?;
+        if offset < word.start {
+            return Some(offset); // between words already
+        }
+        let next_start = self.words.get(i + 1)?.start;
+        Some(word.end + (next_start - word.end) / 2)
+    }
 }
 
-/// What the timeline plays next.
-pub enum Segment {
-    Speech(Box<Utterance>),
-    Silence { samples: u32 },
+/// Word spans: runs of phonemes between pauses (word gaps, punctuation, start, end).
+pub fn words_from_phonemes(phonemes: &[PhonemeSpan]) -> Vec<std::ops::Range<u32>> {
+    let mut words: Vec<std::ops::Range<u32>> = Vec::new();
+    let mut in_word = false;
+    for p in phonemes {
+        let pause = matches!(visemes::mouth_for(p.phoneme), visemes::Shape::Pause);
+        match (pause, in_word) {
+            (false, false) => {
+                words.push(p.start..p.end);
+                in_word = true;
+            }
+            (false, true) => words.last_mut().expect("in a word").end = p.end,
+            (true, _) => in_word = false,
+        }
+    }
+    words
 }
 
 /// A voice plus everything that turns its output into stream-ready speech.
@@ -87,69 +114,143 @@ impl Speaker {
             last.end = samples.len() as u32;
         }
         let mouth = MouthTrack::from_phonemes(&phonemes, OUTPUT_RATE);
+        let words = words_from_phonemes(&phonemes);
         Ok(Some(Utterance {
             text: clean,
             product: product.to_string(),
             samples,
             phonemes,
             mouth,
+            words,
             synth_seconds: started.elapsed().as_secs_f64(),
         }))
     }
 }
 
-/// The speech thread: walks the show and keeps up to `ahead` segments ready.
-pub struct SpeechWorker {
-    pub segments: Receiver<Segment>,
+/// What a synthesis job is for, so its result finds its way back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKey {
+    Show(u64),
+    /// One sentence (`part`) of an inserted line.
+    Line { id: u64, part: u32 },
+}
+
+pub struct SynthJob {
+    pub key: JobKey,
+    pub text: String,
+    pub product: String,
+}
+
+pub struct SynthDone {
+    pub key: JobKey,
+    /// Ok(None): nothing speakable in the text.
+    pub result: Result<Option<Arc<Utterance>>, String>,
+}
+
+/// A synthesis thread with its own voice instance. The show and live insertions get
+/// one lane each, so an urgent line never waits behind the show's look-ahead.
+pub struct SynthLane {
+    jobs: Option<Sender<SynthJob>>,
     handle: Option<JoinHandle<()>>,
 }
 
-impl SpeechWorker {
-    pub fn spawn(mut speaker: Speaker, mut show: Show, ahead: usize) -> SpeechWorker {
-        let (tx, rx) = bounded(ahead);
+impl SynthLane {
+    pub fn spawn(name: &str, mut speaker: Speaker, done: Sender<SynthDone>) -> SynthLane {
+        let (tx, rx) = unbounded::<SynthJob>();
         let handle = std::thread::Builder::new()
-            .name("speech".into())
+            .name(format!("speech-{name}"))
             .spawn(move || {
-                for item in show.by_ref() {
-                    if !Self::produce(&mut speaker, item, &tx) {
+                lower_thread_priority();
+                for job in rx {
+                    let result = match speaker.speak(&job.text, &job.product) {
+                        Ok(u) => Ok(u.map(Arc::new)),
+                        Err(e) => Err(format!("{e:#}")),
+                    };
+                    if let Ok(Some(u)) = &result {
+                        tracing::debug!(text = %u.text, seconds = u.duration_seconds(), rtf = u.synth_seconds / u.duration_seconds(), "synthesized");
+                    }
+                    if done.send(SynthDone { key: job.key, result }).is_err() {
                         break;
                     }
                 }
             })
             .expect("spawn speech thread");
-        SpeechWorker { segments: rx, handle: Some(handle) }
+        SynthLane { jobs: Some(tx), handle: Some(handle) }
     }
 
-    /// False once nobody listens any more.
-    fn produce(speaker: &mut Speaker, item: ShowItem, tx: &Sender<Segment>) -> bool {
-        let segment = match item {
-            ShowItem::Pause { ms } => Segment::Silence { samples: ms * (OUTPUT_RATE / 1000) },
-            ShowItem::Say { text, product } => match speaker.speak(&text, &product) {
-                Ok(Some(u)) => {
-                    tracing::debug!(text = %u.text, seconds = u.duration_seconds(), rtf = u.synth_seconds / u.duration_seconds(), "synthesized");
-                    Segment::Speech(Box::new(u))
-                }
-                Ok(None) => {
-                    tracing::warn!(%text, "nothing speakable in this line; skipped");
-                    return true;
-                }
-                Err(e) => {
-                    tracing::error!(%text, "speech failed, line skipped: {e:#}");
-                    return true;
-                }
-            },
-        };
-        tx.send(segment).is_ok()
+    pub fn submit(&self, job: SynthJob) {
+        if let Some(tx) = &self.jobs {
+            let _ = tx.send(job);
+        }
     }
 }
 
-impl Drop for SpeechWorker {
+impl Drop for SynthLane {
     fn drop(&mut self) {
-        // Disconnect first so a blocked send returns, then wait for the thread.
-        let (_, rx) = bounded(0);
-        drop(std::mem::replace(&mut self.segments, rx));
+        // Closing the job channel ends the thread after its current job.
+        self.jobs.take();
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+/// Synthesis is work done ahead of time; rendering and encoding are due every 40 ms.
+/// On a small machine both compete for the cores, so synthesis yields (nice 10).
+fn lower_thread_priority() {
+    // SAFETY: plain syscalls on the calling thread; failure only leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, tid, 10) != 0 {
+            tracing::debug!("could not lower the speech thread's priority");
+        }
+    }
+}
+
+/// What the timeline plays: speech or silence.
+#[derive(Clone)]
+pub enum Segment {
+    Speech(Arc<Utterance>),
+    Silence { samples: u32 },
+}
+
+/// Receives results from the lanes.
+pub type SynthResults = Receiver<SynthDone>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(phoneme: char, start: u32, end: u32) -> PhonemeSpan {
+        PhonemeSpan { phoneme, start, end }
+    }
+
+    #[test]
+    fn words_split_at_pauses_and_boundaries_fall_between_them() {
+        let ph = [
+            span('^', 0, 100),
+            span('h', 100, 200),
+            span('ˈ', 200, 250),
+            span('a', 250, 400),
+            span(' ', 400, 600),
+            span('j', 600, 700),
+            span('u', 700, 900),
+            span(',', 900, 1000),
+            span('$', 1000, 1100),
+        ];
+        let words = words_from_phonemes(&ph);
+        assert_eq!(words, vec![100..400, 600..900]);
+        let u = Utterance {
+            text: "hi you".into(),
+            product: String::new(),
+            samples: vec![0; 1100],
+            phonemes: ph.to_vec(),
+            mouth: MouthTrack::default(),
+            words,
+            synth_seconds: 0.0,
+        };
+        assert_eq!(u.next_word_boundary(150), Some(500));
+        assert_eq!(u.next_word_boundary(450), Some(450));
+        assert_eq!(u.next_word_boundary(650), None);
     }
 }

@@ -4,12 +4,47 @@
 //! clock, and render mode runs as fast as the CPU allows over the same ticks.
 
 use std::collections::VecDeque;
-
-use crossbeam_channel::{Receiver, TryRecvError};
+use std::sync::Arc;
 
 use crate::avatar::{Motion, Pose};
 use crate::lipsync::Mouth;
+use crate::show::director::{Director, Next, Origin};
 use crate::speech::{OUTPUT_RATE, Segment, Utterance};
+
+/// What the timeline plays, and whom it tells about it. The director is the real
+/// one; tests drive the timeline with a scripted list.
+pub trait Programme {
+    /// Takes in whatever arrived since the last frame.
+    fn poll(&mut self);
+    /// The next segment; `wait` blocks until one is ready (render mode).
+    fn next(&mut self, wait: bool) -> Option<Next>;
+    /// Whether the segment playing should stop at the next word boundary.
+    fn wants_interrupt(&self, origin: &Origin) -> bool;
+    fn started(&mut self, origin: &Origin, at: f64);
+    fn finished(&mut self, origin: &Origin, utterance: &Utterance, start: f64, end: f64);
+    fn interrupted(&mut self, origin: Origin, segment: Segment, start: f64, end: f64);
+}
+
+impl Programme for Director {
+    fn poll(&mut self) {
+        Director::poll(self)
+    }
+    fn next(&mut self, wait: bool) -> Option<Next> {
+        Director::next(self, wait)
+    }
+    fn wants_interrupt(&self, origin: &Origin) -> bool {
+        Director::wants_interrupt(self, origin)
+    }
+    fn started(&mut self, origin: &Origin, at: f64) {
+        Director::started(self, origin, at)
+    }
+    fn finished(&mut self, origin: &Origin, utterance: &Utterance, start: f64, end: f64) {
+        Director::finished(self, origin, utterance, start, end)
+    }
+    fn interrupted(&mut self, origin: Origin, segment: Segment, start: f64, end: f64) {
+        Director::interrupted(self, origin, segment, start, end)
+    }
+}
 
 /// Frame and sample counters to timestamps.
 #[derive(Debug, Clone, Copy)]
@@ -52,32 +87,39 @@ pub struct Tick<'a> {
     pub started_line: Option<&'a str>,
 }
 
-/// An utterance placed on the timeline at a global sample position.
+/// An utterance placed on the timeline: global samples [start, end).
 struct OnAir {
     start: u64,
-    utterance: Box<Utterance>,
+    end: u64,
+    utterance: Arc<Utterance>,
 }
 
-enum Playing {
-    Speech(usize),
-    Silence { remaining: u64 },
-    Idle,
+/// The segment playing now.
+struct Current {
+    origin: Origin,
+    segment: Segment,
+    /// Global sample where it started.
+    start: u64,
+    len: u64,
+    /// Where it stops early (relative), when an interruption asked for it.
+    cut_at: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct TimelineStats {
     pub lines_spoken: u64,
-    /// Frames where speech was due but not ready (live mode only).
+    /// Frames where nothing was ready to play (live mode only).
     pub speech_underruns: u64,
+    pub interruptions: u64,
 }
 
-pub struct Timeline {
+pub struct Timeline<P: Programme> {
     pub clock: MediaClock,
     pacing: Pacing,
     frame: u64,
-    segments: Receiver<Segment>,
+    pub programme: P,
     on_air: VecDeque<OnAir>,
-    playing: Playing,
+    current: Option<Current>,
     /// Next global sample to emit.
     sample: u64,
     audio: Vec<i16>,
@@ -86,15 +128,15 @@ pub struct Timeline {
     pub stats: TimelineStats,
 }
 
-impl Timeline {
-    pub fn new(fps: u32, segments: Receiver<Segment>, pacing: Pacing, seed: u64) -> Timeline {
+impl<P: Programme> Timeline<P> {
+    pub fn new(fps: u32, programme: P, pacing: Pacing, seed: u64) -> Timeline<P> {
         Timeline {
             clock: MediaClock { fps, rate: OUTPUT_RATE },
             pacing,
             frame: 0,
-            segments,
+            programme,
             on_air: VecDeque::new(),
-            playing: Playing::Idle,
+            current: None,
             sample: 0,
             audio: Vec::with_capacity((OUTPUT_RATE / fps + 1) as usize),
             motion: Motion::new(fps, seed),
@@ -107,6 +149,18 @@ impl Timeline {
         self.frame
     }
 
+    /// The line on air now, if any: its origin and utterance.
+    pub fn current_line(&self) -> Option<(&Origin, &Utterance)> {
+        match &self.current {
+            Some(Current { origin, segment: Segment::Speech(u), .. }) => Some((origin, u)),
+            _ => None,
+        }
+    }
+
+    fn seconds(&self, sample: u64) -> f64 {
+        sample as f64 / self.clock.rate as f64
+    }
+
     /// Advances one frame: fills its audio and works out its pose.
     pub fn tick(&mut self) -> Tick<'_> {
         let n = self.frame;
@@ -114,54 +168,50 @@ impl Timeline {
         debug_assert_eq!(s0, self.sample);
         self.audio.clear();
         self.started_line = None;
+        self.programme.poll();
+        self.check_interrupt();
         while self.sample < s1 {
             let want = s1 - self.sample;
-            match &mut self.playing {
-                Playing::Speech(i) => {
-                    let air = &self.on_air[*i];
-                    let offset = (self.sample - air.start) as usize;
-                    let left = air.utterance.samples.len() - offset;
-                    let take = left.min(want as usize);
-                    self.audio.extend_from_slice(&air.utterance.samples[offset..offset + take]);
-                    self.sample += take as u64;
-                    if take == left {
-                        self.playing = Playing::Idle;
-                    }
+            let Some(cur) = &self.current else {
+                if !self.start_next() {
+                    // Nothing ready: silence for the rest of this frame.
+                    self.stats.speech_underruns += 1;
+                    self.audio.resize(self.audio.len() + want as usize, 0);
+                    self.sample += want;
                 }
-                Playing::Silence { remaining } => {
-                    let take = (*remaining).min(want);
-                    self.audio.resize(self.audio.len() + take as usize, 0);
-                    self.sample += take;
-                    *remaining -= take;
-                    if *remaining == 0 {
-                        self.playing = Playing::Idle;
-                    }
-                }
-                Playing::Idle => {
-                    if !self.next_segment() {
-                        // Nothing ready: silence for the rest of this frame.
-                        self.audio.resize(self.audio.len() + want as usize, 0);
-                        self.sample += want;
-                    }
-                }
+                continue;
+            };
+            let offset = self.sample - cur.start;
+            let end = cur.cut_at.unwrap_or(cur.len).min(cur.len);
+            if offset >= end {
+                self.finish_current();
+                continue;
             }
+            let take = (end - offset).min(want) as usize;
+            match &cur.segment {
+                Segment::Speech(u) => self.audio.extend_from_slice(&u.samples[offset as usize..offset as usize + take]),
+                Segment::Silence { .. } => self.audio.resize(self.audio.len() + take, 0),
+            }
+            self.sample += take as u64;
+        }
+        // A segment that ended exactly on the frame edge is finished now, so its end is
+        // reported in this frame.
+        if self.current.as_ref().is_some_and(|c| self.sample - c.start >= c.cut_at.unwrap_or(c.len).min(c.len)) {
+            self.finish_current();
         }
 
-        // Mouth: the shape covering most of this frame's audio window.
-        // Lines that ended before this frame are done (the one playing ends after it).
-        while self.on_air.front().is_some_and(|a| a.start + (a.utterance.samples.len() as u64) < s0) {
+        // Lines that ended before this frame are done with.
+        while self.on_air.front().is_some_and(|a| a.end < s0) {
             self.on_air.pop_front();
-            if let Playing::Speech(i) = &mut self.playing {
-                *i -= 1;
-            }
         }
+        // Mouth: the shape covering most of this frame's audio window.
         let mut mouth = Mouth::X;
         let mut speaking = false;
         for a in &self.on_air {
-            let end = a.start + a.utterance.samples.len() as u64;
-            if a.start < s1 && end > s0 {
+            if a.start < s1 && a.end > s0 {
                 speaking = true;
-                let m = a.utterance.mouth.mouth_for_window(s0 as i64 - a.start as i64, s1 as i64 - a.start as i64);
+                let (from, to) = (s0 as i64 - a.start as i64, s1.min(a.end) as i64 - a.start as i64);
+                let m = a.utterance.mouth.mouth_for_window(from, to);
                 if m != Mouth::X {
                     mouth = m;
                 }
@@ -181,32 +231,51 @@ impl Timeline {
         }
     }
 
-    /// Takes the next segment from the speech thread; false when none is ready.
-    fn next_segment(&mut self) -> bool {
-        let segment = match self.pacing {
-            Pacing::Render => self.segments.recv().ok(),
-            Pacing::Live => match self.segments.try_recv() {
-                Ok(s) => Some(s),
-                Err(TryRecvError::Empty) => {
-                    self.stats.speech_underruns += 1;
-                    None
-                }
-                Err(TryRecvError::Disconnected) => None,
-            },
+    /// Asks for a cut at the next word boundary when the programme wants the air.
+    fn check_interrupt(&mut self) {
+        let Some(cur) = &mut self.current else { return };
+        if cur.cut_at.is_some() || !self.programme.wants_interrupt(&cur.origin) {
+            return;
+        }
+        let offset = self.sample - cur.start;
+        cur.cut_at = match &cur.segment {
+            Segment::Speech(u) => u.next_word_boundary(offset as u32).map(u64::from),
+            Segment::Silence { .. } => Some(offset),
         };
-        match segment {
-            Some(Segment::Speech(utterance)) => {
+        if cur.cut_at.is_some() {
+            self.stats.interruptions += 1;
+        }
+    }
+
+    fn start_next(&mut self) -> bool {
+        let Some(Next { segment, origin }) = self.programme.next(self.pacing == Pacing::Render) else { return false };
+        let len = match &segment {
+            Segment::Speech(u) => {
                 self.stats.lines_spoken += 1;
-                self.started_line = Some(utterance.text.clone());
-                self.on_air.push_back(OnAir { start: self.sample, utterance });
-                self.playing = Playing::Speech(self.on_air.len() - 1);
-                true
+                self.started_line = Some(u.text.clone());
+                self.on_air.push_back(OnAir { start: self.sample, end: self.sample + u.samples.len() as u64, utterance: u.clone() });
+                u.samples.len() as u64
             }
-            Some(Segment::Silence { samples }) => {
-                self.playing = Playing::Silence { remaining: samples as u64 };
-                true
+            Segment::Silence { samples } => *samples as u64,
+        };
+        self.programme.started(&origin, self.seconds(self.sample));
+        self.current = Some(Current { origin, segment, start: self.sample, len, cut_at: None });
+        true
+    }
+
+    fn finish_current(&mut self) {
+        let Some(cur) = self.current.take() else { return };
+        let (start, end) = (self.seconds(cur.start), self.seconds(self.sample));
+        let cut = cur.cut_at.is_some_and(|c| c < cur.len);
+        if cut {
+            if let Segment::Speech(_) = &cur.segment {
+                if let Some(a) = self.on_air.back_mut() {
+                    a.end = self.sample;
+                }
             }
-            None => false,
+            self.programme.interrupted(cur.origin, cur.segment, start, end);
+        } else if let Segment::Speech(u) = &cur.segment {
+            self.programme.finished(&cur.origin, u, start, end);
         }
     }
 }
@@ -215,34 +284,76 @@ impl Timeline {
 mod tests {
     use super::*;
     use crate::lipsync::{MouthCue, MouthTrack};
-    use crossbeam_channel::bounded;
+    use crate::show::lines::Priority;
 
-    fn utterance(len: usize) -> Box<Utterance> {
-        // Open mouth (D) over the middle half of the utterance.
+    /// A scripted programme: plays its list in order; an "urgent" entry appears at a
+    /// given frame and asks for the air.
+    #[derive(Default)]
+    struct Script {
+        queue: VecDeque<Next>,
+        urgent: Option<(u64, Next)>,
+        frame: u64,
+        log: Vec<String>,
+    }
+
+    impl Programme for Script {
+        fn poll(&mut self) {
+            self.frame += 1;
+        }
+        fn next(&mut self, _wait: bool) -> Option<Next> {
+            if self.urgent.as_ref().is_some_and(|(at, _)| self.frame > *at) {
+                return self.urgent.take().map(|(_, n)| n);
+            }
+            self.queue.pop_front()
+        }
+        fn wants_interrupt(&self, origin: &Origin) -> bool {
+            matches!(origin, Origin::Show { .. }) && self.urgent.as_ref().is_some_and(|(at, _)| self.frame > *at)
+        }
+        fn started(&mut self, origin: &Origin, at: f64) {
+            self.log.push(format!("start {} {at:.3}", origin.label()));
+        }
+        fn finished(&mut self, origin: &Origin, _u: &Utterance, _start: f64, end: f64) {
+            self.log.push(format!("done {} {end:.3}", origin.label()));
+        }
+        fn interrupted(&mut self, origin: Origin, segment: Segment, _start: f64, end: f64) {
+            self.log.push(format!("cut {} {end:.3}", origin.label()));
+            self.queue.push_front(Next { segment, origin });
+        }
+    }
+
+    /// `len` samples of speech; open mouth (D) over its middle half; words of 4800
+    /// samples with 960-sample gaps.
+    fn utterance(len: usize) -> Arc<Utterance> {
+        let l = len as u32;
         let mouth = MouthTrack {
             cues: vec![
-                MouthCue { start: 0, end: len as u32 / 4, mouth: Mouth::X },
-                MouthCue { start: len as u32 / 4, end: 3 * len as u32 / 4, mouth: Mouth::D },
-                MouthCue { start: 3 * len as u32 / 4, end: len as u32, mouth: Mouth::X },
+                MouthCue { start: 0, end: l / 4, mouth: Mouth::X },
+                MouthCue { start: l / 4, end: 3 * l / 4, mouth: Mouth::D },
+                MouthCue { start: 3 * l / 4, end: l, mouth: Mouth::X },
             ],
         };
-        Box::new(Utterance {
+        let words = (0..l / 5760).map(|i| i * 5760..i * 5760 + 4800).collect();
+        Arc::new(Utterance {
             text: "test".into(),
             product: "p".into(),
             samples: vec![1000; len],
             phonemes: vec![],
             mouth,
+            words,
             synth_seconds: 0.0,
         })
     }
 
+    fn show(segment: Segment) -> Next {
+        Next { segment, origin: Origin::Show { seq: 0 } }
+    }
+
     #[test]
     fn frames_carry_exact_sample_counts_and_timestamps() {
-        let (tx, rx) = bounded(4);
-        tx.send(Segment::Silence { samples: 5000 }).unwrap();
-        tx.send(Segment::Speech(utterance(48_000))).unwrap();
-        drop(tx);
-        let mut t = Timeline::new(25, rx, Pacing::Live, 1);
+        let mut script = Script::default();
+        script.queue.push_back(show(Segment::Silence { samples: 5000 }));
+        script.queue.push_back(show(Segment::Speech(utterance(48_000))));
+        let mut t = Timeline::new(25, script, Pacing::Live, 1);
         let mut total = 0u64;
         for n in 0..100u64 {
             let tick = t.tick();
@@ -252,12 +363,12 @@ mod tests {
             total += tick.audio.len() as u64;
         }
         assert_eq!(t.stats.lines_spoken, 1);
+        assert_eq!(t.programme.log, vec!["start show 0.000", "start show 0.104", "done show 1.104"]);
     }
 
     #[test]
     fn odd_frame_rates_never_drift() {
-        let (_tx, rx) = bounded(1);
-        let mut t = Timeline::new(30, rx, Pacing::Live, 1);
+        let mut t = Timeline::new(30, Script::default(), Pacing::Live, 1);
         let mut total = 0u64;
         for _ in 0..30 * 60 {
             total += t.tick().audio.len() as u64;
@@ -267,11 +378,10 @@ mod tests {
 
     #[test]
     fn mouth_opens_exactly_where_speech_is() {
-        let (tx, rx) = bounded(4);
-        tx.send(Segment::Silence { samples: 1920 * 10 }).unwrap();
-        tx.send(Segment::Speech(utterance(1920 * 40))).unwrap();
-        drop(tx);
-        let mut t = Timeline::new(25, rx, Pacing::Render, 1);
+        let mut script = Script::default();
+        script.queue.push_back(show(Segment::Silence { samples: 1920 * 10 }));
+        script.queue.push_back(show(Segment::Speech(utterance(1920 * 40))));
+        let mut t = Timeline::new(25, script, Pacing::Render, 1);
         let mut open = Vec::new();
         let mut audible = Vec::new();
         for _ in 0..60 {
@@ -283,5 +393,26 @@ mod tests {
         assert!(audible[10..50].iter().all(|&a| a) && !audible[..10].iter().any(|&a| a) && !audible[50..].iter().any(|&a| a));
         let opened: Vec<usize> = open.iter().enumerate().filter(|(_, o)| **o).map(|(i, _)| i).collect();
         assert_eq!(opened, (20..40).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn urgent_line_cuts_in_at_a_word_boundary_and_the_show_line_is_said_again() {
+        let mut script = Script::default();
+        script.queue.push_back(show(Segment::Speech(utterance(57_600)))); // 1.2 s, words every 120 ms
+        script.urgent = Some((
+            5, // appears during frame 5 (0.2 s into the line)
+            Next { segment: Segment::Speech(utterance(9600)), origin: Origin::Line { id: 1, priority: Priority::Urgent, part: 0, last: true } },
+        ));
+        let mut t = Timeline::new(25, script, Pacing::Live, 1);
+        for _ in 0..60 {
+            t.tick();
+        }
+        // Frame 5 starts at 9600 samples (0.2 s), inside word 1 (5760..10560): the cut is in
+        // the middle of the gap after it, at 11040 samples = 0.230 s.
+        assert_eq!(
+            t.programme.log,
+            vec!["start show 0.000", "cut show 0.230", "start urgent 0.230", "done urgent 0.430", "start show 0.430", "done show 1.630"]
+        );
+        assert_eq!(t.stats.interruptions, 1);
     }
 }

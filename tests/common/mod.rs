@@ -304,3 +304,134 @@ pub fn assert_keyframe_interval(p: &[Packet], interval: f64) {
         assert!((w[1] - w[0] - interval).abs() < 0.05, "keyframes {:.3} s apart (at {:.3} s): {keys:?}", w[1] - w[0], w[0]);
     }
 }
+
+/// A minimal HTTP/1.1 client over std (one request per connection): status, body.
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the control API");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let _ = s.write_all(body); // the server may answer (413) before reading it all
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no HTTP response: {raw:?}"));
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
+    let status: u16 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("status code");
+    let mut body = raw[head_end + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[nl + 2..nl + 2 + size]);
+        b = &b[nl + 2 + size + 2..];
+    }
+    out
+}
+
+pub fn get_json(port: u16, path: &str) -> serde_json::Value {
+    let (status, body) = http(port, "GET", path, &[], b"");
+    assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).expect("JSON body")
+}
+
+pub fn post_json(port: u16, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let (status, body) = http(port, "POST", path, &[("Content-Type", "application/json")], body.to_string().as_bytes());
+    (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+}
+
+/// `avatarcast live` in the background with its control API on a free port; killed
+/// by pid on drop if still running.
+pub struct LiveRun {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl LiveRun {
+    pub fn start(config: &Path, extra: &[&str], log: PathBuf) -> LiveRun {
+        let port = free_port();
+        let child = avatarcast()
+            .args(["live", "--config"])
+            .arg(config)
+            .args(["--api", &format!("127.0.0.1:{port}")])
+            .args(extra)
+            .stdout(std::fs::File::create(log.with_extension("out")).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let run = LiveRun { child, port, log };
+        let started = Instant::now();
+        loop {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                let (status, body) = http(port, "GET", "/v1/status", &[], b"");
+                if status == 200 && serde_json::from_slice::<serde_json::Value>(&body).unwrap()["frames_rendered"].as_u64() > Some(0) {
+                    return run;
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "live did not start:\n{}", run.log_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stream seconds so far.
+    pub fn stream_seconds(&self) -> f64 {
+        get_json(self.port, "/v1/status")["stream_seconds"].as_f64().unwrap()
+    }
+
+    /// Waits for the process to end by itself (its --duration).
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < Duration::from_secs(120), "live did not end:\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for LiveRun {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Transcript lines (JSON objects), in order.
+pub fn transcript(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("transcript line is JSON"))
+        .collect()
+}
+
+/// Polls `cond` every 50 ms up to `timeout`.
+pub fn wait_for(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,258 @@
+//! HTTP + JSON control API (axum on tokio). Every payload is validated before it
+//! reaches the stream; errors are JSON `{"error", "field"}` with a 4xx status.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::state::Shared;
+use crate::show::director::Command;
+use crate::show::lines::Priority;
+
+/// Every route, as (method, path) in OpenAPI spelling; the OpenAPI test keeps
+/// openapi.json and the router in step with this list.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/say"),
+    ("get", "/v1/lines/{id}"),
+    ("delete", "/v1/takeover"),
+    ("get", "/v1/status"),
+    ("get", "/v1/snapshot.jpg"),
+    ("get", "/v1/openapi.json"),
+    ("get", "/metrics"),
+];
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Longest line a client may insert, in characters.
+pub const MAX_TEXT_CHARS: usize = 500;
+/// Largest request body, in bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+struct ApiState {
+    shared: Arc<Shared>,
+    token: Option<String>,
+}
+
+pub struct ApiServer {
+    runtime: Option<tokio::runtime::Runtime>,
+    pub addr: SocketAddr,
+}
+
+impl ApiServer {
+    /// Binds now (so a taken port stops startup with a clear message) and serves on
+    /// its own tokio runtime.
+    pub fn start(listen: &str, token: Option<String>, shared: Arc<Shared>) -> Result<ApiServer> {
+        let listener = std::net::TcpListener::bind(listen)
+            .with_context(|| format!("control API cannot listen on {listen} (in use? pass --api 127.0.0.1:OTHER_PORT)"))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("control")
+            .enable_all()
+            .build()
+            .context("starting the control API runtime")?;
+        let app = router(Arc::new(ApiState { shared, token }));
+        runtime.spawn(async move {
+            let listener = match tokio::net::TcpListener::from_std(listener) {
+                Ok(l) => l,
+                Err(e) => return tracing::error!("control API: {e}"),
+            };
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!("control API stopped: {e}");
+            }
+        });
+        tracing::info!("control API on http://{addr}/v1/status");
+        Ok(ApiServer { runtime: Some(runtime), addr })
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/v1/say", post(say))
+        .route("/v1/lines/{id}", get(line))
+        .route("/v1/takeover", delete(release_takeover))
+        .route("/v1/status", get(status))
+        .route("/v1/snapshot.jpg", get(snapshot))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route; see /v1/openapi.json", None) })
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl Into<String>, field: Option<&str>) -> Response {
+    (status, axum::Json(json!({ "error": message.into(), "field": field }))).into_response()
+}
+
+async fn auth(State(state): State<Arc<ApiState>>, request: Request, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(token.as_str()) {
+            return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token (Authorization: Bearer …)", None);
+        }
+    }
+    next.run(request).await
+}
+
+/// Parses a JSON body strictly, naming the offending field on error.
+fn parse_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, Response> {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        if !ct.starts_with("application/json") {
+            return Err(error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as application/json", None));
+        }
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let (status, msg) = if inner.is_syntax() || inner.is_eof() {
+            (StatusCode::BAD_REQUEST, format!("body is not valid JSON: {inner}"))
+        } else {
+            (StatusCode::UNPROCESSABLE_ENTITY, inner.to_string())
+        };
+        let field = (path != ".").then_some(path);
+        error(status, msg, field.as_deref())
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SayRequest {
+    text: String,
+    #[serde(default = "normal")]
+    priority: Priority,
+}
+
+fn normal() -> Priority {
+    Priority::Normal
+}
+
+async fn say(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let received = Instant::now();
+    let req: SayRequest = match parse_body(&headers, &body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let text = req.text.trim();
+    if text.is_empty() {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "text is empty", Some("text"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, format!("text is longer than {MAX_TEXT_CHARS} characters"), Some("text"));
+    }
+    let shared = &state.shared;
+    let id = shared.lines.add(text, req.priority);
+    let cmd = Command::Say { id, text: text.to_string(), priority: req.priority, received };
+    if shared.commands.try_send(cmd).is_err() {
+        shared.lines.update(id, |r| r.state = crate::show::lines::LineState::Dropped { reason: "queue full".into() });
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the line queue is full; try again shortly", None);
+    }
+    let mut resp = (StatusCode::ACCEPTED, axum::Json(json!({ "id": id, "state": "queued", "priority": req.priority }))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/lines/{id}")) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+async fn line(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return error(StatusCode::BAD_REQUEST, "line id must be a number", Some("id"));
+    };
+    match state.shared.lines.get(id) {
+        Some(r) => axum::Json(r).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no line {id}"), Some("id")),
+    }
+}
+
+async fn release_takeover(State(state): State<Arc<ApiState>>) -> Response {
+    let _ = state.shared.commands.try_send(Command::ReleaseTakeover);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn status(State(state): State<Arc<ApiState>>) -> Response {
+    let s = &state.shared;
+    let frames = s.frames.load(Ordering::Relaxed);
+    let now_playing = s.now_playing.lock().map(|g| g.clone()).unwrap_or_default();
+    axum::Json(json!({
+        "uptime_seconds": s.started.elapsed().as_secs_f64(),
+        "frames_rendered": frames,
+        "stream_seconds": frames as f64 / s.fps as f64,
+        "late_frames": s.late_frames.load(Ordering::Relaxed),
+        "lines_spoken": s.lines_spoken.load(Ordering::Relaxed),
+        "speech_underruns": s.speech_underruns.load(Ordering::Relaxed),
+        "interruptions": s.interruptions.load(Ordering::Relaxed),
+        "takeover": s.takeover.load(Ordering::Relaxed),
+        "last_insert_latency_ms": s.last_insert_latency_ms(),
+        "now_playing": now_playing,
+        "queue": s.lines.pending(),
+        "outputs": s.outputs,
+        "video": { "width": s.width, "height": s.height, "fps": s.fps },
+    }))
+    .into_response()
+}
+
+async fn snapshot(State(state): State<Arc<ApiState>>) -> Response {
+    let shared = state.shared.clone();
+    let jpeg = tokio::task::spawn_blocking(move || {
+        let rgba = shared.snapshot.take(Duration::from_secs(2))?;
+        let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+            .encode(&rgb, shared.width, shared.height, image::ExtendedColorType::Rgb8)
+            .ok()?;
+        Some(out)
+    })
+    .await
+    .ok()
+    .flatten();
+    match jpeg {
+        Some(bytes) => ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], bytes).into_response(),
+        None => error(StatusCode::SERVICE_UNAVAILABLE, "no frame rendered within 2 s", None),
+    }
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
+    let s = &state.shared;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+        out.push_str(&format!("# HELP avatarcast_{name} {help}\n# TYPE avatarcast_{name} {kind}\navatarcast_{name} {value}\n"));
+    };
+    metric("uptime_seconds", "gauge", "Seconds since the stream started.", s.started.elapsed().as_secs_f64());
+    metric("frames_total", "counter", "Frames rendered and handed to the encoder.", s.frames.load(Ordering::Relaxed) as f64);
+    metric("late_frames_total", "counter", "Frames handed to the encoder after their presentation time.", s.late_frames.load(Ordering::Relaxed) as f64);
+    metric("lines_spoken_total", "counter", "Lines started on air.", s.lines_spoken.load(Ordering::Relaxed) as f64);
+    metric("speech_underrun_frames_total", "counter", "Frames with nothing ready to say.", s.speech_underruns.load(Ordering::Relaxed) as f64);
+    metric("interruptions_total", "counter", "Lines cut at a word boundary by urgent or takeover lines.", s.interruptions.load(Ordering::Relaxed) as f64);
+    metric("queue_length", "gauge", "Inserted lines queued or speaking.", s.lines.pending().len() as f64);
+    metric("takeover", "gauge", "1 while a takeover holds the show.", f64::from(u8::from(s.takeover.load(Ordering::Relaxed))));
+    if let Some(ms) = s.last_insert_latency_ms() {
+        metric("insert_on_air_latency_seconds", "gauge", "Last inserted line: request to first sample at the encoder.", ms / 1000.0);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}

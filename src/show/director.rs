@@ -1,0 +1,403 @@
+//! The director decides what the host says next: the looping show, and lines
+//! inserted live with a priority. It keeps the show's next sentences synthesized
+//! ahead, sends inserted lines to their own synthesis lane, and tells the timeline
+//! when an urgent or takeover line should cut in at the next word boundary.
+//! It lives on the render thread and never blocks it in live mode.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, TryRecvError};
+
+use super::lines::{LineId, LineState, Lines, Priority};
+use super::moderation::{Moderation, Verdict};
+use super::transcript::Transcript;
+use super::{Show, ShowItem, split_sentences};
+use crate::speech::{JobKey, OUTPUT_RATE, Segment, SynthDone, SynthJob, SynthLane, SynthResults, Utterance};
+
+/// Show sentences kept synthesized (or in synthesis) ahead of playback.
+const SHOW_AHEAD: usize = 3;
+
+/// Requests from the control plane.
+pub enum Command {
+    Say { id: LineId, text: String, priority: Priority, received: Instant },
+    ReleaseTakeover,
+}
+
+/// Where a segment came from, so the director can follow its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Show { seq: u64 },
+    /// Sentence `part` of an inserted line; `last` is its final sentence.
+    Line { id: LineId, priority: Priority, part: u32, last: bool },
+}
+
+impl Origin {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Origin::Show { .. } => "show",
+            Origin::Line { priority: Priority::Urgent, .. } => "urgent",
+            Origin::Line { priority: Priority::Normal, .. } => "normal",
+            Origin::Line { priority: Priority::Takeover, .. } => "takeover",
+        }
+    }
+}
+
+struct ShowEntry {
+    seq: u64,
+    item: ShowItem,
+    /// None while synthesis runs.
+    utterance: Option<Arc<Utterance>>,
+    /// Cut by an urgent line: it is finished before any normal line gets the air.
+    resumed: bool,
+}
+
+/// One sentence of an inserted line. Lines are synthesized sentence by sentence, so
+/// the first goes on air while the rest are still being made.
+struct Inserted {
+    id: LineId,
+    part: u32,
+    last: bool,
+    priority: Priority,
+    received: Instant,
+    utterance: Option<Arc<Utterance>>,
+    /// Re-queued after an urgent line cut it: latency was already measured.
+    resumed: bool,
+}
+
+/// What the director hands the timeline.
+pub struct Next {
+    pub segment: Segment,
+    pub origin: Origin,
+}
+
+/// Director-side counters for status and metrics.
+#[derive(Debug, Default, Clone)]
+pub struct DirectorStats {
+    pub last_insert_latency_ms: Option<f64>,
+    pub takeover: bool,
+}
+
+pub struct Director {
+    show: Show,
+    next_seq: u64,
+    show_ahead: VecDeque<ShowEntry>,
+    queue: VecDeque<Inserted>,
+    takeover: bool,
+    show_lane: SynthLane,
+    live_lane: SynthLane,
+    results: SynthResults,
+    commands: Receiver<Command>,
+    pub lines: Arc<Lines>,
+    moderation: Moderation,
+    transcript: Option<Transcript>,
+    pub stats: DirectorStats,
+}
+
+impl Director {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        show: Show,
+        show_lane: SynthLane,
+        live_lane: SynthLane,
+        results: SynthResults,
+        commands: Receiver<Command>,
+        lines: Arc<Lines>,
+        moderation: Moderation,
+        transcript: Option<Transcript>,
+    ) -> Director {
+        let mut d = Director {
+            show,
+            next_seq: 0,
+            show_ahead: VecDeque::new(),
+            queue: VecDeque::new(),
+            takeover: false,
+            show_lane,
+            live_lane,
+            results,
+            commands,
+            lines,
+            moderation,
+            transcript,
+            stats: DirectorStats::default(),
+        };
+        d.plan_show();
+        d
+    }
+
+    /// Keeps SHOW_AHEAD sentences of the show in synthesis, moderated first.
+    fn plan_show(&mut self) {
+        let planned = |d: &Director| d.show_ahead.iter().filter(|e| matches!(e.item, ShowItem::Say { .. })).count();
+        let mut guard = 0;
+        while planned(self) < SHOW_AHEAD && guard < 1000 {
+            guard += 1;
+            let Some(item) = self.show.next() else { return };
+            let item = match item {
+                ShowItem::Say { text, product } => match self.moderation.check(&text) {
+                    Verdict::Clean(t) => ShowItem::Say { text: t, product },
+                    Verdict::Replaced { text: t, terms } => {
+                        tracing::warn!(?terms, line = %text, "show line: banned terms replaced");
+                        ShowItem::Say { text: t, product }
+                    }
+                    Verdict::Blocked { terms } => {
+                        tracing::warn!(?terms, line = %text, "show line blocked by moderation");
+                        continue;
+                    }
+                },
+                pause => pause,
+            };
+            self.next_seq += 1;
+            let seq = self.next_seq;
+            if let ShowItem::Say { text, product } = &item {
+                self.show_lane.submit(SynthJob { key: JobKey::Show(seq), text: text.clone(), product: product.clone() });
+            }
+            self.show_ahead.push_back(ShowEntry { seq, item, utterance: None, resumed: false });
+        }
+    }
+
+    /// Takes in commands and finished syntheses; call once per frame.
+    pub fn poll(&mut self) {
+        loop {
+            match self.commands.try_recv() {
+                Ok(cmd) => self.command(cmd),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        while let Ok(done) = self.results.try_recv() {
+            self.synthesized(done);
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Say { id, text, priority, received } => {
+                let text = match self.moderation.check(&text) {
+                    Verdict::Clean(t) => t,
+                    Verdict::Replaced { text: t, terms } => {
+                        tracing::warn!(id, ?terms, "inserted line: banned terms replaced");
+                        self.lines.update(id, |r| r.text = t.clone());
+                        t
+                    }
+                    Verdict::Blocked { terms } => {
+                        tracing::warn!(id, ?terms, "inserted line blocked by moderation");
+                        self.drop_line(id, format!("blocked by moderation: {}", terms.join(", ")));
+                        return;
+                    }
+                };
+                let sentences = split_sentences(&text);
+                let n = sentences.len() as u32;
+                let entries: Vec<Inserted> = sentences
+                    .into_iter()
+                    .enumerate()
+                    .map(|(part, sentence)| {
+                        let part = part as u32;
+                        self.live_lane.submit(SynthJob { key: JobKey::Line { id, part }, text: sentence, product: String::new() });
+                        Inserted { id, part, last: part + 1 == n, priority, received, utterance: None, resumed: false }
+                    })
+                    .collect();
+                // Urgent lines go before everything else, in arrival order.
+                let mut at = match priority {
+                    Priority::Urgent => self.queue.iter().take_while(|q| q.priority == Priority::Urgent).count(),
+                    _ => self.queue.len(),
+                };
+                for e in entries {
+                    self.queue.insert(at, e);
+                    at += 1;
+                }
+            }
+            Command::ReleaseTakeover => {
+                if self.takeover {
+                    tracing::info!("takeover released; the show resumes");
+                }
+                self.takeover = false;
+                let dropped: Vec<LineId> =
+                    self.queue.iter().filter(|q| q.priority == Priority::Takeover).map(|q| q.id).collect();
+                self.queue.retain(|q| q.priority != Priority::Takeover);
+                for id in dropped {
+                    self.drop_line(id, "takeover released before it played".into());
+                }
+            }
+        }
+        self.stats.takeover = self.takeover;
+    }
+
+    fn drop_line(&self, id: LineId, reason: String) {
+        self.lines.update(id, |r| r.state = LineState::Dropped { reason });
+    }
+
+    fn synthesized(&mut self, done: SynthDone) {
+        match done.key {
+            JobKey::Show(seq) => {
+                let Some(pos) = self.show_ahead.iter().position(|e| e.seq == seq) else { return };
+                match done.result {
+                    Ok(Some(u)) => self.show_ahead[pos].utterance = Some(u),
+                    Ok(None) => {
+                        tracing::warn!(line = ?self.show_ahead[pos].item, "nothing speakable in this line; skipped");
+                        self.show_ahead.remove(pos);
+                    }
+                    Err(e) => {
+                        tracing::error!(line = ?self.show_ahead[pos].item, "speech failed, line skipped: {e}");
+                        self.show_ahead.remove(pos);
+                    }
+                }
+                self.plan_show();
+            }
+            JobKey::Line { id, part } => {
+                let Some(pos) = self.queue.iter().position(|q| q.id == id && q.part == part) else { return };
+                let failure = match done.result {
+                    Ok(Some(u)) => {
+                        self.queue[pos].utterance = Some(u);
+                        return;
+                    }
+                    Ok(None) => None,
+                    Err(e) => Some(format!("speech failed: {e}")),
+                };
+                // A sentence with nothing speakable is skipped; the line survives while any
+                // of it can be said.
+                let entry = self.queue.remove(pos).expect("position is valid");
+                if let Some(reason) = failure {
+                    self.queue.retain(|q| q.id != id);
+                    self.drop_line(id, reason);
+                } else if !self.queue.iter().any(|q| q.id == id) {
+                    if entry.part == 0 {
+                        self.drop_line(id, "nothing speakable in the text".into());
+                    } else if let Some(prev) = self.queue.iter_mut().rev().find(|q| q.id == id) {
+                        prev.last = true;
+                    } else {
+                        self.lines.update(id, |r| r.state = LineState::Done);
+                    }
+                } else if entry.last {
+                    if let Some(prev) = self.queue.iter_mut().rev().find(|q| q.id == id) {
+                        prev.last = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the line playing now (from `origin`) should stop at the next word boundary.
+    pub fn wants_interrupt(&self, origin: &Origin) -> bool {
+        let ready_before = |p: Priority| self.queue.iter().any(|q| q.priority == p && q.utterance.is_some());
+        match origin {
+            Origin::Show { .. } => ready_before(Priority::Urgent) || ready_before(Priority::Takeover) || self.takeover,
+            Origin::Line { priority: Priority::Normal, .. } => ready_before(Priority::Urgent),
+            Origin::Line { .. } => false,
+        }
+    }
+
+    /// The next segment. In live mode None means nothing is ready (the host idles in
+    /// silence); with `wait` it blocks until the next segment is synthesized.
+    pub fn next(&mut self, wait: bool) -> Option<Next> {
+        loop {
+            self.poll();
+            if let Some(next) = self.pick() {
+                return Some(next);
+            }
+            if !wait {
+                return None;
+            }
+            match self.results.recv() {
+                Ok(done) => self.synthesized(done),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    fn pick(&mut self) -> Option<Next> {
+        // Inserted lines in queue order (urgent first); a takeover line turns takeover
+        // mode on. A line not ready yet lets the show go on, but once a line has begun
+        // its sentences play back to back.
+        let show_resumes = self.show_ahead.front().is_some_and(|e| e.resumed) && !self.takeover;
+        if let Some(front) = self.queue.front().filter(|q| !show_resumes || q.priority == Priority::Urgent) {
+            if front.utterance.is_some() {
+                let q = self.queue.pop_front().expect("front exists");
+                if q.priority == Priority::Takeover && !self.takeover {
+                    tracing::info!("takeover: the show pauses until DELETE /v1/takeover");
+                    self.takeover = true;
+                    self.stats.takeover = true;
+                }
+                if q.part == 0 && !q.resumed {
+                    let ms = q.received.elapsed().as_secs_f64() * 1000.0;
+                    self.lines.update(q.id, |r| r.on_air_latency_ms = Some(ms));
+                    self.stats.last_insert_latency_ms = Some(ms);
+                }
+                let origin = Origin::Line { id: q.id, priority: q.priority, part: q.part, last: q.last };
+                return Some(Next { segment: Segment::Speech(q.utterance.expect("ready")), origin });
+            }
+            if front.part > 0 || front.resumed {
+                return None;
+            }
+        }
+        if self.takeover {
+            return None;
+        }
+        let front = self.show_ahead.front()?;
+        if matches!(front.item, ShowItem::Say { .. }) && front.utterance.is_none() {
+            return None;
+        }
+        let e = self.show_ahead.pop_front().expect("front exists");
+        self.plan_show();
+        let segment = match e.item {
+            ShowItem::Pause { ms } => Segment::Silence { samples: ms * (OUTPUT_RATE / 1000) },
+            ShowItem::Say { .. } => Segment::Speech(e.utterance.expect("ready")),
+        };
+        Some(Next { segment, origin: Origin::Show { seq: e.seq } })
+    }
+
+    /// The timeline started playing a segment at stream time `at` (seconds).
+    pub fn started(&mut self, origin: &Origin, at: f64) {
+        if let Origin::Line { id, part, .. } = origin {
+            self.lines.update(*id, |r| {
+                r.state = LineState::Speaking;
+                if *part == 0 && r.started_at.is_none() {
+                    r.started_at = Some(at);
+                }
+            });
+        }
+    }
+
+    /// The timeline finished a spoken segment over [start, end] stream seconds.
+    pub fn finished(&mut self, origin: &Origin, utterance: &Utterance, start: f64, end: f64) {
+        if let Origin::Line { id, last: true, .. } = origin {
+            self.lines.update(*id, |r| {
+                r.state = LineState::Done;
+                r.ended_at = Some(end);
+            });
+        }
+        if let Some(t) = &mut self.transcript {
+            t.record(start, end, origin, &utterance.text, &utterance.product);
+        }
+    }
+
+    /// The timeline cut a segment short for an urgent or takeover line: it is said again,
+    /// from its start, once those are done (the show resumes where it left off).
+    pub fn interrupted(&mut self, origin: Origin, segment: Segment, start: f64, end: f64) {
+        if let (Some(t), Segment::Speech(u)) = (&mut self.transcript, &segment) {
+            t.record_cut(start, end, &origin, &u.text, &u.product);
+        }
+        match origin {
+            Origin::Show { seq } => {
+                let item = match &segment {
+                    Segment::Speech(u) => ShowItem::Say { text: u.text.clone(), product: u.product.clone() },
+                    Segment::Silence { samples } => ShowItem::Pause { ms: samples / (OUTPUT_RATE / 1000) },
+                };
+                let utterance = match segment {
+                    Segment::Speech(u) => Some(u),
+                    Segment::Silence { .. } => None,
+                };
+                self.show_ahead.push_front(ShowEntry { seq, item, utterance, resumed: true });
+            }
+            Origin::Line { id, priority, part, last } => {
+                let utterance = match segment {
+                    Segment::Speech(u) => Some(u),
+                    Segment::Silence { .. } => None,
+                };
+                self.lines.update(id, |r| r.state = LineState::Queued);
+                // Behind the urgent lines, ahead of everything else (and of its own later sentences).
+                let at = self.queue.iter().take_while(|q| q.priority == Priority::Urgent).count();
+                self.queue.insert(at, Inserted { id, part, last, priority, received: Instant::now(), utterance, resumed: true });
+            }
+        }
+    }
+}
