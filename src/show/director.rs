@@ -309,7 +309,7 @@ impl Director {
         // mode on. A line not ready yet lets the show go on, but once a line has begun
         // its sentences play back to back.
         let show_resumes = self.show_ahead.front().is_some_and(|e| e.resumed) && !self.takeover;
-        if let Some(front) = self.queue.front().filter(|q| !show_resumes || q.priority == Priority::Urgent) {
+        if let Some(front) = self.queue.front().filter(|q| !show_resumes || q.priority != Priority::Normal) {
             if front.utterance.is_some() {
                 let q = self.queue.pop_front().expect("front exists");
                 if q.priority == Priority::Takeover && !self.takeover {

@@ -363,6 +363,13 @@ pub struct LiveRun {
 
 impl LiveRun {
     pub fn start(config: &Path, extra: &[&str], log: PathBuf) -> LiveRun {
+        Self::start_with_token(config, "", extra, log)
+    }
+
+    /// As `start`, for an API that wants `token` (empty: none).
+    pub fn start_with_token(config: &Path, token: &str, extra: &[&str], log: PathBuf) -> LiveRun {
+        let auth = format!("Bearer {token}");
+        let headers: Vec<(&str, &str)> = if token.is_empty() { vec![] } else { vec![("Authorization", auth.as_str())] };
         let port = free_port();
         let child = avatarcast()
             .args(["live", "--config"])
@@ -377,7 +384,7 @@ impl LiveRun {
         let started = Instant::now();
         loop {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                let (status, body) = http(port, "GET", "/v1/status", &[], b"");
+                let (status, body) = http(port, "GET", "/v1/status", &headers, b"");
                 if status == 200 && serde_json::from_slice::<serde_json::Value>(&body).unwrap()["frames_rendered"].as_u64() > Some(0) {
                     return run;
                 }
