@@ -18,7 +18,7 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  espeak-ng espeak-ng-data libespeak-ng1 libespeak-ng-dev
+  espeak-ng espeak-ng-data libespeak-ng1 libespeak-ng-dev fonts-wqy-microhei
   nginx libnginx-mod-rtmp ffmpeg
   fonts-dejavu-core
 )

@@ -17,7 +17,7 @@ use crate::broadcast::Broadcast;
 use crate::config::Config;
 use crate::lipsync::Mouth;
 use crate::media;
-use crate::scene::Scene;
+use crate::scene::{Overlays, Scene};
 use crate::speech::Speaker;
 use crate::timeline::Pacing;
 
@@ -45,11 +45,12 @@ const TTS_SENTENCES: &[&str] = &[
 
 pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
     media::init()?;
-    let scene = Scene::new(config)?;
+    let show = std::sync::Arc::new(crate::show::file::ShowFile::load(&config.show.file)?);
+    let mut scene = Scene::new(config, show)?;
     eprintln!("bench: render …");
-    let render_fps = render_fps(config, &scene, 250);
+    let render_fps = render_fps(config, &mut scene, 250);
     eprintln!("bench: encode floor …");
-    let encode_floor_fps = encode_floor_fps(config, &scene, 500)?;
+    let encode_floor_fps = encode_floor_fps(config, &mut scene, 500)?;
     eprintln!("bench: speech …");
     let tts_rtf = tts_rtf(config)?;
     eprintln!("bench: pipeline ({pipeline_seconds} s of show) …");
@@ -65,8 +66,8 @@ pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
     })
 }
 
-/// Frames with every mouth shape and a blink or two.
-fn sample_frames(config: &Config, scene: &Scene, count: usize, mut each: impl FnMut(&[u8])) {
+/// Frames with every mouth shape, a blink or two, captions and the product card.
+fn sample_frames(config: &Config, scene: &mut Scene, count: usize, mut each: impl FnMut(&[u8])) {
     let size = config.video.size;
     let mut motion = Motion::new(config.video.fps, 3);
     let mut buf = vec![0u8; scene.frame_bytes()];
@@ -74,19 +75,23 @@ fn sample_frames(config: &Config, scene: &Scene, count: usize, mut each: impl Fn
         let mouth = Mouth::ALL[(i / 2) % Mouth::ALL.len()];
         let pose = motion.pose(i as u64, mouth, mouth != Mouth::X);
         let mut pixmap = PixmapMut::from_bytes(&mut buf, size.width, size.height).expect("frame size");
-        scene.render(&mut pixmap, &pose);
+        let caption = Some((CAPTION, (i / 8) % CAPTION.split_whitespace().count()));
+        scene.render(&mut pixmap, &pose, &Overlays { frame: i as u64, caption, product: "" });
         each(&buf);
     }
 }
 
-fn render_fps(config: &Config, scene: &Scene, frames: usize) -> f64 {
+/// A caption whose highlighted word moves every 8 frames, as in speech.
+const CAPTION: &str = "Tap the card below to add it to your cart before the flash sale ends.";
+
+fn render_fps(config: &Config, scene: &mut Scene, frames: usize) -> f64 {
     sample_frames(config, scene, 10, |_| {}); // warm-up
     let t = Instant::now();
     sample_frames(config, scene, frames, |_| {});
     frames as f64 / t.elapsed().as_secs_f64()
 }
 
-fn encode_floor_fps(config: &Config, scene: &Scene, frames: u64) -> Result<f64> {
+fn encode_floor_fps(config: &Config, scene: &mut Scene, frames: u64) -> Result<f64> {
     let mut distinct = Vec::new();
     sample_frames(config, scene, 50, |f| distinct.push(gst::Buffer::from_slice(f.to_vec())));
     let desc = format!("appsrc name=src format=time ! {} ! fakesink sync=false", media::video_encoder_description(config));

@@ -18,7 +18,10 @@ use crate::control::state::NowPlaying;
 use crate::media::MediaPipeline;
 use crate::output::Output;
 use crate::scene::Scene;
+use crate::scene::{Overlays, SceneCommand};
 use crate::show::Show;
+use crate::show::file::ShowFile;
+use crate::show::markup::Cue;
 use crate::show::director::{Director, Origin};
 use crate::show::lines::Lines;
 use crate::show::moderation::Moderation;
@@ -66,7 +69,8 @@ impl Broadcast {
             }
         }
         // Everything that can fail on bad input fails here, before anything starts.
-        let scene = Scene::new(config)?;
+        let show_file = Arc::new(ShowFile::load(&config.show.file)?);
+        let mut scene = Scene::new(config, show_file.clone())?;
         let (show_voice, live_voice) = std::thread::scope(|s| {
             let a = s.spawn(|| Speaker::load(&config.voice));
             let b = s.spawn(|| Speaker::load(&config.voice));
@@ -89,6 +93,8 @@ impl Broadcast {
             outputs.iter().map(Output::describe).collect(),
             lines.clone(),
             command_tx,
+            show_file.clone(),
+            scene.background_names(),
         ));
         let _api = match &self.api {
             Some(listen) => Some(ApiServer::start(listen, config.api.token.clone(), shared.clone())?),
@@ -97,9 +103,9 @@ impl Broadcast {
 
         let (done_tx, done_rx) = unbounded();
         let director = Director::new(
-            Show::new(&config.show),
-            SynthLane::spawn("show", show_voice, done_tx.clone()),
-            SynthLane::spawn("live", live_voice, done_tx),
+            Show::new(show_file, config.avatar.seed),
+            SynthLane::spawn("show", show_voice, done_tx.clone(), true),
+            SynthLane::spawn("live", live_voice, done_tx, false),
             done_rx,
             command_rx,
             lines,
@@ -141,15 +147,31 @@ impl Broadcast {
             }
             let pose = tick.pose;
             let started_line = tick.started_line.is_some();
+            for cue in tick.cues {
+                let cmd = match cue {
+                    Cue::Background(name) => SceneCommand::Background { name: name.clone(), crossfade_ms: None },
+                    Cue::Card(visible) => SceneCommand::Card { product: None, visible: Some(*visible), sale_seconds: None },
+                    _ => continue,
+                };
+                if let Err(e) = scene.apply(&cmd, frame) {
+                    tracing::warn!("show markup: {e:#}");
+                }
+            }
+            let overlays = Overlays { frame, caption: tick.caption, product: tick.product };
             media.push_frame(tick.video_pts_ns, tick.video_duration_ns, |data| {
                 let mut pixmap = PixmapMut::from_bytes(data, size.width, size.height).expect("frame buffer has the frame size");
-                scene.render(&mut pixmap, &pose);
+                scene.render(&mut pixmap, &pose, &overlays);
                 if shared.snapshot.wanted() {
                     shared.snapshot.offer(frame, data);
                 }
             })?;
             media.push_audio(tick.audio, tick.audio_pts_ns, tick.audio_duration_ns)?;
             media.poll()?;
+            for cmd in std::mem::take(&mut timeline.programme.scene_commands) {
+                if let Err(e) = scene.apply(&cmd, frame + 1) {
+                    tracing::warn!("scene change from the API: {e:#}");
+                }
+            }
             report.frames += 1;
             publish(&shared, &timeline, started_line);
             if self.progress && report.frames % config.video.fps as u64 == 0 {

@@ -166,13 +166,28 @@ impl Default for AvatarConfig {
 pub struct SceneConfig {
     /// Background: an .svg, .png or .jpg file, or a colour "#rrggbb".
     pub background: String,
+    /// More backgrounds by name, for `[background NAME]` markup and PUT /v1/scene.
+    pub backgrounds: std::collections::BTreeMap<String, String>,
+    /// Background switches blend over this long.
+    pub crossfade_ms: u32,
+    /// Word-synced captions of what the host says.
+    pub captions: bool,
+    /// A logo in the top-right corner (.svg, .png, .jpg).
+    pub logo: Option<PathBuf>,
     /// Where the always-visible "AI-generated" label sits.
     pub label_position: LabelPosition,
 }
 
 impl Default for SceneConfig {
     fn default() -> Self {
-        SceneConfig { background: "assets/backgrounds/studio.svg".into(), label_position: LabelPosition::TopLeft }
+        SceneConfig {
+            background: "assets/backgrounds/studio.svg".into(),
+            backgrounds: Default::default(),
+            crossfade_ms: 600,
+            captions: true,
+            logo: None,
+            label_position: LabelPosition::TopLeft,
+        }
     }
 }
 
@@ -188,34 +203,15 @@ pub enum LabelPosition {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShowConfig {
-    /// Silence after each sentence.
-    #[serde(default = "default_sentence_pause")]
-    pub sentence_pause_ms: u32,
-    /// Silence after each pitch, before the next product.
-    #[serde(default = "default_pitch_pause")]
-    pub pitch_pause_ms: u32,
+    /// The show file: products, pitch variants, segments (docs/show-file.md).
+    pub file: PathBuf,
     /// Everything said on air, one JSON line each; "" turns it off.
     #[serde(default = "default_transcript")]
     pub transcript: PathBuf,
-    pub pitches: Vec<PitchConfig>,
 }
 
 fn default_transcript() -> PathBuf {
     PathBuf::from("out/transcript.jsonl")
-}
-
-fn default_sentence_pause() -> u32 {
-    450
-}
-fn default_pitch_pause() -> u32 {
-    1500
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PitchConfig {
-    pub product: String,
-    pub text: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -287,14 +283,6 @@ impl Config {
                 bail!("`voice.length_scale`: use 0.25 to 4.0 (1.0 is the voice's own pace)");
             }
         }
-        if self.show.pitches.is_empty() {
-            bail!("`show.pitches`: the show needs at least one pitch ([[show.pitches]] with product and text)");
-        }
-        for (i, p) in self.show.pitches.iter().enumerate() {
-            if p.text.trim().is_empty() {
-                bail!("`show.pitches[{i}].text`: empty; write what the host says about {}", p.product);
-            }
-        }
         let addr: std::net::SocketAddr = self.api.listen.parse().map_err(|_| {
             anyhow::anyhow!("`api.listen`: `{}` is not an address; write IP:PORT, e.g. \"127.0.0.1:8080\"", self.api.listen)
         })?;
@@ -341,14 +329,14 @@ impl Config {
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = "[[show.pitches]]\nproduct = \"Mug\"\ntext = \"A fine mug.\"\n";
+    const MINIMAL: &str = "[show]\nfile = \"show.toml\"\n";
 
     #[test]
     fn minimal_config_gets_defaults() {
         let c = Config::parse(MINIMAL).unwrap();
         assert_eq!(c.video.size, FrameSize { width: 720, height: 1280 });
         assert_eq!(c.video.fps, 25);
-        assert_eq!(c.show.pitches.len(), 1);
+        assert_eq!(c.show.file, PathBuf::from("show.toml"));
     }
 
     #[test]

@@ -41,6 +41,11 @@ fn malformed_requests_get_4xx_and_the_stream_has_no_gap() {
         ("DELETE", "/v1/say", &[], vec![], None),
         ("POST", "/v1/status", &json, b"{}".to_vec(), None),
         ("GET", "/../../etc/passwd", &[], vec![], None),
+        ("PUT", "/v1/scene", &json, br#"{"background": "moon"}"#.to_vec(), Some("background")),
+        ("PUT", "/v1/scene", &json, br#"{"background": "night", "crossfade_ms": -1}"#.to_vec(), Some("crossfade_ms")),
+        ("PUT", "/v1/overlays/card", &json, br#"{"product": "teapot"}"#.to_vec(), Some("product")),
+        ("PUT", "/v1/overlays/card", &json, br#"{"visible": "yes"}"#.to_vec(), Some("visible")),
+        ("PUT", "/v1/overlays/captions", &json, br#"{}"#.to_vec(), None),
     ];
     let mut sent = 0;
     while sent < 200 {
@@ -83,7 +88,13 @@ fn openapi_document_lists_exactly_the_routes() {
     let live = LiveRun::start(&repo().join("config/demo.toml"), &["--duration", "30s", "--output", dir.path().join("o.flv").to_str().unwrap()], dir.path().join("live.log"));
     for (method, path) in avatarcast::control::api::ROUTES {
         let path = path.replace("{id}", "1");
-        let body: &[u8] = if *method == "post" { br#"{"text": "Hello there."}"# } else { b"" };
+        let body: &[u8] = match (*method, path.as_str()) {
+            ("post", _) => br#"{"text": "Hello there."}"#,
+            ("put", "/v1/scene") => br#"{"background": "night"}"#,
+            ("put", "/v1/overlays/card") => br#"{"product": "lamp", "visible": true}"#,
+            ("put", "/v1/overlays/captions") => br#"{"visible": false}"#,
+            _ => b"",
+        };
         let (status, resp) = http(live.port, &method.to_uppercase(), &path, &[("Content-Type", "application/json")], body);
         assert!(status < 300, "{method} {path}: {status} {}", String::from_utf8_lossy(&resp));
     }

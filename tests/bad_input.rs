@@ -63,13 +63,26 @@ fn unreachable_ingest_is_reported_in_plain_words() {
 #[test]
 fn unspeakable_text_is_skipped_not_fatal() {
     let dir = TempDir::new("emoji");
-    let c = demo_config_with(dir.path(), "emoji.toml", |s| {
-        s.replace("Hi everyone, and welcome back to the studio!", "🔥🔥🔥 ✨✨. Hi everyone ★ welcome back 🛍️!")
-    });
+    let show = std::fs::read_to_string(repo().join("config/demo-show.toml")).unwrap();
+    let show_path = dir.path().join("show.toml");
+    let edited = show.replace("Hi everyone, and welcome back to the studio!", "🔥🔥🔥 ✨✨. Hi everyone ★ welcome back 🛍️!");
+    assert_ne!(edited, show);
+    std::fs::write(&show_path, edited).unwrap();
+    let c = demo_config_with(dir.path(), "emoji.toml", |s| s.replace("config/demo-show.toml", show_path.to_str().unwrap()));
     let file = dir.path().join("out.flv");
     let out = run(avatarcast().args(["render", "--duration", "4s", "--config"]).arg(&c).arg("--output").arg(&file));
     let msg = text(&out);
     assert!(out.status.success(), "{msg}");
-    assert!(msg.contains("nothing speakable"), "{msg}");
     assert!(msg.contains("on air: Hi everyone welcome back!"), "{msg}");
+}
+
+#[test]
+fn a_bad_show_file_names_file_line_and_field() {
+    let dir = TempDir::new("bad-show");
+    let show = std::fs::read_to_string(repo().join("config/demo-show.toml")).unwrap();
+    let show_path = dir.path().join("show.toml");
+    std::fs::write(&show_path, show.replace("product = \"lamp\"", "product = \"lamps\"")).unwrap();
+    let c = demo_config_with(dir.path(), "c.toml", |s| s.replace("config/demo-show.toml", show_path.to_str().unwrap()));
+    let line = show.lines().position(|l| l == "product = \"lamp\"").unwrap() + 1;
+    refused(&c, &[], &[show_path.to_str().unwrap(), &format!("line {line}"), "segments[3].product", "no product `lamps`"]);
 }

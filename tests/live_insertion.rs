@@ -15,7 +15,7 @@ fn urgent_cuts_in_within_a_second_and_the_show_resumes() {
     let dir = TempDir::new("insert");
     let transcript_path = dir.path().join("transcript.jsonl");
     let config = demo_config_with(dir.path(), "c.toml", |s| {
-        s.replace("pitch_pause_ms = 1500", &format!("pitch_pause_ms = 1500\ntranscript = \"{}\"", transcript_path.display()))
+        s.replace("transcript = \"out/transcript.jsonl\"", &format!("transcript = \"{}\"", transcript_path.display()))
     });
     let video = dir.path().join("out.flv");
     let mut live = LiveRun::start(&config, &["--duration", "24s", "--output", video.to_str().unwrap()], dir.path().join("live.log"));

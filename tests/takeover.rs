@@ -13,7 +13,7 @@ fn takeover_holds_the_show_until_released() {
     let dir = TempDir::new("takeover");
     let transcript_path = dir.path().join("transcript.jsonl");
     let config = demo_config_with(dir.path(), "c.toml", |s| {
-        s.replace("pitch_pause_ms = 1500", &format!("pitch_pause_ms = 1500\ntranscript = \"{}\"", transcript_path.display()))
+        s.replace("transcript = \"out/transcript.jsonl\"", &format!("transcript = \"{}\"", transcript_path.display()))
     });
     let mut live = LiveRun::start(&config, &["--duration", "26s", "--output", dir.path().join("o.flv").to_str().unwrap()], dir.path().join("live.log"));
     let port = live.port;

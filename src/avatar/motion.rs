@@ -46,6 +46,8 @@ pub struct Motion {
     blink_start: Option<u64>,
     /// How strongly the head follows speech, eased so it never jumps.
     talk: f32,
+    /// Frame of the last emphasised word: a short nod.
+    emphasis: Option<u64>,
 }
 
 /// Eyelids per frame of a blink at 25 fps: half, closed, closed, half (~160 ms).
@@ -53,7 +55,7 @@ const BLINK: [Eyes; 4] = [Eyes::Half, Eyes::Closed, Eyes::Closed, Eyes::Half];
 
 impl Motion {
     pub fn new(fps: u32, seed: u64) -> Motion {
-        let mut m = Motion { fps: fps as f32, rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1), next_blink: 0, blink_start: None, talk: 0.0 };
+        let mut m = Motion { fps: fps as f32, rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1), next_blink: 0, blink_start: None, talk: 0.0, emphasis: None };
         m.next_blink = m.blink_gap(0);
         m
     }
@@ -62,6 +64,11 @@ impl Motion {
     fn blink_gap(&mut self, now: u64) -> u64 {
         let seconds = if self.rng.next_f32() < 0.15 { 0.35 } else { 2.0 + 4.0 * self.rng.next_f32() };
         now + (seconds * self.fps).round().max(1.0) as u64
+    }
+
+    /// An emphasised word starts now: the head gives a small nod.
+    pub fn emphasise(&mut self, frame: u64) {
+        self.emphasis = Some(frame);
     }
 
     /// The pose for frame `frame`; call once per frame, in order.
@@ -92,8 +99,15 @@ impl Motion {
             breath: 0.004 * (tau * t / 4.2).sin(),
             sway_px: 3.0 * (tau * t / 9.0).sin() + 1.0 * (tau * t / 3.7).sin(),
             tilt_deg: 1.2 * (tau * t / 7.3).sin() + self.talk * 1.0 * (tau * t / 2.1).sin(),
-            nod_px: self.talk * 2.0 * (tau * t / 0.9).sin(),
+            nod_px: self.talk * 2.0 * (tau * t / 0.9).sin() + self.emphasis_nod(frame),
         }
+    }
+
+    /// Down and back up over about 0.4 s.
+    fn emphasis_nod(&self, frame: u64) -> f32 {
+        let Some(start) = self.emphasis else { return 0.0 };
+        let t = (frame.saturating_sub(start)) as f32 / self.fps;
+        if t > 0.4 { 0.0 } else { 6.0 * (std::f32::consts::PI * t / 0.4).sin() }
     }
 }
 

@@ -13,11 +13,12 @@ use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::state::Shared;
+use crate::scene::SceneCommand;
 use crate::show::director::Command;
 use crate::show::lines::Priority;
 
@@ -27,6 +28,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/say"),
     ("get", "/v1/lines/{id}"),
     ("delete", "/v1/takeover"),
+    ("put", "/v1/scene"),
+    ("put", "/v1/overlays/card"),
+    ("put", "/v1/overlays/captions"),
+    ("get", "/v1/products"),
     ("get", "/v1/status"),
     ("get", "/v1/snapshot.jpg"),
     ("get", "/v1/openapi.json"),
@@ -92,6 +97,10 @@ fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/say", post(say))
         .route("/v1/lines/{id}", get(line))
         .route("/v1/takeover", delete(release_takeover))
+        .route("/v1/scene", put(put_scene))
+        .route("/v1/overlays/card", put(put_card))
+        .route("/v1/overlays/captions", put(put_captions))
+        .route("/v1/products", get(products))
         .route("/v1/status", get(status))
         .route("/v1/snapshot.jpg", get(snapshot))
         .route("/v1/openapi.json", get(openapi))
@@ -189,6 +198,83 @@ async fn line(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Res
 async fn release_takeover(State(state): State<Arc<ApiState>>) -> Response {
     let _ = state.shared.commands.try_send(Command::ReleaseTakeover);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// Hands a scene change to the render loop; it shows from the next frame.
+fn scene_change(state: &ApiState, cmd: SceneCommand) -> Response {
+    match state.shared.commands.try_send(Command::Scene(cmd)) {
+        Ok(()) => (StatusCode::ACCEPTED, axum::Json(json!({ "accepted": true }))).into_response(),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the command queue is full; try again shortly", None),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SceneRequest {
+    background: String,
+    crossfade_ms: Option<u32>,
+}
+
+async fn put_scene(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req: SceneRequest = match parse_body(&headers, &body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    if !state.shared.backgrounds.contains(&req.background) {
+        let have = state.shared.backgrounds.join(", ");
+        return error(StatusCode::UNPROCESSABLE_ENTITY, format!("no background `{}` (have: {have})", req.background), Some("background"));
+    }
+    if req.crossfade_ms.is_some_and(|ms| ms > 10_000) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "crossfade_ms is at most 10000", Some("crossfade_ms"));
+    }
+    scene_change(&state, SceneCommand::Background { name: req.background, crossfade_ms: req.crossfade_ms })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CardRequest {
+    product: Option<String>,
+    visible: Option<bool>,
+    /// Starts a sale countdown of this many seconds (and shows the card).
+    sale_seconds: Option<u32>,
+}
+
+async fn put_card(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req: CardRequest = match parse_body(&headers, &body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    if let Some(p) = &req.product {
+        let show = state.shared.show.lock().map(|s| s.clone());
+        if show.map(|s| s.product(p).is_none()).unwrap_or(true) {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, format!("no product `{p}`; see GET /v1/products"), Some("product"));
+        }
+    }
+    if req.sale_seconds.is_some_and(|s| s > 24 * 3600) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "sale_seconds is at most 86400", Some("sale_seconds"));
+    }
+    scene_change(&state, SceneCommand::Card { product: req.product, visible: req.visible, sale_seconds: req.sale_seconds })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaptionsRequest {
+    visible: bool,
+}
+
+async fn put_captions(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
+    match parse_body::<CaptionsRequest>(&headers, &body) {
+        Ok(r) => scene_change(&state, SceneCommand::Captions { visible: r.visible }),
+        Err(resp) => resp,
+    }
+}
+
+async fn products(State(state): State<Arc<ApiState>>) -> Response {
+    let show = state.shared.show.lock().map(|s| s.clone());
+    match show {
+        Ok(show) => axum::Json(json!({ "products": show.products })).into_response(),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "show unavailable", None),
+    }
 }
 
 async fn status(State(state): State<Arc<ApiState>>) -> Response {

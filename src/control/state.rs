@@ -9,6 +9,7 @@ use crossbeam_channel::Sender;
 use serde::Serialize;
 
 use crate::show::director::Command;
+use crate::show::file::ShowFile;
 use crate::show::lines::Lines;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -37,10 +38,22 @@ pub struct Shared {
     pub lines: Arc<Lines>,
     pub commands: Sender<Command>,
     pub snapshot: Snapshot,
+    pub show: Mutex<Arc<ShowFile>>,
+    /// Background names the scene knows, for validating PUT /v1/scene.
+    pub backgrounds: Vec<String>,
 }
 
 impl Shared {
-    pub fn new(width: u32, height: u32, fps: u32, outputs: Vec<String>, lines: Arc<Lines>, commands: Sender<Command>) -> Shared {
+    pub fn new(
+        width: u32,
+        height: u32,
+        fps: u32,
+        outputs: Vec<String>,
+        lines: Arc<Lines>,
+        commands: Sender<Command>,
+        show: Arc<ShowFile>,
+        backgrounds: Vec<String>,
+    ) -> Shared {
         Shared {
             started: Instant::now(),
             width,
@@ -58,6 +71,8 @@ impl Shared {
             lines,
             commands,
             snapshot: Snapshot::default(),
+            show: Mutex::new(show),
+            backgrounds,
         }
     }
 

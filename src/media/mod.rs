@@ -272,7 +272,7 @@ mod tests {
     fn templates_fill_and_drop_comments() {
         let s = fill("# note\na {x} ! b {y}\n", &[("x", "1".into()), ("y", "two".into())]);
         assert_eq!(s, "a 1 ! b two");
-        let config = Config::parse("[[show.pitches]]\nproduct = \"x\"\ntext = \"y.\"\n").unwrap();
+        let config = Config::parse("[show]\nfile = \"show.toml\"\n").unwrap();
         let enc = video_encoder_description(&config);
         assert!(enc.contains("key-int-max=50") && enc.contains("bitrate=2500") && !enc.contains('{'));
     }

@@ -1,39 +1,262 @@
-//! The frame: background, the host, and the always-visible "AI-generated" label.
+//! The frame: background (switched with a crossfade), the host, the product card,
+//! word-synced captions, a logo, and the always-visible "AI-generated" label.
 
+pub mod captions;
+pub mod card;
 pub mod label;
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use resvg::tiny_skia::{Color, FilterQuality, Pixmap, PixmapMut, PixmapPaint, Transform};
+use serde::Deserialize;
 
 use crate::avatar::{Avatar, Pose};
 use crate::config::{Config, FrameSize};
 use crate::raster::{self, Placed};
+use crate::show::file::ShowFile;
+
+/// Changes to the scene, from show markup or the control API.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum SceneCommand {
+    Background { name: String, crossfade_ms: Option<u32> },
+    Card { product: Option<String>, visible: Option<bool>, sale_seconds: Option<u32> },
+    Captions { visible: bool },
+}
+
+/// What the frame shows besides the host; `frame` is the stream's frame counter.
+pub struct Overlays<'a> {
+    pub frame: u64,
+    pub caption: Option<(&'a str, usize)>,
+    /// Product on air (the card follows the pitch).
+    pub product: &'a str,
+}
+
+struct Fade {
+    from: String,
+    start: u64,
+    frames: u64,
+}
+
+struct CardState {
+    product: Option<String>,
+    visible: bool,
+    sale_ends: Option<u64>,
+    /// What the cached pixmap shows: (product, seconds left).
+    drawn: Option<(String, Option<u64>, Placed)>,
+}
 
 pub struct Scene {
     pub size: FrameSize,
-    background: Pixmap,
+    fps: u32,
+    backgrounds: HashMap<String, Pixmap>,
+    background: String,
+    fade: Option<Fade>,
+    crossfade_ms: u32,
     pub avatar: Avatar,
     label: Placed,
+    logo: Option<Placed>,
+    show: Arc<ShowFile>,
+    pictures: HashMap<String, Pixmap>,
+    card: CardState,
+    card_layout: card::CardLayout,
+    captions_on: bool,
+    caption_drawn: Option<(String, usize, bool, Placed)>,
 }
 
+pub const DEFAULT_BACKGROUND: &str = "default";
+
 impl Scene {
-    pub fn new(config: &Config) -> Result<Scene> {
+    pub fn new(config: &Config, show: Arc<ShowFile>) -> Result<Scene> {
         let size = config.video.size;
-        let background = load_background(&config.scene.background, size)
-            .with_context(|| format!("`scene.background` = \"{}\"", config.scene.background))?;
+        let mut backgrounds = HashMap::new();
+        backgrounds.insert(
+            DEFAULT_BACKGROUND.to_string(),
+            load_background(&config.scene.background, size)
+                .with_context(|| format!("`scene.background` = \"{}\"", config.scene.background))?,
+        );
+        for (name, spec) in &config.scene.backgrounds {
+            let p = load_background(spec, size).with_context(|| format!("`scene.backgrounds.{name}` = \"{spec}\""))?;
+            backgrounds.insert(name.clone(), p);
+        }
+        for name in show.backgrounds() {
+            if !backgrounds.contains_key(&name) {
+                bail!("show file uses [background {name}], but the config has no `scene.backgrounds.{name}`");
+            }
+        }
         let avatar = Avatar::load(&config.avatar.pack, size.width, size.height)?;
         let label = label::render(size, config.scene.label_position)?;
-        Ok(Scene { size, background, avatar, label })
+        let logo = match &config.scene.logo {
+            Some(path) => {
+                let side = (size.height as f32 * 0.07) as u32;
+                let pixmap = card::load_picture(path, side).with_context(|| format!("`scene.logo` = {}", path.display()))?;
+                let margin = (size.width.min(size.height) as f32 * 0.03) as i32;
+                Some(Placed { x: size.width as i32 - side as i32 - margin, y: margin, pixmap })
+            }
+            None => None,
+        };
+        let card_layout = card::CardLayout::for_frame(size);
+        let side = (card_layout.h - 30.0 * card_layout.scale) as u32;
+        let mut pictures = HashMap::new();
+        for p in &show.products {
+            if let Some(img) = &p.image {
+                let pic = card::load_picture(img, side).with_context(|| format!("product `{}` image {}", p.id, img.display()))?;
+                pictures.insert(p.id.clone(), pic);
+            }
+        }
+        Ok(Scene {
+            size,
+            fps: config.video.fps,
+            backgrounds,
+            background: DEFAULT_BACKGROUND.into(),
+            fade: None,
+            crossfade_ms: config.scene.crossfade_ms,
+            avatar,
+            label,
+            logo,
+            show,
+            pictures,
+            card: CardState { product: None, visible: false, sale_ends: None, drawn: None },
+            card_layout,
+            captions_on: config.scene.captions,
+            caption_drawn: None,
+        })
+    }
+
+    pub fn background_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.backgrounds.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    pub fn current_background(&self) -> &str {
+        &self.background
+    }
+
+    pub fn card_visible(&self) -> bool {
+        self.card.visible
+    }
+
+    /// Applies a change; it shows from frame `frame` on. Unknown names are reported,
+    /// never fatal.
+    pub fn apply(&mut self, cmd: &SceneCommand, frame: u64) -> Result<()> {
+        match cmd {
+            SceneCommand::Background { name, crossfade_ms } => {
+                if !self.backgrounds.contains_key(name) {
+                    bail!("no background `{name}` (have: {})", self.background_names().join(", "));
+                }
+                if *name != self.background {
+                    let ms = crossfade_ms.unwrap_or(self.crossfade_ms);
+                    let frames = (ms as u64 * self.fps as u64).div_ceil(1000);
+                    let from = std::mem::replace(&mut self.background, name.clone());
+                    self.fade = (frames > 0).then_some(Fade { from, start: frame, frames });
+                }
+            }
+            SceneCommand::Card { product, visible, sale_seconds } => {
+                if let Some(p) = product {
+                    if self.show.product(p).is_none() {
+                        bail!("no product `{p}`");
+                    }
+                    self.card.product = Some(p.clone());
+                }
+                if let Some(v) = visible {
+                    self.card.visible = *v;
+                }
+                if let Some(secs) = sale_seconds {
+                    self.card.sale_ends = Some(frame + *secs as u64 * self.fps as u64);
+                    self.card.visible = true;
+                }
+            }
+            SceneCommand::Captions { visible } => self.captions_on = *visible,
+        }
+        Ok(())
     }
 
     /// Draws one frame into `frame` (premultiplied RGBA, the output size).
-    pub fn render(&self, frame: &mut PixmapMut, pose: &Pose) {
-        frame.data_mut().copy_from_slice(self.background.data());
+    pub fn render(&mut self, frame: &mut PixmapMut, pose: &Pose, overlays: &Overlays) {
+        self.draw_background(frame, overlays.frame);
         self.avatar.draw(frame, pose);
         let paint = PixmapPaint { quality: FilterQuality::Nearest, ..Default::default() };
-        frame.draw_pixmap(self.label.x, self.label.y, self.label.pixmap.as_ref(), &paint, Transform::identity(), None);
+        let identity = Transform::identity();
+        if let Some(card) = self.card_pixmap(overlays) {
+            frame.draw_pixmap(card.x, card.y, card.pixmap.as_ref(), &paint, identity, None);
+        }
+        if let Some(c) = self.caption_pixmap(overlays) {
+            frame.draw_pixmap(c.x, c.y, c.pixmap.as_ref(), &paint, identity, None);
+        }
+        if let Some(logo) = &self.logo {
+            frame.draw_pixmap(logo.x, logo.y, logo.pixmap.as_ref(), &paint, identity, None);
+        }
+        // Last, so nothing can cover it.
+        frame.draw_pixmap(self.label.x, self.label.y, self.label.pixmap.as_ref(), &paint, identity, None);
+    }
+
+    fn draw_background(&mut self, frame: &mut PixmapMut, n: u64) {
+        let to = &self.backgrounds[&self.background];
+        match &self.fade {
+            Some(f) if n < f.start + f.frames => {
+                let from = &self.backgrounds[&f.from];
+                // Weight of the new background, 1..=256 over the fade.
+                let w = (((n - f.start + 1) * 256) / (f.frames + 1)) as u32;
+                for ((o, a), b) in frame.data_mut().iter_mut().zip(from.data()).zip(to.data()) {
+                    *o = ((*a as u32 * (256 - w) + *b as u32 * w) >> 8) as u8;
+                }
+            }
+            _ => {
+                self.fade = None;
+                frame.data_mut().copy_from_slice(to.data());
+            }
+        }
+    }
+
+    fn card_pixmap(&mut self, o: &Overlays) -> Option<&Placed> {
+        if !o.product.is_empty() && self.card.product.as_deref() != Some(o.product) {
+            self.card.product = Some(o.product.to_string());
+        }
+        let left = self.card.sale_ends.map(|end| end.saturating_sub(o.frame).div_ceil(self.fps as u64));
+        if left == Some(0) {
+            // The sale is over: the card leaves with it.
+            self.card.sale_ends = None;
+            self.card.visible = false;
+        }
+        if !self.card.visible {
+            return None;
+        }
+        let id = self.card.product.clone()?;
+        let left = self.card.sale_ends.map(|end| end.saturating_sub(o.frame).div_ceil(self.fps as u64));
+        let stale = !matches!(&self.card.drawn, Some((p, l, _)) if *p == id && *l == left);
+        if stale {
+            let product = self.show.product(&id)?;
+            match card::render(&self.card_layout, product, self.pictures.get(&id), left) {
+                Ok(p) => self.card.drawn = Some((id, left, p)),
+                Err(e) => {
+                    tracing::warn!("product card: {e:#}");
+                    return None;
+                }
+            }
+        }
+        self.card.drawn.as_ref().map(|(_, _, p)| p)
+    }
+
+    fn caption_pixmap(&mut self, o: &Overlays) -> Option<&Placed> {
+        let (text, word) = o.caption.filter(|_| self.captions_on)?;
+        let card = self.card.visible;
+        let stale = !matches!(&self.caption_drawn, Some((t, w, c, _)) if t == text && *w == word && *c == card);
+        if stale {
+            let h = self.size.height as f32;
+            let y = if card { self.card_layout.y - 90.0 * self.card_layout.scale } else { h * 0.84 };
+            match captions::render(self.size, text, word, y) {
+                Ok(p) => self.caption_drawn = Some((text.to_string(), word, card, p)),
+                Err(e) => {
+                    tracing::warn!("captions: {e:#}");
+                    return None;
+                }
+            }
+        }
+        self.caption_drawn.as_ref().map(|(_, _, _, p)| p)
     }
 
     pub fn frame_bytes(&self) -> usize {

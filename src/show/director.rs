@@ -11,6 +11,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, TryRecvError};
 
 use super::lines::{LineId, LineState, Lines, Priority};
+use super::markup::Cue;
 use super::moderation::{Moderation, Verdict};
 use super::transcript::Transcript;
 use super::{Show, ShowItem, split_sentences};
@@ -23,6 +24,8 @@ const SHOW_AHEAD: usize = 3;
 pub enum Command {
     Say { id: LineId, text: String, priority: Priority, received: Instant },
     ReleaseTakeover,
+    /// Background, card or caption changes: passed on to the scene at the next frame.
+    Scene(crate::scene::SceneCommand),
 }
 
 /// Where a segment came from, so the director can follow its life.
@@ -70,6 +73,25 @@ struct Inserted {
 pub struct Next {
     pub segment: Segment,
     pub origin: Origin,
+    /// Markup cues at sample offsets into the segment, in order.
+    pub cues: Vec<(u32, Cue)>,
+}
+
+/// Pins cues given as text word indices to sample offsets, through the utterance's
+/// word timings (proportionally when the voice says more words than are written,
+/// as for numbers).
+pub fn place_cues(u: &Utterance, cues: &[(usize, Cue)]) -> Vec<(u32, Cue)> {
+    let written = u.text.split_whitespace().count().max(1);
+    let spoken = u.words.len();
+    let mut out: Vec<(u32, Cue)> = cues
+        .iter()
+        .map(|(i, cue)| {
+            let at = if *i == 0 || spoken == 0 { 0 } else { u.words[(i * spoken / written).min(spoken - 1)].start };
+            (at, cue.clone())
+        })
+        .collect();
+    out.sort_by_key(|(at, _)| *at);
+    out
 }
 
 /// Director-side counters for status and metrics.
@@ -93,6 +115,8 @@ pub struct Director {
     moderation: Moderation,
     transcript: Option<Transcript>,
     pub stats: DirectorStats,
+    /// Scene changes from the API, for the render loop to apply.
+    pub scene_commands: Vec<crate::scene::SceneCommand>,
 }
 
 impl Director {
@@ -121,6 +145,7 @@ impl Director {
             moderation,
             transcript,
             stats: DirectorStats::default(),
+            scene_commands: Vec::new(),
         };
         d.plan_show();
         d
@@ -134,11 +159,11 @@ impl Director {
             guard += 1;
             let Some(item) = self.show.next() else { return };
             let item = match item {
-                ShowItem::Say { text, product } => match self.moderation.check(&text) {
-                    Verdict::Clean(t) => ShowItem::Say { text: t, product },
+                ShowItem::Say { text, product, cues } => match self.moderation.check(&text) {
+                    Verdict::Clean(t) => ShowItem::Say { text: t, product, cues },
                     Verdict::Replaced { text: t, terms } => {
                         tracing::warn!(?terms, line = %text, "show line: banned terms replaced");
-                        ShowItem::Say { text: t, product }
+                        ShowItem::Say { text: t, product, cues }
                     }
                     Verdict::Blocked { terms } => {
                         tracing::warn!(?terms, line = %text, "show line blocked by moderation");
@@ -149,7 +174,7 @@ impl Director {
             };
             self.next_seq += 1;
             let seq = self.next_seq;
-            if let ShowItem::Say { text, product } = &item {
+            if let ShowItem::Say { text, product, .. } = &item {
                 self.show_lane.submit(SynthJob { key: JobKey::Show(seq), text: text.clone(), product: product.clone() });
             }
             self.show_ahead.push_back(ShowEntry { seq, item, utterance: None, resumed: false });
@@ -206,6 +231,7 @@ impl Director {
                     at += 1;
                 }
             }
+            Command::Scene(cmd) => self.scene_commands.push(cmd),
             Command::ReleaseTakeover => {
                 if self.takeover {
                     tracing::info!("takeover released; the show resumes");
@@ -323,7 +349,7 @@ impl Director {
                     self.stats.last_insert_latency_ms = Some(ms);
                 }
                 let origin = Origin::Line { id: q.id, priority: q.priority, part: q.part, last: q.last };
-                return Some(Next { segment: Segment::Speech(q.utterance.expect("ready")), origin });
+                return Some(Next { segment: Segment::Speech(q.utterance.expect("ready")), origin, cues: Vec::new() });
             }
             if front.part > 0 || front.resumed {
                 return None;
@@ -338,11 +364,15 @@ impl Director {
         }
         let e = self.show_ahead.pop_front().expect("front exists");
         self.plan_show();
-        let segment = match e.item {
-            ShowItem::Pause { ms } => Segment::Silence { samples: ms * (OUTPUT_RATE / 1000) },
-            ShowItem::Say { .. } => Segment::Speech(e.utterance.expect("ready")),
+        let (segment, cues) = match e.item {
+            ShowItem::Pause { ms } => (Segment::Silence { samples: ms * (OUTPUT_RATE / 1000) }, Vec::new()),
+            ShowItem::Say { cues, .. } => {
+                let u = e.utterance.expect("ready");
+                let cues = place_cues(&u, &cues);
+                (Segment::Speech(u), cues)
+            }
         };
-        Some(Next { segment, origin: Origin::Show { seq: e.seq } })
+        Some(Next { segment, origin: Origin::Show { seq: e.seq }, cues })
     }
 
     /// The timeline started playing a segment at stream time `at` (seconds).
@@ -373,13 +403,14 @@ impl Director {
     /// The timeline cut a segment short for an urgent or takeover line: it is said again,
     /// from its start, once those are done (the show resumes where it left off).
     pub fn interrupted(&mut self, origin: Origin, segment: Segment, start: f64, end: f64) {
+        // Cues of a cut sentence have fired already; the repeat carries none.
         if let (Some(t), Segment::Speech(u)) = (&mut self.transcript, &segment) {
             t.record_cut(start, end, &origin, &u.text, &u.product);
         }
         match origin {
             Origin::Show { seq } => {
                 let item = match &segment {
-                    Segment::Speech(u) => ShowItem::Say { text: u.text.clone(), product: u.product.clone() },
+                    Segment::Speech(u) => ShowItem::Say { text: u.text.clone(), product: u.product.clone(), cues: Vec::new() },
                     Segment::Silence { samples } => ShowItem::Pause { ms: samples / (OUTPUT_RATE / 1000) },
                 };
                 let utterance = match segment {

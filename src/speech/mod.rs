@@ -155,12 +155,17 @@ pub struct SynthLane {
 }
 
 impl SynthLane {
-    pub fn spawn(name: &str, mut speaker: Speaker, done: Sender<SynthDone>) -> SynthLane {
+    /// `background`: work done ahead of time (the show's look-ahead) yields the CPU to
+    /// rendering and encoding; the lane for live insertions does not, since a viewer
+    /// waits for it.
+    pub fn spawn(name: &str, mut speaker: Speaker, done: Sender<SynthDone>, background: bool) -> SynthLane {
         let (tx, rx) = unbounded::<SynthJob>();
         let handle = std::thread::Builder::new()
             .name(format!("speech-{name}"))
             .spawn(move || {
-                lower_thread_priority();
+                if background {
+                    lower_thread_priority();
+                }
                 for job in rx {
                     let result = match speaker.speak(&job.text, &job.product) {
                         Ok(u) => Ok(u.map(Arc::new)),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::avatar::{Motion, Pose};
 use crate::lipsync::Mouth;
 use crate::show::director::{Director, Next, Origin};
+use crate::show::markup::Cue;
 use crate::speech::{OUTPUT_RATE, Segment, Utterance};
 
 /// What the timeline plays, and whom it tells about it. The director is the real
@@ -85,6 +86,12 @@ pub struct Tick<'a> {
     pub pose: Pose,
     /// The line that started during this frame, if any.
     pub started_line: Option<&'a str>,
+    /// Markup cues reached during this frame.
+    pub cues: &'a [Cue],
+    /// The sentence on air and the index of the written word being spoken.
+    pub caption: Option<(&'a str, usize)>,
+    /// Product id of the line on air ("" for none).
+    pub product: &'a str,
 }
 
 /// An utterance placed on the timeline: global samples [start, end).
@@ -103,6 +110,8 @@ struct Current {
     len: u64,
     /// Where it stops early (relative), when an interruption asked for it.
     cut_at: Option<u64>,
+    /// Cues not reached yet, at relative sample offsets, in order.
+    cues: VecDeque<(u32, Cue)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -125,6 +134,7 @@ pub struct Timeline<P: Programme> {
     audio: Vec<i16>,
     motion: Motion,
     started_line: Option<String>,
+    fired: Vec<Cue>,
     pub stats: TimelineStats,
 }
 
@@ -141,6 +151,7 @@ impl<P: Programme> Timeline<P> {
             audio: Vec::with_capacity((OUTPUT_RATE / fps + 1) as usize),
             motion: Motion::new(fps, seed),
             started_line: None,
+            fired: Vec::new(),
             stats: TimelineStats::default(),
         }
     }
@@ -168,11 +179,12 @@ impl<P: Programme> Timeline<P> {
         debug_assert_eq!(s0, self.sample);
         self.audio.clear();
         self.started_line = None;
+        self.fired.clear();
         self.programme.poll();
         self.check_interrupt();
         while self.sample < s1 {
             let want = s1 - self.sample;
-            let Some(cur) = &self.current else {
+            let Some(cur) = &mut self.current else {
                 if !self.start_next() {
                     // Nothing ready: silence for the rest of this frame.
                     self.stats.speech_underruns += 1;
@@ -188,6 +200,9 @@ impl<P: Programme> Timeline<P> {
                 continue;
             }
             let take = (end - offset).min(want) as usize;
+            while cur.cues.front().is_some_and(|(at, _)| u64::from(*at) < offset + take as u64) {
+                self.fired.extend(cur.cues.pop_front().map(|(_, cue)| cue));
+            }
             match &cur.segment {
                 Segment::Speech(u) => self.audio.extend_from_slice(&u.samples[offset as usize..offset as usize + take]),
                 Segment::Silence { .. } => self.audio.resize(self.audio.len() + take, 0),
@@ -217,7 +232,25 @@ impl<P: Programme> Timeline<P> {
                 }
             }
         }
+        for cue in &self.fired {
+            match cue {
+                Cue::Emphasis => self.motion.emphasise(n),
+                Cue::Gesture(g) if g == "nod" => self.motion.emphasise(n),
+                Cue::Gesture(g) => tracing::warn!("gesture `{g}` is not in this avatar pack (it has: nod); skipped"),
+                _ => {}
+            }
+        }
         let pose = self.motion.pose(n, mouth, speaking);
+        let (caption, product) = match &self.current {
+            Some(Current { segment: Segment::Speech(u), start, .. }) => {
+                let offset = (self.sample.saturating_sub(*start)) as u32;
+                let spoken = u.words.len().max(1);
+                let written = u.text.split_whitespace().count().max(1);
+                let j = u.words.partition_point(|w| w.start <= offset).saturating_sub(1);
+                (Some((u.text.as_str(), (j * written / spoken).min(written - 1))), u.product.as_str())
+            }
+            _ => (None, ""),
+        };
         self.frame += 1;
         Tick {
             frame: n,
@@ -228,6 +261,9 @@ impl<P: Programme> Timeline<P> {
             audio: &self.audio,
             pose,
             started_line: self.started_line.as_deref(),
+            cues: &self.fired,
+            caption,
+            product,
         }
     }
 
@@ -248,7 +284,7 @@ impl<P: Programme> Timeline<P> {
     }
 
     fn start_next(&mut self) -> bool {
-        let Some(Next { segment, origin }) = self.programme.next(self.pacing == Pacing::Render) else { return false };
+        let Some(Next { segment, origin, cues }) = self.programme.next(self.pacing == Pacing::Render) else { return false };
         let len = match &segment {
             Segment::Speech(u) => {
                 self.stats.lines_spoken += 1;
@@ -259,7 +295,7 @@ impl<P: Programme> Timeline<P> {
             Segment::Silence { samples } => *samples as u64,
         };
         self.programme.started(&origin, self.seconds(self.sample));
-        self.current = Some(Current { origin, segment, start: self.sample, len, cut_at: None });
+        self.current = Some(Current { origin, segment, start: self.sample, len, cut_at: None, cues: cues.into() });
         true
     }
 
@@ -317,7 +353,7 @@ mod tests {
         }
         fn interrupted(&mut self, origin: Origin, segment: Segment, _start: f64, end: f64) {
             self.log.push(format!("cut {} {end:.3}", origin.label()));
-            self.queue.push_front(Next { segment, origin });
+            self.queue.push_front(Next { segment, origin, cues: vec![] });
         }
     }
 
@@ -345,7 +381,7 @@ mod tests {
     }
 
     fn show(segment: Segment) -> Next {
-        Next { segment, origin: Origin::Show { seq: 0 } }
+        Next { segment, origin: Origin::Show { seq: 0 }, cues: vec![] }
     }
 
     #[test]
@@ -401,7 +437,11 @@ mod tests {
         script.queue.push_back(show(Segment::Speech(utterance(57_600)))); // 1.2 s, words every 120 ms
         script.urgent = Some((
             5, // appears during frame 5 (0.2 s into the line)
-            Next { segment: Segment::Speech(utterance(9600)), origin: Origin::Line { id: 1, priority: Priority::Urgent, part: 0, last: true } },
+            Next {
+                segment: Segment::Speech(utterance(9600)),
+                origin: Origin::Line { id: 1, priority: Priority::Urgent, part: 0, last: true },
+                cues: vec![],
+            },
         ));
         let mut t = Timeline::new(25, script, Pacing::Live, 1);
         for _ in 0..60 {

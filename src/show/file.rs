@@ -1,0 +1,215 @@
+//! The show file (TOML): products with pitch variants, the segments that loop, and
+//! the pauses between them. Documented in docs/show-file.md; config/demo-show.toml
+//! is a full example. Errors name the file, the line and the field.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use super::markup::{self, Cue, Piece};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Segments in file order, forever.
+    #[default]
+    Sequential,
+    /// A fresh random order each round (no segment twice in a row across rounds).
+    Shuffle,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowFile {
+    #[serde(default)]
+    pub order: Order,
+    #[serde(default = "default_sentence_pause")]
+    pub sentence_pause_ms: u32,
+    #[serde(default = "default_segment_pause")]
+    pub segment_pause_ms: u32,
+    #[serde(default)]
+    pub products: Vec<Product>,
+    pub segments: Vec<SegmentDef>,
+}
+
+fn default_sentence_pause() -> u32 {
+    450
+}
+fn default_segment_pause() -> u32 {
+    1500
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub price: Option<String>,
+    #[serde(default)]
+    pub original_price: Option<String>,
+    /// Product picture for the card: .svg, .png or .jpg.
+    #[serde(default)]
+    pub image: Option<PathBuf>,
+    /// Pitch variants; the show never uses the same one twice in a row.
+    pub pitches: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentDef {
+    /// Pitch a product (one of its variants each time round) …
+    #[serde(default)]
+    pub product: Option<String>,
+    /// … or say fixed text.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// Line number (1-based) of byte `offset` in `text`.
+fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Line of the first `needle` after the `nth` occurrence of `table` (e.g. "[[segments]]").
+fn line_of(text: &str, table: &str, nth: usize, needle: &str) -> usize {
+    let start = text.match_indices(table).nth(nth).map_or(0, |(i, _)| i);
+    let at = text[start..].find(needle).map_or(start, |i| start + i);
+    line_at(text, at)
+}
+
+impl ShowFile {
+    pub fn load(path: &Path) -> Result<ShowFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read show file {}: check `show.file` in the config", path.display()))?;
+        Self::parse(&text).with_context(|| format!("show file {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<ShowFile> {
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(0);
+            anyhow::anyhow!("line {line}: not valid TOML: {}", e.message())
+        })?;
+        let show: ShowFile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner.span().map(|s| line_at(text, s.start)).unwrap_or(0);
+            anyhow::anyhow!("line {line}: `{path}`: {}", inner.message().lines().next().unwrap_or(""))
+        })?;
+        show.validate(text)?;
+        Ok(show)
+    }
+
+    fn validate(&self, text: &str) -> Result<()> {
+        let mut ids = HashSet::new();
+        for (i, p) in self.products.iter().enumerate() {
+            let line = line_of(text, "[[products]]", i, "id");
+            if p.id.trim().is_empty() || !ids.insert(p.id.as_str()) {
+                bail!("line {line}: `products[{i}].id`: `{}` is empty or used twice; give each product its own id", p.id);
+            }
+            if p.pitches.is_empty() {
+                bail!("line {line}: `products[{i}].pitches`: product `{}` needs at least one pitch", p.id);
+            }
+            for (v, pitch) in p.pitches.iter().enumerate() {
+                check_markup(pitch).map_err(|e| {
+                    anyhow::anyhow!("line {}: `products[{i}].pitches[{v}]`: {e}", line_of(text, "[[products]]", i, "pitches"))
+                })?;
+            }
+            if let Some(img) = &p.image {
+                if !img.is_file() {
+                    bail!("line {line}: `products[{i}].image`: {} not found", img.display());
+                }
+            }
+        }
+        if self.segments.is_empty() {
+            bail!("`segments`: the show needs at least one [[segments]] (product = \"ID\" or text = \"…\")");
+        }
+        for (i, s) in self.segments.iter().enumerate() {
+            let line = line_of(text, "[[segments]]", i, "=");
+            match (&s.product, &s.text) {
+                (Some(id), None) => {
+                    if !ids.contains(id.as_str()) {
+                        let known: Vec<&str> = self.products.iter().map(|p| p.id.as_str()).collect();
+                        bail!("line {line}: `segments[{i}].product`: no product `{id}` (products: {})", known.join(", "));
+                    }
+                }
+                (None, Some(t)) => check_markup(t).map_err(|e| anyhow::anyhow!("line {line}: `segments[{i}].text`: {e}"))?,
+                _ => bail!("line {line}: `segments[{i}]`: give either `product` or `text`, not both or neither"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Background names used in markup, for checking against the scene's.
+    pub fn backgrounds(&self) -> Vec<String> {
+        let texts = self.products.iter().flat_map(|p| p.pitches.iter()).chain(self.segments.iter().filter_map(|s| s.text.as_ref()));
+        let mut out = Vec::new();
+        for t in texts {
+            for piece in markup::parse(t).unwrap_or_default() {
+                if let Piece::Sentence(s) = piece {
+                    for (_, cue) in s.cues {
+                        if let Cue::Background(b) = cue {
+                            out.push(b);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn product(&self, id: &str) -> Option<&Product> {
+        self.products.iter().find(|p| p.id == id)
+    }
+}
+
+fn check_markup(text: &str) -> Result<()> {
+    let pieces = markup::parse(text)?;
+    if !pieces.iter().any(|p| matches!(p, Piece::Sentence(_))) {
+        bail!("nothing to say in this text");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHOW: &str = r#"
+order = "shuffle"
+
+[[products]]
+id = "mug"
+name = "Mug"
+price = "$9"
+pitches = ["A fine mug.", "[card show]Still a fine mug."]
+
+[[segments]]
+text = "Welcome!"
+
+[[segments]]
+product = "mug"
+"#;
+
+    #[test]
+    fn parses_products_segments_and_order() {
+        let s = ShowFile::parse(SHOW).unwrap();
+        assert_eq!(s.order, Order::Shuffle);
+        assert_eq!(s.products[0].pitches.len(), 2);
+        assert_eq!(s.segment_pause_ms, 1500);
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        let e = format!("{:#}", ShowFile::parse(&SHOW.replace("product = \"mug\"", "product = \"cup\"")).unwrap_err());
+        assert!(e.contains("line 14") && e.contains("segments[1].product") && e.contains("no product `cup`"), "{e}");
+        let e = format!("{:#}", ShowFile::parse(&SHOW.replace("price = \"$9\"", "price = \"$9\"\ncolour = 1")).unwrap_err());
+        assert!(e.contains("line 8") && e.contains("unknown field `colour`"), "{e}");
+        let e = format!("{:#}", ShowFile::parse(&SHOW.replace("Still a fine", "[wave] Still a fine")).unwrap_err());
+        assert!(e.contains("line 8") && e.contains("products[0].pitches[1]") && e.contains("`[wave]`"), "{e}");
+        let e = format!("{:#}", ShowFile::parse(&SHOW.replace("name = \"Mug\"", "name = \"Mug")).unwrap_err());
+        assert!(e.contains("line 6") && e.contains("not valid TOML"), "{e}");
+    }
+}
