@@ -213,7 +213,8 @@ impl Scene {
     }
 
     fn card_pixmap(&mut self, o: &Overlays) -> Option<&Placed> {
-        if !o.product.is_empty() && self.card.product.as_deref() != Some(o.product) {
+        // The card follows the pitch, except while a sale countdown pins its product.
+        if self.card.sale_ends.is_none() && !o.product.is_empty() && self.card.product.as_deref() != Some(o.product) {
             self.card.product = Some(o.product.to_string());
         }
         let left = self.card.sale_ends.map(|end| end.saturating_sub(o.frame).div_ceil(self.fps as u64));
