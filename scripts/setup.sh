@@ -20,7 +20,7 @@ PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   espeak-ng espeak-ng-data libespeak-ng1 libespeak-ng-dev fonts-wqy-microhei
   nginx libnginx-mod-rtmp ffmpeg
-  fonts-dejavu-core
+  fonts-dejavu-core chromium
 )
 
 missing=()

@@ -94,8 +94,10 @@ impl Broadcast {
             lines.clone(),
             command_tx,
             show_file.clone(),
+            config.show.file.clone(),
             scene.background_names(),
         ));
+        let _watcher = ShowWatcher::spawn(shared.clone());
         let _api = match &self.api {
             Some(listen) => Some(ApiServer::start(listen, config.api.token.clone(), shared.clone())?),
             None => None,
@@ -153,9 +155,7 @@ impl Broadcast {
                     Cue::Card(visible) => SceneCommand::Card { product: None, visible: Some(*visible), sale_seconds: None },
                     _ => continue,
                 };
-                if let Err(e) = scene.apply(&cmd, frame) {
-                    tracing::warn!("show markup: {e:#}");
-                }
+                apply_scene(&mut scene, &shared, &cmd, frame, "show markup");
             }
             let overlays = Overlays { frame, caption: tick.caption, product: tick.product };
             media.push_frame(tick.video_pts_ns, tick.video_duration_ns, |data| {
@@ -168,9 +168,13 @@ impl Broadcast {
             media.push_audio(tick.audio, tick.audio_pts_ns, tick.audio_duration_ns)?;
             media.poll()?;
             for cmd in std::mem::take(&mut timeline.programme.scene_commands) {
-                if let Err(e) = scene.apply(&cmd, frame + 1) {
-                    tracing::warn!("scene change from the API: {e:#}");
-                }
+                apply_scene(&mut scene, &shared, &cmd, frame + 1, "the API");
+            }
+            for event in timeline.programme.events.drain(..) {
+                shared.emit(event);
+            }
+            if let Some(show) = timeline.programme.new_show.take() {
+                scene.set_show(show);
             }
             report.frames += 1;
             publish(&shared, &timeline, started_line);
@@ -190,6 +194,66 @@ impl Broadcast {
     }
 }
 
+/// Reloads the show file when it changes on disk (checked once a second), without
+/// interrupting the stream; a file that fails its checks leaves the running show
+/// as it is and says why.
+struct ShowWatcher {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ShowWatcher {
+    fn spawn(shared: Arc<Shared>) -> ShowWatcher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("show-watch".into())
+            .spawn(move || {
+                let path = shared.show_path.clone();
+                let mut rejected = String::new();
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_secs(1));
+                    let Ok(text) = std::fs::read_to_string(&path) else { continue };
+                    let current = shared.show.lock().map(|s| s.source == text).unwrap_or(true);
+                    if current || text == rejected {
+                        continue;
+                    }
+                    match ShowFile::parse(&text).and_then(|show| shared.replace_show(show)) {
+                        Ok(()) => tracing::info!(file = %path.display(), "show file changed: reloaded"),
+                        Err(e) => {
+                            let msg = format!("show file {} changed but was not loaded, the show goes on as it was: {e:#}", path.display());
+                            tracing::error!("{msg}");
+                            shared.emit(serde_json::json!({ "type": "error", "message": msg }));
+                            rejected = text;
+                        }
+                    }
+                }
+            })
+            .expect("spawn show watcher");
+        ShowWatcher { stop, handle: Some(handle) }
+    }
+}
+
+impl Drop for ShowWatcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Applies a scene change and tells WebSocket clients what happened.
+fn apply_scene(scene: &mut crate::scene::Scene, shared: &Shared, cmd: &SceneCommand, frame: u64, from: &str) {
+    match scene.apply(cmd, frame) {
+        Ok(()) => shared.emit(serde_json::json!({ "type": "scene", "from": from, "frame": frame, "change": cmd })),
+        Err(e) => {
+            tracing::warn!("scene change from {from}: {e:#}");
+            shared.emit(serde_json::json!({ "type": "error", "message": format!("scene change from {from}: {e:#}") }));
+        }
+    }
+}
+
 /// Per-frame counters for the API (atomics), and the line on air when it changes.
 fn publish(shared: &Shared, timeline: &Timeline<Director>, line_changed: bool) {
     let stats = &timeline.stats;
@@ -204,6 +268,13 @@ fn publish(shared: &Shared, timeline: &Timeline<Director>, line_changed: bool) {
     }
     let playing = timeline.current_line().is_some();
     let was_playing = shared.now_playing.lock().map(|g| g.is_some()).unwrap_or(false);
+    if line_changed {
+        if let Some((_, u)) = timeline.current_line().filter(|(_, u)| !u.product.is_empty()) {
+            if let Ok(mut p) = shared.last_product.lock() {
+                p.clone_from(&u.product);
+            }
+        }
+    }
     if line_changed || playing != was_playing {
         let now = timeline.current_line().map(|(origin, u)| NowPlaying {
             text: u.text.clone(),

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -32,6 +33,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/v1/overlays/card"),
     ("put", "/v1/overlays/captions"),
     ("get", "/v1/products"),
+    ("get", "/v1/events"),
+    ("get", "/v1/show"),
+    ("put", "/v1/show"),
+    ("post", "/v1/comments"),
+    ("get", "/console"),
     ("get", "/v1/status"),
     ("get", "/v1/snapshot.jpg"),
     ("get", "/v1/openapi.json"),
@@ -39,6 +45,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 pub const OPENAPI: &str = include_str!("openapi.json");
+const CONSOLE: &str = include_str!("console.html");
 
 /// Longest line a client may insert, in characters.
 pub const MAX_TEXT_CHARS: usize = 500;
@@ -101,6 +108,11 @@ fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/overlays/card", put(put_card))
         .route("/v1/overlays/captions", put(put_captions))
         .route("/v1/products", get(products))
+        .route("/v1/events", get(events))
+        .route("/v1/show", get(get_show).put(put_show))
+        .route("/v1/comments", post(comment))
+        .route("/console", get(console))
+        .route("/", get(|| async { axum::response::Redirect::to("/console") }))
         .route("/v1/status", get(status))
         .route("/v1/snapshot.jpg", get(snapshot))
         .route("/v1/openapi.json", get(openapi))
@@ -117,8 +129,16 @@ fn error(status: StatusCode, message: impl Into<String>, field: Option<&str>) ->
 
 async fn auth(State(state): State<Arc<ApiState>>, request: Request, next: Next) -> Response {
     if let Some(token) = &state.token {
-        let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token.as_str()) {
+        let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        // Browsers cannot set headers on <img> and WebSocket requests: the console
+        // passes the token as ?token= on its GETs instead.
+        let query = (request.method() == axum::http::Method::GET)
+            .then(|| request.uri().query())
+            .flatten()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")));
+        let given = header.or(query);
+        let public = request.uri().path() == "/console" || request.uri().path() == "/";
+        if given != Some(token.as_str()) && !public {
             return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token (Authorization: Bearer …)", None);
         }
     }
@@ -269,6 +289,112 @@ async fn put_captions(State(state): State<Arc<ApiState>>, headers: HeaderMap, bo
     }
 }
 
+async fn get_show(State(state): State<Arc<ApiState>>) -> Response {
+    let show = state.shared.show.lock().map(|s| s.clone());
+    match show {
+        Ok(show) => ([(header::CONTENT_TYPE, "application/toml; charset=utf-8")], show.source.clone()).into_response(),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "show unavailable", None),
+    }
+}
+
+/// Replaces the show with a new show file (TOML body), checked like the file at
+/// startup; it is saved to the show file's path so a restart keeps it.
+async fn put_show(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return error(StatusCode::BAD_REQUEST, "the show file must be UTF-8 TOML", None);
+    };
+    let show = match crate::show::file::ShowFile::parse(text) {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, format!("{e:#}"), None),
+    };
+    let shared = &state.shared;
+    let (products, segments) = (show.products.len(), show.segments.len());
+    if let Err(e) = shared.replace_show(show) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, format!("{e:#}"), None);
+    }
+    let tmp = shared.show_path.with_extension("toml.tmp");
+    if let Err(e) = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, &shared.show_path)) {
+        tracing::warn!("new show is live but could not be saved to {}: {e}", shared.show_path.display());
+    }
+    axum::Json(json!({ "products": products, "segments": segments })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommentRequest {
+    user: String,
+    text: String,
+}
+
+/// A chat comment from the platform: the first matching rule of the show file
+/// answers it, unless that rule (or this user on it) is cooling down.
+async fn comment(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let received = Instant::now();
+    let req: CommentRequest = match parse_body(&headers, &body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    if req.text.chars().count() > MAX_TEXT_CHARS {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, format!("text is longer than {MAX_TEXT_CHARS} characters"), Some("text"));
+    }
+    if req.user.is_empty() || req.user.chars().count() > 100 {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "user must be 1 to 100 characters", Some("user"));
+    }
+    let shared = &state.shared;
+    let show = match shared.show.lock() {
+        Ok(s) => s.clone(),
+        Err(_) => return error(StatusCode::SERVICE_UNAVAILABLE, "show unavailable", None),
+    };
+    let Some((index, rule)) = show.rules.iter().enumerate().find(|(_, r)| r.matches(&req.text)) else {
+        return (StatusCode::ACCEPTED, axum::Json(json!({ "answered": false, "reason": "no rule matches" }))).into_response();
+    };
+    let product_id = shared.last_product.lock().map(|p| p.clone()).unwrap_or_default();
+    let Some(answer) = rule.answer(show.product(&product_id)) else {
+        return (StatusCode::ACCEPTED, axum::Json(json!({ "answered": false, "rule": index, "reason": "no product on air to answer about" })))
+            .into_response();
+    };
+    {
+        let mut cd = shared.chat.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let cooling = |last: Option<&Instant>, secs: u32| last.is_some_and(|t| now.duration_since(*t) < Duration::from_secs(secs as u64));
+        if cooling(cd.rule.get(&index), rule.cooldown_s) {
+            return (StatusCode::ACCEPTED, axum::Json(json!({ "answered": false, "rule": index, "reason": "rule cooling down" }))).into_response();
+        }
+        if cooling(cd.user.get(&(index, req.user.clone())), rule.user_cooldown_s) {
+            return (StatusCode::ACCEPTED, axum::Json(json!({ "answered": false, "rule": index, "reason": "user cooling down" }))).into_response();
+        }
+        cd.rule.insert(index, now);
+        cd.user.insert((index, req.user.clone()), now);
+    }
+    let id = shared.lines.add(&answer, rule.priority);
+    if shared.commands.try_send(Command::Say { id, text: answer.clone(), priority: rule.priority, received }).is_err() {
+        shared.lines.update(id, |r| r.state = crate::show::lines::LineState::Dropped { reason: "queue full".into() });
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the line queue is full; try again shortly", None);
+    }
+    (StatusCode::ACCEPTED, axum::Json(json!({ "answered": true, "rule": index, "id": id, "text": answer }))).into_response()
+}
+
+/// WebSocket of JSON events: line_started / line_finished (with word timings),
+/// line_cut, line_dropped, scene, error.
+async fn events(State(state): State<Arc<ApiState>>, ws: WebSocketUpgrade) -> Response {
+    let rx = state.shared.events.subscribe();
+    ws.on_upgrade(move |socket| pump_events(socket, rx))
+}
+
+async fn pump_events(mut socket: WebSocket, mut rx: tokio::sync::broadcast::Receiver<String>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let text = match rx.recv().await {
+            Ok(text) => text,
+            Err(RecvError::Lagged(n)) => json!({ "type": "lagged", "missed": n }).to_string(),
+            Err(RecvError::Closed) => break,
+        };
+        if socket.send(Message::Text(text.into())).await.is_err() {
+            break;
+        }
+    }
+}
+
 async fn products(State(state): State<Arc<ApiState>>) -> Response {
     let show = state.shared.show.lock().map(|s| s.clone());
     match show {
@@ -294,6 +420,7 @@ async fn status(State(state): State<Arc<ApiState>>) -> Response {
         "now_playing": now_playing,
         "queue": s.lines.pending(),
         "outputs": s.outputs,
+        "backgrounds": s.backgrounds,
         "video": { "width": s.width, "height": s.height, "fps": s.fps },
     }))
     .into_response()
@@ -317,6 +444,11 @@ async fn snapshot(State(state): State<Arc<ApiState>>) -> Response {
         Some(bytes) => ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], bytes).into_response(),
         None => error(StatusCode::SERVICE_UNAVAILABLE, "no frame rendered within 2 s", None),
     }
+}
+
+/// The operator console: one page, talking to this API.
+async fn console() -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], CONSOLE).into_response()
 }
 
 async fn openapi() -> Response {

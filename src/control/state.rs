@@ -41,6 +41,20 @@ pub struct Shared {
     pub show: Mutex<Arc<ShowFile>>,
     /// Background names the scene knows, for validating PUT /v1/scene.
     pub backgrounds: Vec<String>,
+    /// Events for WebSocket clients (JSON text); sending never blocks the render thread.
+    pub events: tokio::sync::broadcast::Sender<String>,
+    /// Where the show file lives (PUT /v1/show writes it there).
+    pub show_path: std::path::PathBuf,
+    /// The product most recently pitched, for chat answers.
+    pub last_product: Mutex<String>,
+    /// When each chat rule last fired, overall and per user.
+    pub chat: Mutex<ChatCooldowns>,
+}
+
+#[derive(Default)]
+pub struct ChatCooldowns {
+    pub rule: std::collections::HashMap<usize, Instant>,
+    pub user: std::collections::HashMap<(usize, String), Instant>,
 }
 
 impl Shared {
@@ -52,6 +66,7 @@ impl Shared {
         lines: Arc<Lines>,
         commands: Sender<Command>,
         show: Arc<ShowFile>,
+        show_path: std::path::PathBuf,
         backgrounds: Vec<String>,
     ) -> Shared {
         Shared {
@@ -73,6 +88,31 @@ impl Shared {
             snapshot: Snapshot::default(),
             show: Mutex::new(show),
             backgrounds,
+            events: tokio::sync::broadcast::channel(1024).0,
+            show_path,
+            last_product: Mutex::new(String::new()),
+            chat: Mutex::new(ChatCooldowns::default()),
+        }
+    }
+
+    /// Checks a show file against what the running stream has (backgrounds) and makes
+    /// it current: the director switches at the next sentence, the API serves it.
+    pub fn replace_show(&self, show: ShowFile) -> anyhow::Result<()> {
+        for b in show.backgrounds() {
+            if !self.backgrounds.contains(&b) {
+                anyhow::bail!("[background {b}] is not one of the config's backgrounds ({})", self.backgrounds.join(", "));
+            }
+        }
+        let show = Arc::new(show);
+        self.commands.try_send(Command::ReplaceShow(show.clone())).map_err(|_| anyhow::anyhow!("command queue full; try again"))?;
+        *self.show.lock().unwrap_or_else(|p| p.into_inner()) = show;
+        Ok(())
+    }
+
+    /// Publishes an event to every connected WebSocket client (none: dropped).
+    pub fn emit(&self, event: serde_json::Value) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(event.to_string());
         }
     }
 

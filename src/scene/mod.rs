@@ -19,8 +19,8 @@ use crate::raster::{self, Placed};
 use crate::show::file::ShowFile;
 
 /// Changes to the scene, from show markup or the control API.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
 pub enum SceneCommand {
     Background { name: String, crossfade_ms: Option<u32> },
     Card { product: Option<String>, visible: Option<bool>, sale_seconds: Option<u32> },
@@ -124,6 +124,27 @@ impl Scene {
             captions_on: config.scene.captions,
             caption_drawn: None,
         })
+    }
+
+    /// Takes in a new show file: products and their pictures for the card.
+    pub fn set_show(&mut self, show: Arc<ShowFile>) {
+        let side = (self.card_layout.h - 30.0 * self.card_layout.scale) as u32;
+        self.pictures.clear();
+        for p in &show.products {
+            if let Some(img) = &p.image {
+                match card::load_picture(img, side) {
+                    Ok(pic) => {
+                        self.pictures.insert(p.id.clone(), pic);
+                    }
+                    Err(e) => tracing::warn!("product `{}` image {}: {e:#}", p.id, img.display()),
+                }
+            }
+        }
+        if self.card.product.as_ref().is_some_and(|id| show.product(id).is_none()) {
+            self.card = CardState { product: None, visible: false, sale_ends: None, drawn: None };
+        }
+        self.card.drawn = None;
+        self.show = show;
     }
 
     pub fn background_names(&self) -> Vec<String> {

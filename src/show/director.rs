@@ -26,6 +26,8 @@ pub enum Command {
     ReleaseTakeover,
     /// Background, card or caption changes: passed on to the scene at the next frame.
     Scene(crate::scene::SceneCommand),
+    /// A new show file (reloaded or PUT): the line on air finishes, then the new show plays.
+    ReplaceShow(Arc<super::file::ShowFile>),
 }
 
 /// Where a segment came from, so the director can follow its life.
@@ -117,6 +119,11 @@ pub struct Director {
     pub stats: DirectorStats,
     /// Scene changes from the API, for the render loop to apply.
     pub scene_commands: Vec<crate::scene::SceneCommand>,
+    /// Events for the control API's WebSocket, drained by the render loop.
+    pub events: Vec<serde_json::Value>,
+    /// A show file just taken in, for the scene (products, pictures).
+    pub new_show: Option<Arc<super::file::ShowFile>>,
+    seed: u64,
 }
 
 impl Director {
@@ -146,6 +153,9 @@ impl Director {
             transcript,
             stats: DirectorStats::default(),
             scene_commands: Vec::new(),
+            events: Vec::new(),
+            new_show: None,
+            seed: 1,
         };
         d.plan_show();
         d
@@ -232,6 +242,15 @@ impl Director {
                 }
             }
             Command::Scene(cmd) => self.scene_commands.push(cmd),
+            Command::ReplaceShow(file) => {
+                self.seed = self.seed.wrapping_add(1);
+                self.show = Show::new(file.clone(), self.seed);
+                // Planned sentences of the old show go; a cut one still comes back.
+                self.show_ahead.retain(|e| e.resumed);
+                self.plan_show();
+                self.events.push(serde_json::json!({ "type": "show_replaced", "products": file.products.len(), "segments": file.segments.len() }));
+                self.new_show = Some(file);
+            }
             Command::ReleaseTakeover => {
                 if self.takeover {
                     tracing::info!("takeover released; the show resumes");
@@ -248,8 +267,26 @@ impl Director {
         self.stats.takeover = self.takeover;
     }
 
-    fn drop_line(&self, id: LineId, reason: String) {
+    fn drop_line(&mut self, id: LineId, reason: String) {
+        self.events.push(serde_json::json!({ "type": "line_dropped", "id": id, "reason": reason }));
         self.lines.update(id, |r| r.state = LineState::Dropped { reason });
+    }
+
+    fn line_event(kind: &str, origin: &Origin, u: &Utterance, start: f64, end: Option<f64>) -> serde_json::Value {
+        let rate = OUTPUT_RATE as f64;
+        let words: Vec<serde_json::Value> = u
+            .words
+            .iter()
+            .map(|w| serde_json::json!({ "start": start + w.start as f64 / rate, "end": start + w.end as f64 / rate }))
+            .collect();
+        let id = match origin {
+            Origin::Line { id, .. } => Some(*id),
+            Origin::Show { .. } => None,
+        };
+        serde_json::json!({
+            "type": kind, "source": origin.label(), "id": id, "text": u.text, "product": u.product,
+            "start": start, "end": end, "words": words,
+        })
     }
 
     fn synthesized(&mut self, done: SynthDone) {
@@ -376,7 +413,10 @@ impl Director {
     }
 
     /// The timeline started playing a segment at stream time `at` (seconds).
-    pub fn started(&mut self, origin: &Origin, at: f64) {
+    pub fn started(&mut self, origin: &Origin, segment: &Segment, at: f64) {
+        if let Segment::Speech(u) = segment {
+            self.events.push(Self::line_event("line_started", origin, u, at, None));
+        }
         if let Origin::Line { id, part, .. } = origin {
             self.lines.update(*id, |r| {
                 r.state = LineState::Speaking;
@@ -389,6 +429,7 @@ impl Director {
 
     /// The timeline finished a spoken segment over [start, end] stream seconds.
     pub fn finished(&mut self, origin: &Origin, utterance: &Utterance, start: f64, end: f64) {
+        self.events.push(Self::line_event("line_finished", origin, utterance, start, Some(end)));
         if let Origin::Line { id, last: true, .. } = origin {
             self.lines.update(*id, |r| {
                 r.state = LineState::Done;
@@ -404,6 +445,11 @@ impl Director {
     /// from its start, once those are done (the show resumes where it left off).
     pub fn interrupted(&mut self, origin: Origin, segment: Segment, start: f64, end: f64) {
         // Cues of a cut sentence have fired already; the repeat carries none.
+        if let Segment::Speech(u) = &segment {
+            let mut e = Self::line_event("line_cut", &origin, u, start, Some(end));
+            e["words"] = serde_json::json!([]);
+            self.events.push(e);
+        }
         if let (Some(t), Segment::Speech(u)) = (&mut self.transcript, &segment) {
             t.record_cut(start, end, &origin, &u.text, &u.product);
         }

@@ -32,6 +32,61 @@ pub struct ShowFile {
     #[serde(default)]
     pub products: Vec<Product>,
     pub segments: Vec<SegmentDef>,
+    /// Chat triggers: comments that match get an answer line.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// The file's text, as loaded (GET /v1/show returns it).
+    #[serde(skip)]
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Alternatives separated by `|`, matched case-insensitively anywhere in a comment.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// The answer; {name}, {price}, {original_price} fill in from the product on air.
+    pub say: String,
+    #[serde(default = "default_rule_cooldown")]
+    pub cooldown_s: u32,
+    #[serde(default = "default_user_cooldown")]
+    pub user_cooldown_s: u32,
+    #[serde(default = "default_rule_priority")]
+    pub priority: super::lines::Priority,
+}
+
+fn default_rule_cooldown() -> u32 {
+    20
+}
+fn default_user_cooldown() -> u32 {
+    120
+}
+fn default_rule_priority() -> super::lines::Priority {
+    super::lines::Priority::Normal
+}
+
+impl Rule {
+    pub fn matches(&self, comment: &str) -> bool {
+        let c = comment.to_lowercase();
+        self.pattern.split('|').map(|a| a.trim().to_lowercase()).any(|a| !a.is_empty() && c.contains(&a))
+    }
+
+    /// The answer for `product` (the one on air); None when it needs a product field
+    /// the product lacks.
+    pub fn answer(&self, product: Option<&Product>) -> Option<String> {
+        let mut out = self.say.clone();
+        for (key, value) in [
+            ("{name}", product.map(|p| p.name.clone())),
+            ("{price}", product.and_then(|p| p.price.clone())),
+            ("{original_price}", product.and_then(|p| p.original_price.clone())),
+        ] {
+            if out.contains(key) {
+                out = out.replace(key, &value?);
+            }
+        }
+        Some(out)
+    }
 }
 
 fn default_sentence_pause() -> u32 {
@@ -88,6 +143,12 @@ impl ShowFile {
     }
 
     pub fn parse(text: &str) -> Result<ShowFile> {
+        let mut show = Self::parse_unchecked(text)?;
+        show.source = text.to_string();
+        Ok(show)
+    }
+
+    fn parse_unchecked(text: &str) -> Result<ShowFile> {
         let de = toml::Deserializer::parse(text).map_err(|e| {
             let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(0);
             anyhow::anyhow!("line {line}: not valid TOML: {}", e.message())
@@ -121,6 +182,15 @@ impl ShowFile {
                 if !img.is_file() {
                     bail!("line {line}: `products[{i}].image`: {} not found", img.display());
                 }
+            }
+        }
+        for (i, r) in self.rules.iter().enumerate() {
+            let line = line_of(text, "[[rules]]", i, "match");
+            if r.pattern.split('|').all(|a| a.trim().is_empty()) {
+                bail!("line {line}: `rules[{i}].match`: give words to match, e.g. \"price|how much\"");
+            }
+            if r.say.trim().is_empty() {
+                bail!("line {line}: `rules[{i}].say`: the answer is empty");
             }
         }
         if self.segments.is_empty() {
@@ -199,6 +269,17 @@ product = "mug"
         assert_eq!(s.order, Order::Shuffle);
         assert_eq!(s.products[0].pitches.len(), 2);
         assert_eq!(s.segment_pause_ms, 1500);
+    }
+
+    #[test]
+    fn rules_match_alternatives_and_fill_in_the_product() {
+        let text = format!("{SHOW}\n[[rules]]\nmatch = \"price|How much\"\nsay = \"The {{name}} is {{price}} today.\"\n");
+        let s = ShowFile::parse(&text).unwrap();
+        let r = &s.rules[0];
+        assert!(r.matches("how MUCH is it??") && r.matches("price pls") && !r.matches("hello"));
+        assert_eq!(r.answer(s.product("mug")).as_deref(), Some("The Mug is $9 today."));
+        assert_eq!(r.answer(None), None);
+        assert_eq!(s.source, text);
     }
 
     #[test]

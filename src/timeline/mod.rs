@@ -21,7 +21,7 @@ pub trait Programme {
     fn next(&mut self, wait: bool) -> Option<Next>;
     /// Whether the segment playing should stop at the next word boundary.
     fn wants_interrupt(&self, origin: &Origin) -> bool;
-    fn started(&mut self, origin: &Origin, at: f64);
+    fn started(&mut self, origin: &Origin, segment: &Segment, at: f64);
     fn finished(&mut self, origin: &Origin, utterance: &Utterance, start: f64, end: f64);
     fn interrupted(&mut self, origin: Origin, segment: Segment, start: f64, end: f64);
 }
@@ -36,8 +36,8 @@ impl Programme for Director {
     fn wants_interrupt(&self, origin: &Origin) -> bool {
         Director::wants_interrupt(self, origin)
     }
-    fn started(&mut self, origin: &Origin, at: f64) {
-        Director::started(self, origin, at)
+    fn started(&mut self, origin: &Origin, segment: &Segment, at: f64) {
+        Director::started(self, origin, segment, at)
     }
     fn finished(&mut self, origin: &Origin, utterance: &Utterance, start: f64, end: f64) {
         Director::finished(self, origin, utterance, start, end)
@@ -294,7 +294,7 @@ impl<P: Programme> Timeline<P> {
             }
             Segment::Silence { samples } => *samples as u64,
         };
-        self.programme.started(&origin, self.seconds(self.sample));
+        self.programme.started(&origin, &segment, self.seconds(self.sample));
         self.current = Some(Current { origin, segment, start: self.sample, len, cut_at: None, cues: cues.into() });
         true
     }
@@ -345,7 +345,7 @@ mod tests {
         fn wants_interrupt(&self, origin: &Origin) -> bool {
             matches!(origin, Origin::Show { .. }) && self.urgent.as_ref().is_some_and(|(at, _)| self.frame > *at)
         }
-        fn started(&mut self, origin: &Origin, at: f64) {
+        fn started(&mut self, origin: &Origin, _segment: &Segment, at: f64) {
             self.log.push(format!("start {} {at:.3}", origin.label()));
         }
         fn finished(&mut self, origin: &Origin, _u: &Utterance, _start: f64, end: f64) {

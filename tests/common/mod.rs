@@ -442,3 +442,198 @@ pub fn wait_for(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A WebSocket client over std, enough to read a server's text messages.
+pub struct WsClient {
+    stream: TcpStream,
+}
+
+impl WsClient {
+    pub fn connect(port: u16, path: &str) -> WsClient {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "no WebSocket upgrade: {head}");
+        WsClient { stream }
+    }
+
+    /// Sends a text message (client frames are masked, as the protocol requires).
+    pub fn send_text(&mut self, text: &str) {
+        use std::io::Write;
+        let payload = text.as_bytes();
+        let mut frame = vec![0x81u8];
+        match payload.len() {
+            n if n < 126 => frame.push(0x80 | n as u8),
+            n if n < 65536 => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let mask = [0x12u8, 0x34, 0x56, 0x78];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).unwrap();
+    }
+
+    /// The next text message, or None after `timeout`.
+    pub fn next_text(&mut self, timeout: Duration) -> Option<String> {
+        use std::io::Read;
+        self.stream.set_read_timeout(Some(timeout)).unwrap();
+        loop {
+            let mut h = [0u8; 2];
+            self.stream.read_exact(&mut h).ok()?;
+            let mut len = (h[1] & 0x7f) as u64;
+            if len == 126 {
+                let mut b = [0u8; 2];
+                self.stream.read_exact(&mut b).ok()?;
+                len = u16::from_be_bytes(b) as u64;
+            } else if len == 127 {
+                let mut b = [0u8; 8];
+                self.stream.read_exact(&mut b).ok()?;
+                len = u64::from_be_bytes(b);
+            }
+            let mut payload = vec![0u8; len as usize];
+            self.stream.read_exact(&mut payload).ok()?;
+            if h[0] & 0x0f == 0x1 {
+                return Some(String::from_utf8(payload).unwrap());
+            }
+        }
+    }
+}
+
+/// Headless Chromium driven over the DevTools protocol; stopped by pid on drop.
+pub struct Browser {
+    child: Child,
+    ws: WsClient,
+    next_id: u64,
+    _profile: TempDir,
+}
+
+impl Browser {
+    pub fn start() -> Browser {
+        let profile = TempDir::new("chromium");
+        let port = free_port();
+        let child = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,1000",
+                &format!("--remote-debugging-port={port}"),
+                &format!("--user-data-dir={}", profile.path().display()),
+                "about:blank",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromium not installed: run `bash scripts/setup.sh`");
+        let started = Instant::now();
+        let page = loop {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                let (status, body) = http(port, "GET", "/json/list", &[], b"");
+                if status == 200 {
+                    let targets: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                    if let Some(url) = targets.as_array().and_then(|t| t.iter().find(|t| t["type"] == "page")).and_then(|t| t["webSocketDebuggerUrl"].as_str()) {
+                        break url.to_string();
+                    }
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "chromium did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let path = page.splitn(4, '/').nth(3).map(|p| format!("/{p}")).expect("devtools path");
+        let ws = WsClient::connect(port, &path);
+        Browser { child, ws, next_id: 0, _profile: profile }
+    }
+
+    /// Sends a DevTools command and returns its result.
+    pub fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.ws.send_text(&serde_json::json!({ "id": id, "method": method, "params": params }).to_string());
+        loop {
+            let text = self.ws.next_text(Duration::from_secs(30)).unwrap_or_else(|| panic!("no answer to {method}"));
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if v["id"] == id {
+                assert!(v.get("error").is_none(), "{method}: {v}");
+                return v["result"].clone();
+            }
+        }
+    }
+
+    /// Evaluates JavaScript in the page and returns its value.
+    pub fn eval(&mut self, js: &str) -> serde_json::Value {
+        let r = self.call("Runtime.evaluate", serde_json::json!({ "expression": js, "returnByValue": true, "awaitPromise": true }));
+        r["result"]["value"].clone()
+    }
+
+    /// Clicks the middle of the element `selector`, as a mouse would.
+    pub fn click(&mut self, selector: &str) {
+        let r = self.eval(&format!(
+            "(() => {{ const b = document.querySelector({selector:?}).getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; }})()"
+        ));
+        let (x, y) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap());
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.call("Input.dispatchMouseEvent", serde_json::json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }));
+        }
+    }
+
+    /// Types into the element `selector` (focused first), as a keyboard would.
+    pub fn type_into(&mut self, selector: &str, text: &str) {
+        self.click(selector);
+        self.call("Input.insertText", serde_json::json!({ "text": text }));
+    }
+
+    pub fn screenshot(&mut self, path: &Path) {
+        let r = self.call("Page.captureScreenshot", serde_json::json!({ "format": "png" }));
+        let data = r["data"].as_str().unwrap();
+        std::fs::write(path, base64_decode(data)).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).map(val).collect();
+    bytes
+        .chunks(4)
+        .flat_map(|c| {
+            let n = c.iter().enumerate().fold(0u32, |n, (i, &v)| n | (v as u32) << (18 - 6 * i));
+            let out = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            out.into_iter().take(c.len() - 1)
+        })
+        .collect()
+}
