@@ -124,6 +124,11 @@ pub struct Director {
     /// A show file just taken in, for the scene (products, pictures).
     pub new_show: Option<Arc<super::file::ShowFile>>,
     seed: u64,
+    /// When each timed event fires next: stream seconds (every_minutes) or the
+    /// local day it last fired on (at).
+    event_due: Vec<f64>,
+    /// Stream time of the last tick.
+    now: f64,
 }
 
 impl Director {
@@ -156,7 +161,10 @@ impl Director {
             events: Vec::new(),
             new_show: None,
             seed: 1,
+            event_due: Vec::new(),
+            now: 0.0,
         };
+        d.schedule_events(0.0);
         d.plan_show();
         d
     }
@@ -191,7 +199,58 @@ impl Director {
         }
     }
 
-    /// Takes in commands and finished syntheses; call once per frame.
+    fn schedule_events(&mut self, now: f64) {
+        self.event_due = self.show.file.events.iter().map(|e| e.every_minutes.map_or(f64::NAN, |m| now + m * 60.0)).collect();
+    }
+
+    /// Fires timed events that are due at stream time `now` (seconds).
+    fn fire_events(&mut self, now: f64) {
+        let file = self.show.file.clone();
+        for (i, e) in file.events.iter().enumerate() {
+            let due = match (e.every_minutes, e.at_seconds()) {
+                (Some(m), _) => {
+                    if now < self.event_due[i] {
+                        continue;
+                    }
+                    self.event_due[i] += m * 60.0;
+                    true
+                }
+                (None, Some(at)) => {
+                    // Once a day, when the local clock passes `at`.
+                    let (day, secs) = local_day_and_second();
+                    let fired_today = self.event_due[i] == day as f64;
+                    if secs < at || fired_today || secs > at + 60 {
+                        continue;
+                    }
+                    self.event_due[i] = day as f64;
+                    true
+                }
+                _ => false,
+            };
+            if !due {
+                continue;
+            }
+            let product = e.product.as_deref().and_then(|p| file.product(p));
+            let Some(text) = super::file::fill_product(&e.say, product) else { continue };
+            tracing::info!(event = i, %text, "timed event");
+            let id = self.lines.add(&text, e.priority);
+            self.command(Command::Say { id, text, priority: e.priority, received: Instant::now() });
+            if let Some(p) = &e.product {
+                let sale_seconds = e.sale_minutes.map(|m| (m * 60.0) as u32);
+                self.scene_commands.push(crate::scene::SceneCommand::Card { product: Some(p.clone()), visible: Some(true), sale_seconds });
+            }
+            self.events.push(serde_json::json!({ "type": "timed_event", "index": i, "id": id, "at": now }));
+        }
+    }
+
+    /// Takes in commands and finished syntheses; call once per frame with the stream time.
+    pub fn tick(&mut self, now: f64) {
+        self.now = now;
+        self.fire_events(now);
+        self.poll();
+    }
+
+    /// Takes in commands and finished syntheses.
     pub fn poll(&mut self) {
         loop {
             match self.commands.try_recv() {
@@ -250,6 +309,7 @@ impl Director {
                 self.plan_show();
                 self.events.push(serde_json::json!({ "type": "show_replaced", "products": file.products.len(), "segments": file.segments.len() }));
                 self.new_show = Some(file);
+                self.schedule_events(self.now);
             }
             Command::ReleaseTakeover => {
                 if self.takeover {
@@ -476,5 +536,18 @@ impl Director {
                 self.queue.insert(at, Inserted { id, part, last, priority, received: Instant::now(), utterance, resumed: true });
             }
         }
+    }
+}
+
+/// Local day number and seconds since local midnight.
+fn local_day_and_second() -> (i64, u32) {
+    // SAFETY: localtime_r writes into the struct we own.
+    unsafe {
+        let t = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        let secs = (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) as u32;
+        let local = t as i64 + tm.tm_gmtoff as i64;
+        (local.div_euclid(86_400), secs)
     }
 }

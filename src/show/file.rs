@@ -35,9 +35,38 @@ pub struct ShowFile {
     /// Chat triggers: comments that match get an answer line.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Lines said on a schedule (a flash sale every N minutes, a greeting at 20:00).
+    #[serde(default)]
+    pub events: Vec<TimedEvent>,
     /// The file's text, as loaded (GET /v1/show returns it).
     #[serde(skip)]
     pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimedEvent {
+    /// Every this many minutes of stream (first after one interval).
+    pub every_minutes: Option<f64>,
+    /// Daily at this local time, "HH:MM".
+    pub at: Option<String>,
+    /// What the host says; {name}, {price}, {original_price} from `product`.
+    pub say: String,
+    #[serde(default = "default_rule_priority")]
+    pub priority: super::lines::Priority,
+    /// The product the event is about: its card shows.
+    pub product: Option<String>,
+    /// A sale of this many minutes: the card shows a countdown and leaves at zero.
+    pub sale_minutes: Option<f64>,
+}
+
+impl TimedEvent {
+    /// Seconds after local midnight for `at`.
+    pub fn at_seconds(&self) -> Option<u32> {
+        let (h, m) = self.at.as_deref()?.split_once(':')?;
+        let (h, m): (u32, u32) = (h.trim().parse().ok()?, m.trim().parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 3600 + m * 60)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,18 +104,24 @@ impl Rule {
     /// The answer for `product` (the one on air); None when it needs a product field
     /// the product lacks.
     pub fn answer(&self, product: Option<&Product>) -> Option<String> {
-        let mut out = self.say.clone();
-        for (key, value) in [
-            ("{name}", product.map(|p| p.name.clone())),
-            ("{price}", product.and_then(|p| p.price.clone())),
-            ("{original_price}", product.and_then(|p| p.original_price.clone())),
-        ] {
-            if out.contains(key) {
-                out = out.replace(key, &value?);
-            }
-        }
-        Some(out)
+        fill_product(&self.say, product)
     }
+}
+
+/// Fills {name}, {price}, {original_price} from `product`; None when the text needs a
+/// field the product lacks.
+pub fn fill_product(template: &str, product: Option<&Product>) -> Option<String> {
+    let mut out = template.to_string();
+    for (key, value) in [
+        ("{name}", product.map(|p| p.name.clone())),
+        ("{price}", product.and_then(|p| p.price.clone())),
+        ("{original_price}", product.and_then(|p| p.original_price.clone())),
+    ] {
+        if out.contains(key) {
+            out = out.replace(key, &value?);
+        }
+    }
+    Some(out)
 }
 
 fn default_sentence_pause() -> u32 {
@@ -182,6 +217,26 @@ impl ShowFile {
                 if !img.is_file() {
                     bail!("line {line}: `products[{i}].image`: {} not found", img.display());
                 }
+            }
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            let line = line_of(text, "[[events]]", i, "=");
+            match (e.every_minutes, &e.at) {
+                (Some(m), None) if m > 0.0 && m.is_finite() => {}
+                (None, Some(_)) if e.at_seconds().is_some() => {}
+                (None, Some(at)) => bail!("line {line}: `events[{i}].at`: `{at}` is not a time; write \"HH:MM\" (24 h, local)"),
+                _ => bail!("line {line}: `events[{i}]`: give either `every_minutes` (more than 0) or `at = \"HH:MM\"`"),
+            }
+            if let Some(p) = &e.product {
+                if !ids.contains(p.as_str()) {
+                    bail!("line {line}: `events[{i}].product`: no product `{p}`");
+                }
+            }
+            if e.sale_minutes.is_some_and(|m| !(0.0..=1440.0).contains(&m)) {
+                bail!("line {line}: `events[{i}].sale_minutes`: use 0 to 1440");
+            }
+            if e.say.trim().is_empty() {
+                bail!("line {line}: `events[{i}].say`: the line is empty");
             }
         }
         for (i, r) in self.rules.iter().enumerate() {

@@ -15,8 +15,8 @@ use crate::speech::{OUTPUT_RATE, Segment, Utterance};
 /// What the timeline plays, and whom it tells about it. The director is the real
 /// one; tests drive the timeline with a scripted list.
 pub trait Programme {
-    /// Takes in whatever arrived since the last frame.
-    fn poll(&mut self);
+    /// Takes in whatever arrived since the last frame; `now` is the stream time.
+    fn poll(&mut self, now: f64);
     /// The next segment; `wait` blocks until one is ready (render mode).
     fn next(&mut self, wait: bool) -> Option<Next>;
     /// Whether the segment playing should stop at the next word boundary.
@@ -27,8 +27,8 @@ pub trait Programme {
 }
 
 impl Programme for Director {
-    fn poll(&mut self) {
-        Director::poll(self)
+    fn poll(&mut self, now: f64) {
+        Director::tick(self, now)
     }
     fn next(&mut self, wait: bool) -> Option<Next> {
         Director::next(self, wait)
@@ -180,7 +180,7 @@ impl<P: Programme> Timeline<P> {
         self.audio.clear();
         self.started_line = None;
         self.fired.clear();
-        self.programme.poll();
+        self.programme.poll(self.seconds(s0));
         self.check_interrupt();
         while self.sample < s1 {
             let want = s1 - self.sample;
@@ -333,7 +333,7 @@ mod tests {
     }
 
     impl Programme for Script {
-        fn poll(&mut self) {
+        fn poll(&mut self, _now: f64) {
             self.frame += 1;
         }
         fn next(&mut self, _wait: bool) -> Option<Next> {
