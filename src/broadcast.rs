@@ -153,6 +153,7 @@ impl Broadcast {
                 let cmd = match cue {
                     Cue::Background(name) => SceneCommand::Background { name: name.clone(), crossfade_ms: None },
                     Cue::Card(visible) => SceneCommand::Card { product: None, visible: Some(*visible), sale_seconds: None },
+                    Cue::Framing(framing) => SceneCommand::Framing { framing: *framing },
                     _ => continue,
                 };
                 apply_scene(&mut scene, &shared, &cmd, frame, "show markup");

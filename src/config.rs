@@ -174,6 +174,8 @@ pub struct SceneConfig {
     pub captions: bool,
     /// A logo in the top-right corner (.svg, .png, .jpg).
     pub logo: Option<PathBuf>,
+    /// Host framing at start: "half" (head to waist) or "full" (head to toe).
+    pub framing: crate::avatar::Framing,
     /// Where the always-visible "AI-generated" label sits.
     pub label_position: LabelPosition,
 }
@@ -186,6 +188,7 @@ impl Default for SceneConfig {
             crossfade_ms: 600,
             captions: true,
             logo: None,
+            framing: Default::default(),
             label_position: LabelPosition::TopLeft,
         }
     }

@@ -1,6 +1,7 @@
 //! Scene changes through the API show in the stream: a background switch starts at
 //! once and blends over the configured crossfade; a product card with a sale
-//! countdown appears, counts down and leaves when it reaches zero.
+//! countdown appears, counts down and leaves when it reaches zero; the host's
+//! framing switches from half to full body.
 
 mod common;
 
@@ -50,6 +51,8 @@ text = "Welcome to the test show. Today we talk about nothing in particular, and
     let switched_at = put("/v1/scene", json!({"background": "night", "crossfade_ms": 400}));
     std::thread::sleep(Duration::from_secs(2));
     let card_at = put("/v1/overlays/card", json!({"product": "lamp", "sale_seconds": 3}));
+    std::thread::sleep(Duration::from_secs(4));
+    let framed_at = put("/v1/scene", json!({"framing": "full"}));
     assert!(live.wait().success(), "{}", live.log_text());
 
     // A patch of wall above the host's head, right of the label.
@@ -74,4 +77,11 @@ text = "Welcome to the test show. Today we talk about nothing in particular, and
     let on_screen = (to - from + 1) as f64 / FPS;
     assert!((on_screen - 3.0).abs() <= 0.12, "card on screen {on_screen:.2} s, want 3 s");
     assert!(((from as f64 / FPS) - card_at).abs() < 0.3, "card appeared at {:.2} s, requested at {card_at:.2} s", from as f64 / FPS);
+
+    // Full-body framing: where the hair was (half body), the smaller host's neck and
+    // blouse are now.
+    let spot = brightness(&video, 350, 290, 20, 20);
+    let k = (framed_at * FPS) as usize;
+    assert!(spot[k - 10] < 90.0, "hair expected before the switch: {:.0}", spot[k - 10]);
+    assert!(spot[k + 10] > 120.0, "full-body framing expected after the switch: {:.0}", spot[k + 10]);
 }

@@ -30,6 +30,25 @@ pub struct PackManifest {
     pub hips: [f32; 2],
     /// Centre of the mouth, for tools and tests that look at it.
     pub mouth: [f32; 2],
+    pub framing: FramingRects,
+}
+
+/// Canvas rectangles [x, y, width, height] that fill the frame's height.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FramingRects {
+    pub half: [f32; 4],
+    pub full: [f32; 4],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Framing {
+    /// Head to waist: the usual shop-stream shot.
+    #[default]
+    Half,
+    /// Head to toe.
+    Full,
 }
 
 /// Where the art's canvas lands in the output frame.
@@ -41,10 +60,11 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// Fits the canvas to the frame height, centred horizontally: half-body framing.
-    pub fn fit(canvas: [f32; 2], width: u32, height: u32) -> Placement {
-        let scale = height as f32 / canvas[1];
-        Placement { scale, dx: (width as f32 - canvas[0] * scale) / 2.0, dy: 0.0 }
+    /// Fits the canvas rectangle `rect` to the frame height, centred horizontally.
+    pub fn fit(rect: [f32; 4], width: u32, height: u32) -> Placement {
+        let scale = height as f32 / rect[3];
+        let dx = (width as f32 - rect[2] * scale) / 2.0 - rect[0] * scale;
+        Placement { scale, dx, dy: -rect[1] * scale }
     }
 
     pub fn map(&self, p: [f32; 2]) -> (f32, f32) {
@@ -52,13 +72,21 @@ impl Placement {
     }
 }
 
-pub struct Avatar {
-    pub manifest: PackManifest,
-    pub placement: Placement,
+/// The pack's layers drawn for one framing.
+struct Layers {
+    placement: Placement,
     body: Placed,
     head: Placed,
     eyes: HashMap<Eyes, Placed>,
     mouths: HashMap<Mouth, Placed>,
+}
+
+pub struct Avatar {
+    pub manifest: PackManifest,
+    pub placement: Placement,
+    framing: Framing,
+    /// Both framings are drawn at load, so a switch costs nothing on air.
+    sets: HashMap<Framing, Layers>,
 }
 
 impl Avatar {
@@ -72,22 +100,41 @@ impl Avatar {
         if manifest.kind != "sprite" {
             bail!("{}: `kind = \"{}\"` is not supported; use \"sprite\"", manifest_path.display(), manifest.kind);
         }
-        let placement = Placement::fit(manifest.canvas, width, height);
-        let layer = |file: &str| -> Result<Placed> {
+        let mut trees = HashMap::new();
+        let mut files = vec!["body.svg".to_string(), "head.svg".into(), "eyes-open.svg".into(), "eyes-half.svg".into(), "eyes-closed.svg".into()];
+        files.extend(Mouth::ALL.iter().map(|m| format!("mouth-{}.svg", m.letter())));
+        for file in &files {
             let path: PathBuf = pack.join(file);
-            let tree = raster::load_svg_file(&path).with_context(|| format!("avatar pack {}", pack.display()))?;
-            let full = raster::render_svg(&tree, width, height, placement.scale, placement.dx, placement.dy)?;
-            raster::crop_to_content(&full).with_context(|| format!("avatar layer {}", path.display()))
-        };
-        let mut eyes = HashMap::new();
-        for (e, file) in [(Eyes::Open, "eyes-open.svg"), (Eyes::Half, "eyes-half.svg"), (Eyes::Closed, "eyes-closed.svg")] {
-            eyes.insert(e, layer(file)?);
+            trees.insert(file.clone(), raster::load_svg_file(&path).with_context(|| format!("avatar pack {}", pack.display()))?);
         }
-        let mut mouths = HashMap::new();
-        for m in Mouth::ALL {
-            mouths.insert(m, layer(&format!("mouth-{}.svg", m.letter()))?);
+        let mut sets = HashMap::new();
+        for (framing, rect) in [(Framing::Half, manifest.framing.half), (Framing::Full, manifest.framing.full)] {
+            let placement = Placement::fit(rect, width, height);
+            let layer = |file: &str| -> Result<Placed> {
+                let full = raster::render_svg(&trees[file], width, height, placement.scale, placement.dx, placement.dy)?;
+                raster::crop_to_content(&full).with_context(|| format!("avatar layer {}", pack.join(file).display()))
+            };
+            let mut eyes = HashMap::new();
+            for (e, file) in [(Eyes::Open, "eyes-open.svg"), (Eyes::Half, "eyes-half.svg"), (Eyes::Closed, "eyes-closed.svg")] {
+                eyes.insert(e, layer(file)?);
+            }
+            let mut mouths = HashMap::new();
+            for m in Mouth::ALL {
+                mouths.insert(m, layer(&format!("mouth-{}.svg", m.letter()))?);
+            }
+            sets.insert(framing, Layers { placement, body: layer("body.svg")?, head: layer("head.svg")?, eyes, mouths });
         }
-        Ok(Avatar { body: layer("body.svg")?, head: layer("head.svg")?, eyes, mouths, placement, manifest })
+        let placement = sets[&Framing::Half].placement;
+        Ok(Avatar { manifest, placement, framing: Framing::Half, sets })
+    }
+
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    pub fn set_framing(&mut self, framing: Framing) {
+        self.framing = framing;
+        self.placement = self.sets[&framing].placement;
     }
 
     /// Draws the posed host onto the frame.
@@ -104,11 +151,12 @@ impl Avatar {
         let head = Transform::from_translate(neck_moved.0 - nx, neck_moved.1 - ny + pose.nod_px * p.scale)
             .pre_concat(Transform::from_rotate_at(pose.tilt_deg, nx, ny));
         let paint = PixmapPaint { quality: FilterQuality::Bilinear, ..Default::default() };
+        let set = &self.sets[&self.framing];
         for (layer, t) in [
-            (&self.body, body),
-            (&self.head, head),
-            (&self.eyes[&pose.eyes], head),
-            (&self.mouths[&pose.mouth], head),
+            (&set.body, body),
+            (&set.head, head),
+            (&set.eyes[&pose.eyes], head),
+            (&set.mouths[&pose.mouth], head),
         ] {
             frame.draw_pixmap(layer.x, layer.y, layer.pixmap.as_ref(), &paint, t, None);
         }

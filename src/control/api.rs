@@ -231,8 +231,9 @@ fn scene_change(state: &ApiState, cmd: SceneCommand) -> Response {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SceneRequest {
-    background: String,
+    background: Option<String>,
     crossfade_ms: Option<u32>,
+    framing: Option<crate::avatar::Framing>,
 }
 
 async fn put_scene(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -240,14 +241,31 @@ async fn put_scene(State(state): State<Arc<ApiState>>, headers: HeaderMap, body:
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    if !state.shared.backgrounds.contains(&req.background) {
-        let have = state.shared.backgrounds.join(", ");
-        return error(StatusCode::UNPROCESSABLE_ENTITY, format!("no background `{}` (have: {have})", req.background), Some("background"));
-    }
     if req.crossfade_ms.is_some_and(|ms| ms > 10_000) {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "crossfade_ms is at most 10000", Some("crossfade_ms"));
     }
-    scene_change(&state, SceneCommand::Background { name: req.background, crossfade_ms: req.crossfade_ms })
+    let mut changes = Vec::new();
+    if let Some(framing) = req.framing {
+        changes.push(SceneCommand::Framing { framing });
+    }
+    if let Some(name) = req.background {
+        if !state.shared.backgrounds.contains(&name) {
+            let have = state.shared.backgrounds.join(", ");
+            return error(StatusCode::UNPROCESSABLE_ENTITY, format!("no background `{name}` (have: {have})"), Some("background"));
+        }
+        changes.push(SceneCommand::Background { name, crossfade_ms: req.crossfade_ms });
+    }
+    if changes.is_empty() {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "give `background` and/or `framing`", Some("background"));
+    }
+    let mut resp = error(StatusCode::INTERNAL_SERVER_ERROR, "no change", None);
+    for change in changes {
+        resp = scene_change(&state, change);
+        if resp.status() != StatusCode::ACCEPTED {
+            break;
+        }
+    }
+    resp
 }
 
 #[derive(Deserialize)]

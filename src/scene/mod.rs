@@ -25,6 +25,7 @@ pub enum SceneCommand {
     Background { name: String, crossfade_ms: Option<u32> },
     Card { product: Option<String>, visible: Option<bool>, sale_seconds: Option<u32> },
     Captions { visible: bool },
+    Framing { framing: crate::avatar::Framing },
 }
 
 /// What the frame shows besides the host; `frame` is the stream's frame counter.
@@ -87,7 +88,8 @@ impl Scene {
                 bail!("show file uses [background {name}], but the config has no `scene.backgrounds.{name}`");
             }
         }
-        let avatar = Avatar::load(&config.avatar.pack, size.width, size.height)?;
+        let mut avatar = Avatar::load(&config.avatar.pack, size.width, size.height)?;
+        avatar.set_framing(config.scene.framing);
         let label = label::render(size, config.scene.label_position)?;
         let logo = match &config.scene.logo {
             Some(path) => {
@@ -192,6 +194,7 @@ impl Scene {
                 }
             }
             SceneCommand::Captions { visible } => self.captions_on = *visible,
+            SceneCommand::Framing { framing } => self.avatar.set_framing(*framing),
         }
         Ok(())
     }

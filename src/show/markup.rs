@@ -9,6 +9,7 @@ pub enum Cue {
     Gesture(String),
     Background(String),
     Card(bool),
+    Framing(crate::avatar::Framing),
     /// The next word is emphasised (caption highlight, a nod).
     Emphasis,
 }
@@ -62,8 +63,10 @@ pub fn parse(line: &str) -> Result<Vec<Piece>> {
                 ("background", n) if !n.is_empty() => cur.cues.push((words(&cur), Cue::Background(n.to_string()))),
                 ("card", "show") => cur.cues.push((words(&cur), Cue::Card(true))),
                 ("card", "hide") => cur.cues.push((words(&cur), Cue::Card(false))),
+                ("framing", "full") => cur.cues.push((words(&cur), Cue::Framing(crate::avatar::Framing::Full))),
+                ("framing", "half") => cur.cues.push((words(&cur), Cue::Framing(crate::avatar::Framing::Half))),
                 _ => bail!(
-                    "unknown markup `[{tag}]`: use [pause 500ms], [gesture NAME], [background NAME], [card show] or [card hide]"
+                    "unknown markup `[{tag}]`: use [pause 500ms], [gesture NAME], [background NAME], [card show], [card hide], [framing full] or [framing half]"
                 ),
             }
             continue;
