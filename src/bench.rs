@@ -46,7 +46,7 @@ const TTS_SENTENCES: &[&str] = &[
 pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
     media::init()?;
     let show = std::sync::Arc::new(crate::show::file::ShowFile::load(&config.show.file)?);
-    let mut scene = Scene::new(config, show)?;
+    let mut scene = Scene::new(config, show, false)?;
     eprintln!("bench: render …");
     let render_fps = render_fps(config, &mut scene, 250);
     eprintln!("bench: encode floor …");

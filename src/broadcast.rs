@@ -70,7 +70,7 @@ impl Broadcast {
         }
         // Everything that can fail on bad input fails here, before anything starts.
         let show_file = Arc::new(ShowFile::load(&config.show.file)?);
-        let mut scene = Scene::new(config, show_file.clone())?;
+        let mut scene = Scene::new(config, show_file.clone(), live)?;
         let (show_voice, live_voice) = std::thread::scope(|s| {
             let a = s.spawn(|| Speaker::load(&config.voice));
             let b = s.spawn(|| Speaker::load(&config.voice));
@@ -99,7 +99,7 @@ impl Broadcast {
         ));
         let _watcher = ShowWatcher::spawn(shared.clone());
         let _api = match &self.api {
-            Some(listen) => Some(ApiServer::start(listen, config.api.token.clone(), shared.clone())?),
+            Some(listen) => Some(ApiServer::start(listen, config.api.token.clone(), config.chat.llm.clone(), shared.clone())?),
             None => None,
         };
 

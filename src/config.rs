@@ -27,7 +27,17 @@ pub struct Config {
     #[serde(default)]
     pub api: ApiConfig,
     #[serde(default)]
+    pub chat: ChatConfig,
+    #[serde(default)]
     pub output: OutputsConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatConfig {
+    /// An OpenAI-compatible endpoint that drafts answers to comments no rule matches;
+    /// off when absent.
+    pub llm: Option<crate::control::llm::LlmConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,6 +304,9 @@ impl Config {
                 "`api.token`: the control API listens on {addr}, beyond this machine; set a bearer token of at least \
                  16 characters (or listen on 127.0.0.1)"
             );
+        }
+        if let Some(llm) = &self.chat.llm {
+            llm.validate()?;
         }
         for (i, r) in self.output.rtmp.iter().enumerate() {
             crate::output::rtmp::RtmpTarget::parse(&r.url).with_context(|| format!("`output.rtmp[{i}].url`"))?;

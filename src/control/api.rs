@@ -55,6 +55,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 struct ApiState {
     shared: Arc<Shared>,
     token: Option<String>,
+    llm: Option<crate::control::llm::LlmConfig>,
 }
 
 pub struct ApiServer {
@@ -65,7 +66,7 @@ pub struct ApiServer {
 impl ApiServer {
     /// Binds now (so a taken port stops startup with a clear message) and serves on
     /// its own tokio runtime.
-    pub fn start(listen: &str, token: Option<String>, shared: Arc<Shared>) -> Result<ApiServer> {
+    pub fn start(listen: &str, token: Option<String>, llm: Option<crate::control::llm::LlmConfig>, shared: Arc<Shared>) -> Result<ApiServer> {
         let listener = std::net::TcpListener::bind(listen)
             .with_context(|| format!("control API cannot listen on {listen} (in use? pass --api 127.0.0.1:OTHER_PORT)"))?;
         listener.set_nonblocking(true)?;
@@ -76,7 +77,7 @@ impl ApiServer {
             .enable_all()
             .build()
             .context("starting the control API runtime")?;
-        let app = router(Arc::new(ApiState { shared, token }));
+        let app = router(Arc::new(ApiState { shared, token, llm }));
         runtime.spawn(async move {
             let listener = match tokio::net::TcpListener::from_std(listener) {
                 Ok(l) => l,
@@ -363,10 +364,13 @@ async fn comment(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: B
         Ok(s) => s.clone(),
         Err(_) => return error(StatusCode::SERVICE_UNAVAILABLE, "show unavailable", None),
     };
-    let Some((index, rule)) = show.rules.iter().enumerate().find(|(_, r)| r.matches(&req.text)) else {
-        return (StatusCode::ACCEPTED, axum::Json(json!({ "answered": false, "reason": "no rule matches" }))).into_response();
-    };
     let product_id = shared.last_product.lock().map(|p| p.clone()).unwrap_or_default();
+    let Some((index, rule)) = show.rules.iter().enumerate().find(|(_, r)| r.matches(&req.text)) else {
+        return match state.llm.clone() {
+            Some(llm) => draft_answer(&state, llm, req, show.product(&product_id).cloned(), received),
+            None => (StatusCode::ACCEPTED, axum::Json(json!({ "answered": false, "reason": "no rule matches" }))).into_response(),
+        };
+    };
     let Some(answer) = rule.answer(show.product(&product_id)) else {
         return (StatusCode::ACCEPTED, axum::Json(json!({ "answered": false, "rule": index, "reason": "no product on air to answer about" })))
             .into_response();
@@ -390,6 +394,43 @@ async fn comment(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: B
         return error(StatusCode::SERVICE_UNAVAILABLE, "the line queue is full; try again shortly", None);
     }
     (StatusCode::ACCEPTED, axum::Json(json!({ "answered": true, "rule": index, "id": id, "text": answer }))).into_response()
+}
+
+/// No rule matched and a chat endpoint is configured: the line is queued now (so it
+/// can be followed) and filled in when the draft arrives, or with the fallback when
+/// the endpoint fails or is too slow. One draft per user at a time.
+fn draft_answer(state: &Arc<ApiState>, llm: crate::control::llm::LlmConfig, req: CommentRequest, product: Option<crate::show::file::Product>, received: Instant) -> Response {
+    let shared = state.shared.clone();
+    {
+        let mut cd = shared.chat.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (usize::MAX, req.user.clone());
+        if cd.user.get(&key).is_some_and(|t| t.elapsed() < Duration::from_secs(30)) {
+            return (StatusCode::ACCEPTED, axum::Json(json!({ "answered": false, "reason": "user cooling down" }))).into_response();
+        }
+        cd.user.insert(key, Instant::now());
+    }
+    let id = shared.lines.add("(drafting an answer)", Priority::Normal);
+    tokio::spawn(async move {
+        let fallback = llm.fallback.clone();
+        let (user, text) = (req.user.clone(), req.text.clone());
+        let drafted = tokio::task::spawn_blocking(move || llm.draft(&user, &text, product.as_ref())).await;
+        let answer = match drafted {
+            Ok(Ok(a)) => a,
+            Ok(Err(e)) => {
+                tracing::warn!("chat draft failed, fallback line used: {e:#}");
+                fallback
+            }
+            Err(e) => {
+                tracing::warn!("chat draft failed, fallback line used: {e}");
+                fallback
+            }
+        };
+        shared.lines.update(id, |r| r.text = answer.clone());
+        if shared.commands.try_send(Command::Say { id, text: answer, priority: Priority::Normal, received }).is_err() {
+            shared.lines.update(id, |r| r.state = crate::show::lines::LineState::Dropped { reason: "queue full".into() });
+        }
+    });
+    (StatusCode::ACCEPTED, axum::Json(json!({ "answered": true, "drafting": true, "id": id }))).into_response()
 }
 
 /// WebSocket of JSON events: line_started / line_finished (with word timings),

@@ -3,6 +3,7 @@
 //! nothing a client does can stall a frame.
 
 pub mod api;
+pub mod llm;
 pub mod state;
 
 pub use state::Shared;

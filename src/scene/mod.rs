@@ -4,6 +4,7 @@
 pub mod captions;
 pub mod card;
 pub mod label;
+pub mod video;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -36,6 +37,29 @@ pub struct Overlays<'a> {
     pub product: &'a str,
 }
 
+/// A background: a still picture or colour, or a looping video.
+enum Background {
+    Still(Pixmap),
+    Video(video::VideoBackground),
+}
+
+impl Background {
+    fn load(spec: &str, size: FrameSize, fps: u32, live: bool) -> Result<Background> {
+        let path = Path::new(spec);
+        if video::is_video(path) {
+            return Ok(Background::Video(video::VideoBackground::open(path, size, fps, !live)?));
+        }
+        load_background(spec, size).map(Background::Still)
+    }
+
+    fn data(&self) -> &[u8] {
+        match self {
+            Background::Still(p) => p.data(),
+            Background::Video(v) => v.frame(),
+        }
+    }
+}
+
 struct Fade {
     from: String,
     start: u64,
@@ -53,7 +77,7 @@ struct CardState {
 pub struct Scene {
     pub size: FrameSize,
     fps: u32,
-    backgrounds: HashMap<String, Pixmap>,
+    backgrounds: HashMap<String, Background>,
     background: String,
     fade: Option<Fade>,
     crossfade_ms: u32,
@@ -71,16 +95,18 @@ pub struct Scene {
 pub const DEFAULT_BACKGROUND: &str = "default";
 
 impl Scene {
-    pub fn new(config: &Config, show: Arc<ShowFile>) -> Result<Scene> {
+    /// `live`: videos never hold up a frame (render mode waits for each video frame).
+    pub fn new(config: &Config, show: Arc<ShowFile>, live: bool) -> Result<Scene> {
         let size = config.video.size;
+        let fps = config.video.fps;
         let mut backgrounds = HashMap::new();
         backgrounds.insert(
             DEFAULT_BACKGROUND.to_string(),
-            load_background(&config.scene.background, size)
+            Background::load(&config.scene.background, size, fps, live)
                 .with_context(|| format!("`scene.background` = \"{}\"", config.scene.background))?,
         );
         for (name, spec) in &config.scene.backgrounds {
-            let p = load_background(spec, size).with_context(|| format!("`scene.backgrounds.{name}` = \"{spec}\""))?;
+            let p = Background::load(spec, size, fps, live).with_context(|| format!("`scene.backgrounds.{name}` = \"{spec}\""))?;
             backgrounds.insert(name.clone(), p);
         }
         for name in show.backgrounds() {
@@ -219,19 +245,23 @@ impl Scene {
     }
 
     fn draw_background(&mut self, frame: &mut PixmapMut, n: u64) {
-        let to = &self.backgrounds[&self.background];
+        if let Some(Background::Video(v)) = self.backgrounds.get_mut(&self.background) {
+            v.advance();
+        }
+        let to = self.backgrounds[&self.background].data();
         match &self.fade {
             Some(f) if n < f.start + f.frames => {
-                let from = &self.backgrounds[&f.from];
+                // The outgoing side holds its last frame.
+                let from = self.backgrounds[&f.from].data();
                 // Weight of the new background, 1..=256 over the fade.
                 let w = (((n - f.start + 1) * 256) / (f.frames + 1)) as u32;
-                for ((o, a), b) in frame.data_mut().iter_mut().zip(from.data()).zip(to.data()) {
+                for ((o, a), b) in frame.data_mut().iter_mut().zip(from).zip(to) {
                     *o = ((*a as u32 * (256 - w) + *b as u32 * w) >> 8) as u8;
                 }
             }
             _ => {
+                frame.data_mut().copy_from_slice(to);
                 self.fade = None;
-                frame.data_mut().copy_from_slice(to.data());
             }
         }
     }
