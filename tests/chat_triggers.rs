@@ -11,10 +11,7 @@ use serde_json::json;
 #[test]
 fn matching_comments_are_answered_with_cooldowns() {
     let dir = TempDir::new("chat");
-    let show = dir.path().join("show.toml");
-    std::fs::write(
-        &show,
-        r#"[[products]]
+    let config = config_with_show(dir.path(), r#"[[products]]
 id = "mug"
 name = "Cosy Mug"
 price = "$12"
@@ -28,10 +25,7 @@ match = "price|how much"
 say = "The {name} is only {price}."
 cooldown_s = 0
 user_cooldown_s = 120
-"#,
-    )
-    .unwrap();
-    let config = demo_config_with(dir.path(), "c.toml", |s| s.replace("config/demo-show.toml", show.to_str().unwrap()));
+"#, |s| s);
     let live = LiveRun::start(&config, &["--duration", "40s", "--output", dir.path().join("o.flv").to_str().unwrap()], dir.path().join("live.log"));
     let port = live.port;
     wait_for(Duration::from_secs(20), "the mug pitch on air", || get_json(port, "/v1/status")["now_playing"]["product"] == "mug");

@@ -14,9 +14,7 @@ use serde_json::json;
 fn urgent_cuts_in_within_a_second_and_the_show_resumes() {
     let dir = TempDir::new("insert");
     let transcript_path = dir.path().join("transcript.jsonl");
-    let config = demo_config_with(dir.path(), "c.toml", |s| {
-        s.replace("transcript = \"out/transcript.jsonl\"", &format!("transcript = \"{}\"", transcript_path.display()))
-    });
+    let config = demo_config_with(dir.path(), "c.toml", transcript_to(&transcript_path));
     let video = dir.path().join("out.flv");
     let mut live = LiveRun::start(&config, &["--duration", "24s", "--output", video.to_str().unwrap()], dir.path().join("live.log"));
     let port = live.port;

@@ -20,10 +20,7 @@ fn brightness(file: &std::path::Path, x: u32, y: u32, w: u32, h: u32) -> Vec<f64
 #[test]
 fn background_crossfades_and_the_sale_card_leaves_at_zero() {
     let dir = TempDir::new("scene");
-    let show = dir.path().join("show.toml");
-    std::fs::write(
-        &show,
-        r#"[[products]]
+    let config = config_with_show(dir.path(), r#"[[products]]
 id = "lamp"
 name = "Lumi Desk Lamp"
 price = "$39"
@@ -32,11 +29,8 @@ pitches = ["A lamp."]
 
 [[segments]]
 text = "Welcome to the test show. Today we talk about nothing in particular, and we take our time."
-"#,
-    )
-    .unwrap();
-    let config = demo_config_with(dir.path(), "c.toml", |s| {
-        s.replace("config/demo-show.toml", show.to_str().unwrap()).replace("night = \"assets/backgrounds/night.svg\"", "night = \"#102040\"")
+"#, |s| {
+        s.replace("night = \"assets/backgrounds/night.svg\"", "night = \"#102040\"")
     });
     let video = dir.path().join("out.mkv");
     let mut live = LiveRun::start(&config, &["--duration", "14s", "--output", video.to_str().unwrap()], dir.path().join("live.log"));

@@ -12,9 +12,7 @@ use serde_json::json;
 fn takeover_holds_the_show_until_released() {
     let dir = TempDir::new("takeover");
     let transcript_path = dir.path().join("transcript.jsonl");
-    let config = demo_config_with(dir.path(), "c.toml", |s| {
-        s.replace("transcript = \"out/transcript.jsonl\"", &format!("transcript = \"{}\"", transcript_path.display()))
-    });
+    let config = demo_config_with(dir.path(), "c.toml", transcript_to(&transcript_path));
     let mut live = LiveRun::start(&config, &["--duration", "26s", "--output", dir.path().join("o.flv").to_str().unwrap()], dir.path().join("live.log"));
     let port = live.port;
     wait_for(Duration::from_secs(20), "the show on air", || get_json(port, "/v1/status")["now_playing"]["source"] == "show");

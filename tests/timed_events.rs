@@ -8,10 +8,8 @@ use common::*;
 #[test]
 fn events_fire_on_schedule() {
     let dir = TempDir::new("events-timed");
-    let show = dir.path().join("show.toml");
-    std::fs::write(
-        &show,
-        r#"[[products]]
+    let transcript_path = dir.path().join("t.jsonl");
+    let config = config_with_show(dir.path(), r#"[[products]]
 id = "lamp"
 name = "Lumi Desk Lamp"
 price = "$39"
@@ -25,14 +23,7 @@ every_minutes = 0.1
 say = "Flash sale on the {name}, only {price}!"
 product = "lamp"
 sale_minutes = 0.05
-"#,
-    )
-    .unwrap();
-    let transcript_path = dir.path().join("t.jsonl");
-    let config = demo_config_with(dir.path(), "c.toml", |s| {
-        s.replace("config/demo-show.toml", show.to_str().unwrap())
-            .replace("transcript = \"out/transcript.jsonl\"", &format!("transcript = \"{}\"", transcript_path.display()))
-    });
+"#, transcript_to(&transcript_path));
     let out = run(avatarcast().args(["render", "--duration", "22s", "--config"]).arg(&config).arg("--output").arg(dir.path().join("o.mp4")));
     assert!(out.status.success(), "{}", text(&out));
     let t = transcript(&transcript_path);
@@ -46,9 +37,7 @@ sale_minutes = 0.05
 #[test]
 fn a_bad_schedule_is_refused_with_its_line() {
     let dir = TempDir::new("events-bad");
-    let show = dir.path().join("show.toml");
-    std::fs::write(&show, "[[segments]]\ntext = \"Hi.\"\n\n[[events]]\nat = \"25:99\"\nsay = \"Good evening!\"\n").unwrap();
-    let config = demo_config_with(dir.path(), "c.toml", |s| s.replace("config/demo-show.toml", show.to_str().unwrap()));
+    let config = config_with_show(dir.path(), "[[segments]]\ntext = \"Hi.\"\n\n[[events]]\nat = \"25:99\"\nsay = \"Good evening!\"\n", |s| s);
     let out = run(avatarcast().args(["render", "--duration", "2s", "--config"]).arg(&config).arg("--output").arg(dir.path().join("o.mp4")));
     assert!(!out.status.success());
     let msg = text(&out);

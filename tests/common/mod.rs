@@ -32,6 +32,19 @@ pub fn demo_config_with(dir: &Path, name: &str, edit: impl FnOnce(String) -> Str
     path
 }
 
+/// The demo config playing `show` (a show file's text, written to `dir`) instead
+/// of the demo show, then `edit` applied.
+pub fn config_with_show(dir: &Path, show: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let show_path = dir.join("show.toml");
+    std::fs::write(&show_path, show).unwrap();
+    demo_config_with(dir, "c.toml", |s| edit(s.replace("config/demo-show.toml", show_path.to_str().unwrap())))
+}
+
+/// A config edit that writes the transcript to `path`.
+pub fn transcript_to(path: &Path) -> impl FnOnce(String) -> String + '_ {
+    move |s: String| s.replace("transcript = \"out/transcript.jsonl\"", &format!("transcript = \"{}\"", path.display()))
+}
+
 pub fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
