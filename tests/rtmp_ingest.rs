@@ -9,7 +9,8 @@ use common::*;
 #[test]
 fn live_stream_arrives_at_nginx_intact() {
     let mut nginx = Nginx::start();
-    let out = run(avatarcast().args(["live", "--config", "config/demo.toml", "--duration", "20s", "--output", &nginx.url("test")]));
+    let api = format!("127.0.0.1:{}", free_port());
+    let out = run(avatarcast().args(["live", "--config", "config/demo.toml", "--duration", "20s", "--api", &api, "--output", &nginx.url("test")]));
     assert!(out.status.success(), "avatarcast live failed:\n{}", text(&out));
     // nginx closes the recording when the publisher disconnects.
     std::thread::sleep(std::time::Duration::from_millis(800));
