@@ -8,6 +8,28 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+/// Line number (1-based) of byte `offset` in `text`.
+pub fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Strict TOML for every file avatarcast reads (config, show file, avatar manifest):
+/// an error names the line and the path of the field, e.g. "line 9: `video.colour`:
+/// unknown field `colour`, expected one of …".
+pub fn from_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(0);
+        anyhow::anyhow!("line {line}: not valid TOML: {}", e.message())
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let line = inner.span().map(|s| line_at(text, s.start)).unwrap_or(0);
+        // toml's message can carry a snippet of the file; its first line says it all.
+        anyhow::anyhow!("line {line}: `{path}`: {}", inner.message().lines().next().unwrap_or(""))
+    })
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -260,14 +282,7 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config> {
-        let de = toml::Deserializer::parse(text).map_err(|e| anyhow::anyhow!("not valid TOML: {e}"))?;
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            // toml's message carries the offending line; keep its first line only.
-            let msg = inner.message().lines().next().unwrap_or("").to_string();
-            anyhow::anyhow!("`{path}`: {msg}")
-        })?;
+        let config: Config = from_toml(text)?;
         config.validate()?;
         Ok(config)
     }

@@ -96,7 +96,7 @@ impl Avatar {
             format!("avatar pack {}: cannot read avatar.toml; check `avatar.pack`", pack.display())
         })?;
         let manifest: PackManifest =
-            toml::from_str(&text).with_context(|| format!("avatar pack manifest {}", manifest_path.display()))?;
+            crate::config::from_toml(&text).with_context(|| format!("avatar pack manifest {}", manifest_path.display()))?;
         if manifest.kind != "sprite" {
             bail!("{}: `kind = \"{}\"` is not supported; use \"sprite\"", manifest_path.display(), manifest.kind);
         }

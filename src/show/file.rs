@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use super::markup::{self, Cue, Piece};
+use crate::config::line_at;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -158,11 +159,6 @@ pub struct SegmentDef {
     pub text: Option<String>,
 }
 
-/// Line number (1-based) of byte `offset` in `text`.
-fn line_at(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
 /// Line of the first `needle` after the `nth` occurrence of `table` (e.g. "[[segments]]").
 fn line_of(text: &str, table: &str, nth: usize, needle: &str) -> usize {
     let start = text.match_indices(table).nth(nth).map_or(0, |(i, _)| i);
@@ -178,23 +174,9 @@ impl ShowFile {
     }
 
     pub fn parse(text: &str) -> Result<ShowFile> {
-        let mut show = Self::parse_unchecked(text)?;
-        show.source = text.to_string();
-        Ok(show)
-    }
-
-    fn parse_unchecked(text: &str) -> Result<ShowFile> {
-        let de = toml::Deserializer::parse(text).map_err(|e| {
-            let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(0);
-            anyhow::anyhow!("line {line}: not valid TOML: {}", e.message())
-        })?;
-        let show: ShowFile = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let line = inner.span().map(|s| line_at(text, s.start)).unwrap_or(0);
-            anyhow::anyhow!("line {line}: `{path}`: {}", inner.message().lines().next().unwrap_or(""))
-        })?;
+        let mut show: ShowFile = crate::config::from_toml(text)?;
         show.validate(text)?;
+        show.source = text.to_string();
         Ok(show)
     }
 
