@@ -105,9 +105,7 @@ fn encode_floor_fps(config: &Config, scene: &mut Scene, frames: u64) -> Result<f
     let t = Instant::now();
     for i in 0..frames {
         let mut b = distinct[(i as usize) % distinct.len()].copy();
-        let bm = b.get_mut().expect("writable");
-        bm.set_pts(gst::ClockTime::from_nseconds(i * frame_ns));
-        bm.set_duration(gst::ClockTime::from_nseconds(frame_ns));
+        media::stamp(b.get_mut().expect("writable"), i * frame_ns, frame_ns);
         src.push_buffer(b).map_err(|e| anyhow::anyhow!("encode bench push: {e:?}"))?;
     }
     src.end_of_stream()?;

@@ -142,7 +142,6 @@ impl Broadcast {
             if live {
                 if let Some(now) = media.running_time_ns() {
                     if now > tick.video_pts_ns + frame_ns {
-                        report.late_frames += 1;
                         shared.late_frames.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -188,6 +187,7 @@ impl Broadcast {
         }
         report.media_seconds = report.frames as f64 / config.video.fps as f64;
         report.lines_spoken = timeline.stats.lines_spoken;
+        report.late_frames = shared.late_frames.load(Ordering::Relaxed);
         drop(timeline);
         media.finish(Duration::from_secs(15))?;
         report.wall_seconds = started.elapsed().as_secs_f64();
@@ -262,9 +262,8 @@ fn publish(shared: &Shared, timeline: &Timeline<Director>, line_changed: bool) {
     shared.lines_spoken.store(stats.lines_spoken, Ordering::Relaxed);
     shared.speech_underruns.store(stats.speech_underruns, Ordering::Relaxed);
     shared.interruptions.store(stats.interruptions, Ordering::Relaxed);
-    let d = &timeline.programme.stats;
-    shared.takeover.store(d.takeover, Ordering::Relaxed);
-    if let Some(ms) = d.last_insert_latency_ms {
+    shared.takeover.store(timeline.programme.takeover(), Ordering::Relaxed);
+    if let Some(ms) = timeline.programme.stats.last_insert_latency_ms {
         shared.last_insert_latency_us.store((ms * 1000.0) as u64, Ordering::Relaxed);
     }
     let playing = timeline.current_line().is_some();

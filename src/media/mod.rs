@@ -85,6 +85,12 @@ pub fn frame_pool(caps: &gst::Caps, frame_bytes: usize) -> Result<gst::BufferPoo
     Ok(pool)
 }
 
+/// Timestamps from the media clock (src/timeline).
+pub fn stamp(b: &mut gst::BufferRef, pts_ns: u64, duration_ns: u64) {
+    b.set_pts(gst::ClockTime::from_nseconds(pts_ns));
+    b.set_duration(gst::ClockTime::from_nseconds(duration_ns));
+}
+
 pub struct MediaPipeline {
     pipeline: gst::Pipeline,
     video: gst_app::AppSrc,
@@ -164,21 +170,23 @@ impl MediaPipeline {
         let mut buffer = self.pool.acquire_buffer(None).map_err(|e| anyhow::anyhow!("frame buffer pool: {e:?}"))?;
         {
             let b = buffer.get_mut().expect("fresh pooled buffer is writable");
-            b.set_pts(gst::ClockTime::from_nseconds(pts_ns));
-            b.set_duration(gst::ClockTime::from_nseconds(duration_ns));
+            stamp(b, pts_ns, duration_ns);
             let mut map = b.map_writable().context("map frame buffer")?;
             render(map.as_mut_slice());
         }
         self.push(&self.video, buffer)
     }
 
+    /// Queues one frame's samples, written straight into the buffer's memory.
     pub fn push_audio(&self, samples: &[i16], pts_ns: u64, duration_ns: u64) -> Result<()> {
-        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let mut buffer = gst::Buffer::from_mut_slice(bytes);
+        let mut buffer = gst::Buffer::with_size(samples.len() * 2).context("audio buffer")?;
         {
             let b = buffer.get_mut().expect("new buffer is writable");
-            b.set_pts(gst::ClockTime::from_nseconds(pts_ns));
-            b.set_duration(gst::ClockTime::from_nseconds(duration_ns));
+            stamp(b, pts_ns, duration_ns);
+            let mut map = b.map_writable().context("map audio buffer")?;
+            for (out, s) in map.as_mut_slice().chunks_exact_mut(2).zip(samples) {
+                out.copy_from_slice(&s.to_le_bytes());
+            }
         }
         self.push(&self.audio, buffer)
     }

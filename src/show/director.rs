@@ -100,7 +100,6 @@ pub fn place_cues(u: &Utterance, cues: &[(usize, Cue)]) -> Vec<(u32, Cue)> {
 #[derive(Debug, Default, Clone)]
 pub struct DirectorStats {
     pub last_insert_latency_ms: Option<f64>,
-    pub takeover: bool,
 }
 
 pub struct Director {
@@ -324,7 +323,6 @@ impl Director {
                 }
             }
         }
-        self.stats.takeover = self.takeover;
     }
 
     fn drop_line(&mut self, id: LineId, reason: String) {
@@ -399,6 +397,11 @@ impl Director {
         }
     }
 
+    /// Whether a takeover holds the show.
+    pub fn takeover(&self) -> bool {
+        self.takeover
+    }
+
     /// Whether the line playing now (from `origin`) should stop at the next word boundary.
     pub fn wants_interrupt(&self, origin: &Origin) -> bool {
         let ready_before = |p: Priority| self.queue.iter().any(|q| q.priority == p && q.utterance.is_some());
@@ -438,7 +441,6 @@ impl Director {
                 if q.priority == Priority::Takeover && !self.takeover {
                     tracing::info!("takeover: the show pauses until DELETE /v1/takeover");
                     self.takeover = true;
-                    self.stats.takeover = true;
                 }
                 if q.part == 0 && !q.resumed {
                     let ms = q.received.elapsed().as_secs_f64() * 1000.0;
