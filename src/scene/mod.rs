@@ -280,13 +280,12 @@ impl Scene {
         if !self.card.visible {
             return None;
         }
-        let id = self.card.product.clone()?;
-        let left = self.card.sale_ends.map(|end| end.saturating_sub(o.frame).div_ceil(self.fps as u64));
-        let stale = !matches!(&self.card.drawn, Some((p, l, _)) if *p == id && *l == left);
+        let id = self.card.product.as_deref()?;
+        let stale = !matches!(&self.card.drawn, Some((p, l, _)) if p == id && *l == left);
         if stale {
-            let product = self.show.product(&id)?;
-            match card::render(&self.card_layout, product, self.pictures.get(&id), left) {
-                Ok(p) => self.card.drawn = Some((id, left, p)),
+            let product = self.show.product(id)?;
+            match card::render(&self.card_layout, product, self.pictures.get(id), left) {
+                Ok(p) => self.card.drawn = Some((id.to_string(), left, p)),
                 Err(e) => {
                     tracing::warn!("product card: {e:#}");
                     return None;
