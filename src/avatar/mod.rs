@@ -83,7 +83,6 @@ struct Layers {
 
 pub struct Avatar {
     pub manifest: PackManifest,
-    pub placement: Placement,
     framing: Framing,
     /// Both framings are drawn at load, so a switch costs nothing on air.
     sets: HashMap<Framing, Layers>,
@@ -124,22 +123,21 @@ impl Avatar {
             }
             sets.insert(framing, Layers { placement, body: layer("body.svg")?, head: layer("head.svg")?, eyes, mouths });
         }
-        let placement = sets[&Framing::Half].placement;
-        Ok(Avatar { manifest, placement, framing: Framing::Half, sets })
-    }
-
-    pub fn framing(&self) -> Framing {
-        self.framing
+        Ok(Avatar { manifest, framing: Framing::Half, sets })
     }
 
     pub fn set_framing(&mut self, framing: Framing) {
         self.framing = framing;
-        self.placement = self.sets[&framing].placement;
+    }
+
+    /// Where the canvas lands in the frame, for the current framing.
+    pub fn placement(&self) -> Placement {
+        self.sets[&self.framing].placement
     }
 
     /// Draws the posed host onto the frame.
     pub fn draw(&self, frame: &mut PixmapMut, pose: &Pose) {
-        let p = &self.placement;
+        let p = &self.placement();
         let (_, hy) = p.map(self.manifest.hips);
         let (nx, ny) = p.map(self.manifest.neck);
         let sway = pose.sway_px * p.scale;
@@ -164,6 +162,6 @@ impl Avatar {
 
     /// The mouth's centre in output pixels when the host stands at rest.
     pub fn mouth_position(&self) -> (f32, f32) {
-        self.placement.map(self.manifest.mouth)
+        self.placement().map(self.manifest.mouth)
     }
 }

@@ -181,14 +181,6 @@ impl Scene {
         v
     }
 
-    pub fn current_background(&self) -> &str {
-        &self.background
-    }
-
-    pub fn card_visible(&self) -> bool {
-        self.card.visible
-    }
-
     /// Applies a change; it shows from frame `frame` on. Unknown names are reported,
     /// never fatal.
     pub fn apply(&mut self, cmd: &SceneCommand, frame: u64) -> Result<()> {

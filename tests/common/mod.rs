@@ -209,7 +209,7 @@ pub const MOUTH_INTERIOR: [u8; 3] = [0x7a, 0x10, 0x30];
 pub fn mouth_openness(file: &Path, width: u32, height: u32) -> Vec<u32> {
     let avatar = avatarcast::avatar::Avatar::load(&repo().join("assets/avatars/cartoon-host"), width, height).unwrap();
     let (mx, my) = avatar.mouth_position();
-    let scale = avatar.placement.scale;
+    let scale = avatar.placement().scale;
     let (bw, bh) = ((120.0 * scale) as u32 & !1, (90.0 * scale) as u32 & !1);
     let (x, y) = ((mx - bw as f32 / 2.0) as u32, (my - bh as f32 / 2.0) as u32);
     decode_video_crop(file, x, y, bw, bh)
