@@ -16,7 +16,8 @@ use crate::control::Shared;
 use crate::control::api::ApiServer;
 use crate::control::state::NowPlaying;
 use crate::media::MediaPipeline;
-use crate::output::Output;
+use crate::output::webrtc::Whep;
+use crate::output::{Output, Outputs};
 use crate::scene::Scene;
 use crate::scene::{Overlays, SceneCommand};
 use crate::show::Show;
@@ -31,6 +32,8 @@ use crate::timeline::{Pacing, Timeline};
 
 /// Commands the API may queue before the render thread takes them in.
 const COMMAND_QUEUE: usize = 256;
+/// On stop, the longest wait (in 25 fps frames) for the line on air to reach a word boundary.
+const CLOSE_FRAMES_MAX: u64 = 100;
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -56,16 +59,19 @@ impl Broadcast {
     pub fn run(&self, stop: Arc<AtomicBool>) -> Result<Report> {
         let config = &self.config;
         let live = self.pacing == Pacing::Live;
-        let outputs = Output::all(config)?;
-        if outputs.is_empty() {
-            bail!("no outputs: add [[output.rtmp]] or [[output.file]] to the config, or pass --output");
+        let targets = Output::all(config)?;
+        let whep = match live && self.api.is_some() && config.output.webrtc.enabled {
+            true => Some(Whep::new(config.output.webrtc.max_viewers as usize)?),
+            false => None,
+        };
+        if targets.is_empty() && whep.is_none() {
+            bail!("no outputs: add [[output.rtmp]], [[output.file]] or [[output.hls]] to the config, or pass --output");
         }
-        for o in &outputs {
+        for o in &targets {
             if let Output::Rtmp(r) = o {
                 if !live {
                     bail!("render mode writes files only; {} is an RTMP target (use `avatarcast live` to stream)", r.masked());
                 }
-                r.probe()?;
             }
         }
         // Everything that can fail on bad input fails here, before anything starts.
@@ -81,7 +87,8 @@ impl Broadcast {
             true => None,
             false => Some(Transcript::open(&config.show.transcript)?),
         };
-        let media = MediaPipeline::build(config, &outputs, live)?;
+        let outputs = Arc::new(Outputs::start(config, targets, live, whep.clone())?);
+        let media = MediaPipeline::build(config, outputs.clone())?;
 
         let lines = Arc::new(Lines::default());
         let (command_tx, command_rx) = bounded(COMMAND_QUEUE);
@@ -90,7 +97,8 @@ impl Broadcast {
             size.width,
             size.height,
             config.video.fps,
-            outputs.iter().map(Output::describe).collect(),
+            outputs.health.clone(),
+            whep.clone(),
             lines.clone(),
             command_tx,
             show_file.clone(),
@@ -118,15 +126,25 @@ impl Broadcast {
         let total_frames = self.duration.map(|d| (d.as_secs_f64() * config.video.fps as f64).round() as u64);
 
         media.start()?;
-        for o in &outputs {
-            tracing::info!(output = %o.describe(), "output started");
-        }
         let started = Instant::now();
         let mut report = Report::default();
         let frame_ns = 1_000_000_000 / config.video.fps as u64;
+        let mut closing_since: Option<u64> = None;
         loop {
-            if stop.load(Ordering::Relaxed) || total_frames.is_some_and(|t| timeline.frame() >= t) {
+            if total_frames.is_some_and(|t| timeline.frame() >= t) {
                 break;
+            }
+            if stop.load(Ordering::Relaxed) {
+                // Ctrl-C / SIGTERM: the line on air ends at its next word boundary, then
+                // the stream ends (at most a few seconds later).
+                let since = *closing_since.get_or_insert_with(|| {
+                    tracing::info!("stopping: ending the line on air at a word boundary");
+                    timeline.close();
+                    timeline.frame()
+                });
+                if timeline.closed() || timeline.frame() - since >= CLOSE_FRAMES_MAX * config.video.fps as u64 / 25 {
+                    break;
+                }
             }
             if live {
                 // The pipeline clock paces the stream: frame n is made one frame before
@@ -161,6 +179,9 @@ impl Broadcast {
             media.push_frame(tick.video_pts_ns, tick.video_duration_ns, |data| {
                 let mut pixmap = PixmapMut::from_bytes(data, size.width, size.height).expect("frame buffer has the frame size");
                 scene.render(&mut pixmap, &pose, &overlays);
+                if config.video.latency_marker {
+                    crate::scene::marker::draw(data, size.width, crate::scene::marker::now_ms());
+                }
                 if shared.snapshot.wanted() {
                     shared.snapshot.offer(frame, data);
                 }
@@ -189,7 +210,11 @@ impl Broadcast {
         report.lines_spoken = timeline.stats.lines_spoken;
         report.late_frames = shared.late_frames.load(Ordering::Relaxed);
         drop(timeline);
-        media.finish(Duration::from_secs(15))?;
+        let finished = media.finish(Duration::from_secs(15));
+        if let Some(whep) = &whep {
+            whep.shutdown();
+        }
+        finished?;
         report.wall_seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }

@@ -86,11 +86,14 @@ pub struct VideoConfig {
     pub bitrate_kbps: u32,
     /// Keyframe interval; platforms ask for 2 s.
     pub keyframe_seconds: u32,
+    /// Draws the wall-clock time as a row of black and white blocks in the top-left
+    /// corner, so a player can measure glass-to-glass latency (benches/webrtc_latency.rs).
+    pub latency_marker: bool,
 }
 
 impl Default for VideoConfig {
     fn default() -> Self {
-        VideoConfig { size: FrameSize { width: 720, height: 1280 }, fps: 25, bitrate_kbps: 2500, keyframe_seconds: 2 }
+        VideoConfig { size: FrameSize { width: 720, height: 1280 }, fps: 25, bitrate_kbps: 2500, keyframe_seconds: 2, latency_marker: false }
     }
 }
 
@@ -249,13 +252,61 @@ fn default_transcript() -> PathBuf {
     PathBuf::from("out/transcript.jsonl")
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct OutputsConfig {
-    #[serde(default)]
     pub rtmp: Vec<RtmpOutputConfig>,
-    #[serde(default)]
     pub file: Vec<FileOutputConfig>,
+    pub hls: Vec<HlsOutputConfig>,
+    /// Longest wait between two reconnect attempts of a failed output.
+    pub retry_max_seconds: f64,
+    /// An RTMP output whose server accepts no bytes for this long is reconnected.
+    pub stall_seconds: f64,
+    pub webrtc: WebrtcConfig,
+}
+
+impl Default for OutputsConfig {
+    fn default() -> Self {
+        OutputsConfig {
+            rtmp: Vec::new(),
+            file: Vec::new(),
+            hls: Vec::new(),
+            retry_max_seconds: 6.0,
+            stall_seconds: 10.0,
+            webrtc: WebrtcConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HlsOutputConfig {
+    /// Folder for index.m3u8 and its segments.
+    pub dir: PathBuf,
+    /// Segment length; a multiple of `video.keyframe_seconds` (segments start on keyframes).
+    #[serde(default)]
+    pub segment_seconds: Option<u32>,
+    /// Segments listed in the playlist (and kept on disk).
+    #[serde(default = "default_playlist_length")]
+    pub playlist_length: u32,
+}
+
+fn default_playlist_length() -> u32 {
+    6
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebrtcConfig {
+    /// WHEP playback next to the control API (live mode).
+    pub enabled: bool,
+    pub max_viewers: u32,
+}
+
+impl Default for WebrtcConfig {
+    fn default() -> Self {
+        WebrtcConfig { enabled: true, max_viewers: 10 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -270,6 +321,9 @@ pub struct RtmpOutputConfig {
 pub struct FileOutputConfig {
     /// .flv, .mp4 or .mkv
     pub path: PathBuf,
+    /// Starts a new file every this many minutes (NAME-00001.mp4, NAME-00002.mp4, …).
+    #[serde(default)]
+    pub split_minutes: Option<f64>,
 }
 
 impl Config {
@@ -328,6 +382,30 @@ impl Config {
         }
         for (i, f) in self.output.file.iter().enumerate() {
             crate::output::file::Container::from_path(&f.path).with_context(|| format!("`output.file[{i}].path`"))?;
+            if f.split_minutes.is_some_and(|m| !(m * 60.0 >= self.video.keyframe_seconds as f64 && m <= 24.0 * 60.0)) {
+                bail!(
+                    "`output.file[{i}].split_minutes`: use {:.2} to 1440 (a file holds at least one keyframe interval)",
+                    self.video.keyframe_seconds as f64 / 60.0
+                );
+            }
+        }
+        for (i, h) in self.output.hls.iter().enumerate() {
+            let k = self.video.keyframe_seconds;
+            if h.segment_seconds.is_some_and(|s| s == 0 || s % k != 0) {
+                bail!("`output.hls[{i}].segment_seconds`: use a multiple of video.keyframe_seconds ({k}); segments start on keyframes");
+            }
+            if !(3..=100).contains(&h.playlist_length) {
+                bail!("`output.hls[{i}].playlist_length`: use 3 to 100 (players want at least 3 segments)");
+            }
+        }
+        if !(2.0..=300.0).contains(&self.output.retry_max_seconds) {
+            bail!("`output.retry_max_seconds`: use 2 to 300 (the first retry comes after 2 s)");
+        }
+        if !(2.0..=120.0).contains(&self.output.stall_seconds) {
+            bail!("`output.stall_seconds`: use 2 to 120");
+        }
+        if !(1..=100).contains(&self.output.webrtc.max_viewers) {
+            bail!("`output.webrtc.max_viewers`: use 1 to 100");
         }
         Ok(())
     }
@@ -340,7 +418,8 @@ impl Config {
 
     /// Replaces the config's outputs with command-line targets (`--output`).
     pub fn set_outputs(&mut self, targets: &[String]) -> Result<()> {
-        let mut outputs = OutputsConfig::default();
+        // Targets replace the config's; the delivery settings stay.
+        let mut outputs = OutputsConfig { rtmp: Vec::new(), file: Vec::new(), hls: Vec::new(), ..self.output.clone() };
         for t in targets {
             if t.contains("://") {
                 crate::output::rtmp::RtmpTarget::parse(t).with_context(|| format!("--output {t}"))?;
@@ -348,7 +427,7 @@ impl Config {
             } else {
                 let path = PathBuf::from(t);
                 crate::output::file::Container::from_path(&path).with_context(|| format!("--output {t}"))?;
-                outputs.file.push(FileOutputConfig { path });
+                outputs.file.push(FileOutputConfig { path, split_minutes: None });
             }
         }
         self.output = outputs;

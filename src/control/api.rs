@@ -42,10 +42,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/snapshot.jpg"),
     ("get", "/v1/openapi.json"),
     ("get", "/metrics"),
+    ("post", "/v1/whep"),
+    ("delete", "/v1/whep/{id}"),
+    ("get", "/player"),
+    ("get", "/player.js"),
 ];
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 const CONSOLE: &str = include_str!("console.html");
+const PLAYER: &str = include_str!("player.html");
+const PLAYER_JS: &str = include_str!("player.js");
+/// Largest SDP offer accepted on POST /v1/whep.
+const MAX_SDP_BYTES: usize = 64 * 1024;
 
 /// Longest line a client may insert, in characters.
 pub const MAX_TEXT_CHARS: usize = 500;
@@ -118,6 +126,10 @@ fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/snapshot.jpg", get(snapshot))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .route("/v1/whep", post(whep_offer).layer(DefaultBodyLimit::max(MAX_SDP_BYTES)))
+        .route("/v1/whep/{id}", delete(whep_delete))
+        .route("/player", get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PLAYER) }))
+        .route("/player.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], PLAYER_JS) }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route; see /v1/openapi.json", None) })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -138,7 +150,7 @@ async fn auth(State(state): State<Arc<ApiState>>, request: Request, next: Next) 
             .flatten()
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")));
         let given = header.or(query);
-        let public = request.uri().path() == "/console" || request.uri().path() == "/";
+        let public = matches!(request.uri().path(), "/console" | "/" | "/player" | "/player.js");
         if given != Some(token.as_str()) && !public {
             return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token (Authorization: Bearer …)", None);
         }
@@ -478,11 +490,44 @@ async fn status(State(state): State<Arc<ApiState>>) -> Response {
         "last_insert_latency_ms": s.last_insert_latency_ms(),
         "now_playing": now_playing,
         "queue": s.lines.pending(),
-        "outputs": s.outputs,
+        "outputs": s.outputs.iter().map(|h| h.report()).collect::<Vec<_>>(),
+        "webrtc_viewers": s.whep.as_ref().map(|w| w.viewer_count()),
         "backgrounds": s.backgrounds,
         "video": { "width": s.width, "height": s.height, "fps": s.fps },
     }))
     .into_response()
+}
+
+/// WHEP (RFC 9725): an SDP offer in, 201 with the answer and the session's Location.
+async fn whep_offer(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(whep) = state.shared.whep.clone() else {
+        return error(StatusCode::NOT_FOUND, "WebRTC playback is off (output.webrtc.enabled = false)", None);
+    };
+    if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_none_or(|ct| !ct.starts_with("application/sdp")) {
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the SDP offer as application/sdp", None);
+    }
+    let Ok(offer) = String::from_utf8(body.to_vec()) else {
+        return error(StatusCode::BAD_REQUEST, "the SDP offer is not UTF-8 text", None);
+    };
+    match whep.answer(offer).await {
+        Ok((id, answer)) => {
+            let location = format!("/v1/whep/{id}");
+            (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/sdp".to_string()), (header::LOCATION, location)], answer).into_response()
+        }
+        Err(e) if e.to_string().starts_with("too many viewers") => error(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}"), None),
+        Err(e) => error(StatusCode::BAD_REQUEST, format!("{e:#}"), None),
+    }
+}
+
+async fn whep_delete(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
+    let closed = match state.shared.whep.clone() {
+        Some(whep) => whep.close(id).await,
+        None => false,
+    };
+    match closed {
+        true => StatusCode::OK.into_response(),
+        false => error(StatusCode::NOT_FOUND, "no such WebRTC session", None),
+    }
 }
 
 async fn snapshot(State(state): State<Arc<ApiState>>) -> Response {
@@ -531,5 +576,9 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
     if let Some(ms) = s.last_insert_latency_ms() {
         metric("insert_on_air_latency_seconds", "gauge", "Last inserted line: request to first sample at the encoder.", ms / 1000.0);
     }
+    if let Some(whep) = &s.whep {
+        metric("webrtc_viewers", "gauge", "WebRTC (WHEP) viewers connected or connecting.", whep.viewer_count() as f64);
+    }
+    crate::output::metrics(&s.outputs, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -34,7 +34,10 @@ pub struct Shared {
     /// Microseconds from the last inserted line's request to its first sample at the encoder.
     pub last_insert_latency_us: AtomicU64,
     pub now_playing: Mutex<Option<NowPlaying>>,
-    pub outputs: Vec<String>,
+    /// Each output's state (connecting, live, retrying …), for status and metrics.
+    pub outputs: Vec<Arc<crate::output::Health>>,
+    /// WebRTC playback (live mode with the API, unless turned off).
+    pub whep: Option<Arc<crate::output::webrtc::Whep>>,
     pub lines: Arc<Lines>,
     pub commands: Sender<Command>,
     pub snapshot: Snapshot,
@@ -62,7 +65,8 @@ impl Shared {
         width: u32,
         height: u32,
         fps: u32,
-        outputs: Vec<String>,
+        outputs: Vec<Arc<crate::output::Health>>,
+        whep: Option<Arc<crate::output::webrtc::Whep>>,
         lines: Arc<Lines>,
         commands: Sender<Command>,
         show: Arc<ShowFile>,
@@ -83,6 +87,7 @@ impl Shared {
             last_insert_latency_us: AtomicU64::new(u64::MAX),
             now_playing: Mutex::new(None),
             outputs,
+            whep,
             lines,
             commands,
             snapshot: Snapshot::default(),

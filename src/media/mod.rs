@@ -1,8 +1,9 @@
-//! GStreamer: one encode (H.264 + AAC) fanned out to every output. The pipeline
-//! descriptions live in pipelines/; this module fills them in, pushes frames and
-//! samples with timestamps from the media clock, and turns bus errors into
-//! sentences.
+//! GStreamer: one encode (H.264 + AAC, and Opus for WebRTC) whose packets src/output
+//! hands to every output. The pipeline descriptions live in pipelines/; this module
+//! fills them in, pushes frames and samples with timestamps from the media clock,
+//! and turns bus errors into sentences.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -12,11 +13,11 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
 use crate::config::Config;
-use crate::output::Output;
+use crate::output::{Outputs, Track};
 
 const ENCODE: &str = include_str!("../../pipelines/encode.gst");
 const VIDEO_ENCODER: &str = include_str!("../../pipelines/video-encoder.gst");
-const OUTPUT: &str = include_str!("../../pipelines/output.gst");
+const ENCODE_OPUS: &str = include_str!("../../pipelines/encode-opus.gst");
 
 /// Elements the pipelines use, with the Debian package that provides each.
 pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
@@ -25,6 +26,8 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("audioconvert", "gstreamer1.0-plugins-base"),
     ("queue", "libgstreamer1.0-0"),
     ("tee", "libgstreamer1.0-0"),
+    ("appsink", "gstreamer1.0-plugins-base"),
+    ("opusenc", "gstreamer1.0-plugins-base"),
     ("x264enc", "gstreamer1.0-plugins-ugly"),
     ("h264parse", "gstreamer1.0-plugins-bad"),
     ("avenc_aac", "gstreamer1.0-libav"),
@@ -32,6 +35,8 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("flvmux", "gstreamer1.0-plugins-good"),
     ("mp4mux", "gstreamer1.0-plugins-good"),
     ("matroskamux", "gstreamer1.0-plugins-good"),
+    ("splitmuxsink", "gstreamer1.0-plugins-good"),
+    ("hlssink2", "gstreamer1.0-plugins-bad"),
     ("rtmp2sink", "gstreamer1.0-plugins-bad"),
     ("filesink", "libgstreamer1.0-0"),
 ];
@@ -46,7 +51,7 @@ pub fn missing_elements() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Fills `{key}` placeholders and drops comment lines.
-fn fill(template: &str, vars: &[(&str, String)]) -> String {
+pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
     let mut s: String = template.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
     for (k, v) in vars {
         s = s.replace(&format!("{{{k}}}"), v);
@@ -91,16 +96,33 @@ pub fn stamp(b: &mut gst::BufferRef, pts_ns: u64, duration_ns: u64) {
     b.set_duration(gst::ClockTime::from_nseconds(duration_ns));
 }
 
+/// The sample's buffer with timestamps in running time: the stream's own clock from
+/// frame 0. The encoder shifts its timestamps (x264enc by 1000 hours, so that DTS
+/// never goes negative) and says so in its segment; outputs get no segment, only
+/// these timestamps.
+fn running_time_buffer(sample: &gst::Sample) -> Option<gst::Buffer> {
+    let mut buffer = sample.buffer_owned()?;
+    let segment = sample.segment().and_then(|s| s.downcast_ref::<gst::ClockTime>().cloned())?;
+    let b = buffer.make_mut();
+    let pts = b.pts().and_then(|t| segment.to_running_time(t));
+    let dts = b.dts().and_then(|t| segment.to_running_time(t));
+    b.set_pts(pts);
+    b.set_dts(dts);
+    Some(buffer)
+}
+
 pub struct MediaPipeline {
     pipeline: gst::Pipeline,
     video: gst_app::AppSrc,
     audio: gst_app::AppSrc,
     pool: gst::BufferPool,
-    outputs: Vec<Output>,
+    outputs: Arc<Outputs>,
 }
 
 impl MediaPipeline {
-    pub fn build(config: &Config, outputs: &[Output], live: bool) -> Result<MediaPipeline> {
+    /// The one encode; its packets go to `outputs` (src/output), each behind its own
+    /// hand-off.
+    pub fn build(config: &Config, outputs: Arc<Outputs>) -> Result<MediaPipeline> {
         let missing = missing_elements();
         if let Some((element, package)) = missing.first() {
             bail!("GStreamer element `{element}` is missing: run `bash scripts/setup.sh` (Debian package {package})");
@@ -116,30 +138,9 @@ impl MediaPipeline {
                 ("audio_bps", (config.audio.bitrate_kbps * 1000).to_string()),
             ],
         );
-        for (i, output) in outputs.iter().enumerate() {
-            let name = format!("out{i}");
-            let sink = format!("{name}_sink");
-            let (muxer, mux_props, sink_desc, network) = match output {
-                Output::Rtmp(r) => ("flvmux", "streamable=true".to_string(), r.sink_description(&sink), true),
-                Output::File(f) => (f.container.muxer(), String::new(), f.sink_description(&sink), false),
-            };
-
-            let queue = if network && live {
-                "leaky=downstream max-size-time=4000000000 max-size-buffers=0 max-size-bytes=0"
-            } else {
-                "max-size-time=4000000000 max-size-buffers=0 max-size-bytes=0"
-            };
+        if outputs.wants(Track::Opus) {
             desc.push('\n');
-            desc.push_str(&fill(
-                OUTPUT,
-                &[
-                    ("name", name),
-                    ("queue", queue.into()),
-                    ("muxer", muxer.into()),
-                    ("mux_props", mux_props),
-                    ("sink", sink_desc),
-                ],
-            ));
+            desc.push_str(&fill(ENCODE_OPUS, &[]));
         }
         tracing::debug!(pipeline = %desc.replace('\n', " "), "media pipeline");
         let pipeline = gst::parse::launch(&desc)
@@ -153,8 +154,23 @@ impl MediaPipeline {
             src
         };
         let (video, audio) = (appsrc("video"), appsrc("audio"));
+        for (name, track) in [("h264", Track::H264), ("aac", Track::Aac), ("opus", Track::Opus)] {
+            let Some(sink) = pipeline.by_name(name).and_then(|e| e.downcast::<gst_app::AppSink>().ok()) else { continue };
+            let outputs = outputs.clone();
+            sink.set_callbacks(
+                gst_app::AppSinkCallbacks::builder()
+                    .new_sample(move |sink| {
+                        let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                        if let Some(buffer) = running_time_buffer(&sample) {
+                            outputs.deliver(track, &buffer);
+                        }
+                        Ok(gst::FlowSuccess::Ok)
+                    })
+                    .build(),
+            );
+        }
         let pool = frame_pool(&video_caps(config), (size.width * size.height * 4) as usize)?;
-        Ok(MediaPipeline { pipeline, video, audio, pool, outputs: outputs.to_vec() })
+        Ok(MediaPipeline { pipeline, video, audio, pool, outputs })
     }
 
     pub fn start(&self) -> Result<()> {
@@ -229,23 +245,13 @@ impl MediaPipeline {
         Ok(())
     }
 
-    fn explain(&self, src: Option<&gst::Object>, error: &str, debug: Option<gst::glib::GString>) -> String {
+    fn explain(&self, src: Option<&gst::Object>, error: &str, _debug: Option<gst::glib::GString>) -> String {
         let name = src.map(|s| s.name().to_string()).unwrap_or_default();
-        let output = name
-            .strip_prefix("out")
-            .and_then(|rest| rest.split('_').next())
-            .and_then(|i| i.parse::<usize>().ok())
-            .and_then(|i| self.outputs.get(i));
-        let detail = debug.map(|d| d.to_string()).unwrap_or_default();
-        match output {
-            Some(Output::Rtmp(r)) => r.explain(&format!("{error} {detail}")),
-            Some(o) => format!("{}: {error}", o.describe()),
-            None => format!("media pipeline ({name}): {error}"),
-        }
+        format!("the encoder ({name}) failed: {error}")
     }
 
-    /// Ends the stream: EOS into both sources, wait until every output has written its
-    /// end (an .mp4 needs this to be playable), then stop.
+    /// Ends the stream: EOS into both sources, wait until the encoder has handed out
+    /// its last packets, then every output finishes (an .mp4 is finalized).
     pub fn finish(self, timeout: Duration) -> Result<()> {
         let _ = self.video.end_of_stream();
         let _ = self.audio.end_of_stream();
@@ -258,11 +264,11 @@ impl MediaPipeline {
                 gst::MessageView::Error(e) => Err(anyhow::anyhow!(self.explain(msg.src(), &e.error().to_string(), e.debug()))),
                 _ => Ok(()),
             },
-            None => Err(anyhow::anyhow!("outputs did not finish within {} s; files may be incomplete", timeout.as_secs())),
+            None => Err(anyhow::anyhow!("the encoder did not finish within {} s", timeout.as_secs())),
         };
         let _ = self.pipeline.set_state(gst::State::Null);
         let _ = self.pool.set_active(false);
-        result
+        result.and(self.outputs.finish(timeout))
     }
 }
 

@@ -1,8 +1,12 @@
-//! Local files: the container follows the file name.
+//! Recordings: the container follows the file name; with `split_minutes` a new,
+//! self-contained file starts every few minutes (NAME-00001.mp4, NAME-00002.mp4, …).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Result, bail};
+
+const PIPELINE: &str = include_str!("../../pipelines/output-file.gst");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
@@ -34,20 +38,61 @@ impl Container {
 pub struct FileTarget {
     pub path: PathBuf,
     pub container: Container,
+    pub split: Option<Duration>,
 }
 
 impl FileTarget {
-    pub fn new(path: &Path) -> Result<FileTarget> {
+    pub fn new(path: &Path, split_minutes: Option<f64>) -> Result<FileTarget> {
         let container = Container::from_path(path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow::anyhow!("cannot create folder {} for output {}: {e}", dir.display(), path.display()))?;
         }
-        Ok(FileTarget { path: path.to_path_buf(), container })
+        let split = split_minutes.map(|m| Duration::from_secs_f64(m * 60.0));
+        Ok(FileTarget { path: path.to_path_buf(), container, split })
     }
 
-    pub fn sink_description(&self, name: &str) -> String {
-        let location = self.path.to_string_lossy().replace('"', "\\\"");
-        format!("filesink name={name} location=\"{location}\" sync=false async=false")
+    /// NAME-INDEX.EXT next to the configured path; `index` as text (a number or `%05d`).
+    fn numbered(&self, index: &str) -> String {
+        let stem = self.path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+        let ext = self.path.extension().map(|s| s.to_string_lossy()).unwrap_or_default();
+        self.path.with_file_name(format!("{stem}-{index}.{ext}")).to_string_lossy().into_owned()
+    }
+
+    /// Split files never overwrite earlier ones (of this run, or of the one before).
+    fn next_free_index(&self) -> u32 {
+        (1..).find(|i| !Path::new(&self.numbered(&format!("{i:05}"))).exists()).unwrap_or(1)
+    }
+
+    /// The recording's pipeline for its `session`-th start (0 first; after a failure
+    /// the recording goes on in a new file rather than overwrite the last one).
+    pub fn pipeline_description(&self, session: u32) -> Result<String> {
+        let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let muxer = self.container.muxer();
+        let (video_pad, audio_pad, sink) = match self.split {
+            None => {
+                let location = match session {
+                    0 => self.path.to_string_lossy().into_owned(),
+                    n => self.numbered(&format!("retry{n}")),
+                };
+                ("mux.", "mux.", format!("{muxer} name=mux ! filesink location=\"{}\" sync=false async=false", quote(&location)))
+            }
+            Some(every) => {
+                // splitmuxsink formats the index into the name; a `%` of the user's is escaped.
+                let pattern = self.numbered("%05d").replace('%', "%%").replace("%%05d", "%05d");
+                let sink = format!(
+                    "splitmuxsink name=mux location=\"{}\" max-size-time={} muxer-factory={muxer} async-finalize=true \
+                     start-index={}",
+                    quote(&pattern),
+                    every.as_nanos(),
+                    self.next_free_index(),
+                );
+                ("mux.video", "mux.audio_0", sink)
+            }
+        };
+        Ok(crate::media::fill(
+            PIPELINE,
+            &[("video_pad", video_pad.into()), ("audio_pad", audio_pad.into()), ("sink", sink)],
+        ))
     }
 }

@@ -1,26 +1,96 @@
-//! Where the encoded stream goes. One file per output kind; each kind knows how to
-//! validate its target, describe its GStreamer branch and explain its failures.
+//! Delivery: the one encode's packets, fanned out to every output. Each output sits
+//! behind its own bounded hand-off and runs its own pipeline on its own thread under
+//! a supervisor (supervisor.rs): a slow or failing output drops or retries alone,
+//! while the renderer and every other output go on. One file per output kind knows
+//! its target, its pipeline and how to explain its failures.
 
 pub mod file;
+pub mod hls;
 pub mod rtmp;
+mod supervisor;
+pub mod webrtc;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use crossbeam_channel::{Sender, TrySendError, bounded};
+use gstreamer as gst;
+use serde::Serialize;
 
 use crate::config::Config;
 
-/// One delivery target, as the media pipeline needs it.
+/// An encoded track of the one encode (pipelines/encode.gst).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Track {
+    /// Annex B access units, SPS/PPS before every keyframe.
+    H264,
+    /// ADTS frames.
+    Aac,
+    /// Opus packets, for WebRTC viewers only.
+    Opus,
+}
+
+#[derive(Debug, Clone)]
+pub enum Packet {
+    Media(Track, gst::Buffer),
+    /// The stream is over: finish cleanly (finalize files, close connections).
+    End,
+}
+
+impl Packet {
+    pub fn is_keyframe(track: Track, buffer: &gst::BufferRef) -> bool {
+        track == Track::H264 && !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT)
+    }
+}
+
+/// Lets a session start (and restart after a drop) on a keyframe: video waits for
+/// one, audio for the keyframe's time, so every track starts together and the
+/// timestamps the server sees only go forward.
+#[derive(Debug, Default)]
+pub struct KeyframeGate {
+    from_ns: Option<u64>,
+}
+
+impl KeyframeGate {
+    pub fn reset(&mut self) {
+        self.from_ns = None;
+    }
+
+    pub fn admit(&mut self, track: Track, buffer: &gst::BufferRef) -> bool {
+        let pts = buffer.pts().map(|t| t.nseconds()).unwrap_or(0);
+        match self.from_ns {
+            None if Packet::is_keyframe(track, buffer) => {
+                self.from_ns = Some(pts);
+                true
+            }
+            None => false,
+            Some(from) => track == Track::H264 || pts >= from,
+        }
+    }
+}
+
+/// One delivery target of the GStreamer kind (WebRTC viewers are served by webrtc.rs).
 #[derive(Debug, Clone)]
 pub enum Output {
     Rtmp(rtmp::RtmpTarget),
     File(file::FileTarget),
+    Hls(hls::HlsTarget),
 }
 
 impl Output {
-    pub fn all(config: &Config) -> anyhow::Result<Vec<Output>> {
+    pub fn all(config: &Config) -> Result<Vec<Output>> {
         let mut v = Vec::new();
         for r in &config.output.rtmp {
             v.push(Output::Rtmp(rtmp::RtmpTarget::parse(&r.url)?));
         }
         for f in &config.output.file {
-            v.push(Output::File(file::FileTarget::new(&f.path)?));
+            v.push(Output::File(file::FileTarget::new(&f.path, f.split_minutes)?));
+        }
+        for h in &config.output.hls {
+            v.push(Output::Hls(hls::HlsTarget::new(h, config.video.keyframe_seconds)?));
         }
         Ok(v)
     }
@@ -30,6 +100,301 @@ impl Output {
         match self {
             Output::Rtmp(r) => format!("RTMP {}", r.masked()),
             Output::File(f) => format!("file {}", f.path.display()),
+            Output::Hls(h) => format!("HLS {}", h.dir.join("index.m3u8").display()),
         }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Output::Rtmp(_) => "rtmp",
+            Output::File(_) => "file",
+            Output::Hls(_) => "hls",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Connecting,
+    Live,
+    Retrying,
+    Stopped,
+}
+
+/// How one output is doing, for status, metrics and logs.
+pub struct Health {
+    pub name: String,
+    pub kind: &'static str,
+    state: Mutex<HealthState>,
+    /// Packets this output lost because it fell behind (its hand-off was full).
+    pub dropped: AtomicU64,
+    /// Bytes it delivered (RTMP: accepted by the socket; files: written).
+    pub bytes: AtomicU64,
+}
+
+struct HealthState {
+    state: State,
+    /// Failed attempts since it was last live.
+    attempt: u32,
+    next_attempt: Option<Instant>,
+    last_error: Option<String>,
+    reconnects: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    pub name: String,
+    pub kind: &'static str,
+    pub state: State,
+    pub attempt: u32,
+    pub next_attempt_in_s: Option<f64>,
+    pub last_error: Option<String>,
+    pub reconnects: u64,
+    pub bytes: u64,
+    pub dropped_packets: u64,
+}
+
+impl Health {
+    pub fn new(name: String, kind: &'static str) -> Health {
+        Health {
+            name,
+            kind,
+            state: Mutex::new(HealthState {
+                state: State::Connecting,
+                attempt: 0,
+                next_attempt: None,
+                last_error: None,
+                reconnects: 0,
+            }),
+            dropped: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut HealthState)) {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    pub fn set(&self, state: State) {
+        self.update(|h| {
+            if state == State::Live {
+                h.attempt = 0;
+            }
+            h.state = state;
+            h.next_attempt = None;
+        });
+    }
+
+    /// A failure: the next attempt comes after `wait`.
+    pub fn failed(&self, error: String, wait: Duration) -> u32 {
+        let mut attempt = 0;
+        self.update(|h| {
+            if h.state == State::Live {
+                h.reconnects += 1;
+            }
+            h.attempt += 1;
+            attempt = h.attempt;
+            h.state = State::Retrying;
+            h.next_attempt = Some(Instant::now() + wait);
+            h.last_error = Some(error);
+        });
+        attempt
+    }
+
+    pub fn attempt(&self) -> u32 {
+        self.state.lock().map(|h| h.attempt).unwrap_or(0)
+    }
+
+    pub fn report(&self) -> HealthReport {
+        let h = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        HealthReport {
+            name: self.name.clone(),
+            kind: self.kind,
+            state: h.state,
+            attempt: h.attempt,
+            next_attempt_in_s: h.next_attempt.map(|t| t.saturating_duration_since(Instant::now()).as_secs_f64()),
+            last_error: h.last_error.clone(),
+            reconnects: h.reconnects,
+            bytes: self.bytes.load(Ordering::Relaxed),
+            dropped_packets: self.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The hand-off from the encoder to one output.
+struct Link {
+    tx: Sender<Packet>,
+    tracks: &'static [Track],
+    /// Render mode: files get every packet (the encoder waits for them).
+    lossless: bool,
+    health: Arc<Health>,
+    /// Set when packets were dropped: the output starts again on the next keyframe.
+    resync: Arc<AtomicBool>,
+}
+
+/// Seconds of packets (about 75 per second: 25 video, ~47 AAC) an output may fall
+/// behind before it loses some.
+const HANDOFF_SECONDS_NETWORK: usize = 4;
+const HANDOFF_SECONDS_FILE: usize = 30;
+const PACKETS_PER_SECOND: usize = 100;
+
+/// Every output of the stream: their hand-offs, threads and health.
+pub struct Outputs {
+    links: Vec<Link>,
+    workers: Mutex<Vec<(String, JoinHandle<()>)>>,
+    pub health: Vec<Arc<Health>>,
+}
+
+impl Outputs {
+    /// Starts one supervised thread per output; they wait for the encoder's packets.
+    pub fn start(config: &Config, targets: Vec<Output>, live: bool, whep: Option<Arc<webrtc::Whep>>) -> Result<Outputs> {
+        let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new() };
+        let policy = supervisor::Policy {
+            first_retry: Duration::from_secs(2),
+            max_retry: Duration::from_secs_f64(config.output.retry_max_seconds),
+            stall: Duration::from_secs_f64(config.output.stall_seconds),
+            lossless: !live,
+        };
+        for target in targets {
+            let seconds = match target {
+                Output::Rtmp(_) => HANDOFF_SECONDS_NETWORK,
+                _ => HANDOFF_SECONDS_FILE,
+            };
+            let (tx, rx) = bounded(seconds * PACKETS_PER_SECOND);
+            let health = Arc::new(Health::new(target.describe(), target.kind()));
+            let resync = Arc::new(AtomicBool::new(false));
+            let worker = supervisor::Worker { output: target, rx, health: health.clone(), resync: resync.clone(), policy: policy.clone() };
+            let name = health.name.clone();
+            let handle = std::thread::Builder::new().name(format!("out-{}", health.kind)).spawn(move || worker.run())?;
+            outputs.workers.get_mut().expect("new").push((name, handle));
+            outputs.links.push(Link { tx, tracks: &[Track::H264, Track::Aac], lossless: !live, health: health.clone(), resync });
+            outputs.health.push(health);
+        }
+        if let Some(whep) = whep {
+            let (tx, rx) = bounded(HANDOFF_SECONDS_NETWORK * PACKETS_PER_SECOND);
+            let health = whep.health.clone();
+            let resync = Arc::new(AtomicBool::new(false));
+            let gap = resync.clone();
+            let handle = std::thread::Builder::new().name("out-webrtc".into()).spawn(move || whep.run(rx, gap))?;
+            outputs.workers.get_mut().expect("new").push((health.name.clone(), handle));
+            outputs.links.push(Link { tx, tracks: &[Track::H264, Track::Opus], lossless: false, health: health.clone(), resync });
+            outputs.health.push(health);
+        }
+        Ok(outputs)
+    }
+
+    /// Whether the encoder should make Opus (someone takes it).
+    pub fn wants(&self, track: Track) -> bool {
+        self.links.iter().any(|l| l.tracks.contains(&track))
+    }
+
+    /// Hands one encoded packet to every output that takes its track; never blocks
+    /// in live mode (a full hand-off drops the packet for that output alone).
+    pub fn deliver(&self, track: Track, buffer: &gst::Buffer) {
+        for link in self.links.iter().filter(|l| l.tracks.contains(&track)) {
+            let packet = Packet::Media(track, buffer.clone());
+            if link.lossless {
+                let _ = link.tx.send(packet);
+            } else if let Err(TrySendError::Full(_)) = link.tx.try_send(packet) {
+                link.health.dropped.fetch_add(1, Ordering::Relaxed);
+                if !link.resync.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(output = %link.health.name, "output fell behind: dropping packets until it catches up");
+                }
+            }
+        }
+    }
+
+    /// The encoder is done: every output finishes what it has (files are finalized)
+    /// within `timeout`.
+    pub fn finish(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        for link in &self.links {
+            let _ = link.tx.send_deadline(Packet::End, deadline);
+        }
+        let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut late = Vec::new();
+        for (name, handle) in workers {
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            } else {
+                late.push(name);
+            }
+        }
+        if !late.is_empty() {
+            anyhow::bail!("outputs did not finish within {} s: {}; files may be incomplete", timeout.as_secs(), late.join(", "));
+        }
+        Ok(())
+    }
+}
+
+/// Prometheus lines for every output.
+pub fn metrics(health: &[Arc<Health>], out: &mut String) {
+    use std::fmt::Write;
+    let reports: Vec<_> = health.iter().map(|h| h.report()).collect();
+    let mut family = |name: &str, help: &str, kind: &str, value: &dyn Fn(&HealthReport) -> f64| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for r in &reports {
+            let label = r.name.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(out, "{name}{{output=\"{label}\",kind=\"{}\"}} {}", r.kind, value(r));
+        }
+    };
+    family("avatarcast_output_up", "1 while the output is live.", "gauge", &|r| (r.state == State::Live) as u8 as f64);
+    family("avatarcast_output_reconnects_total", "Times a live output failed and was rebuilt.", "counter", &|r| r.reconnects as f64);
+    family("avatarcast_output_retry_attempt", "Failed attempts since the output was last live.", "gauge", &|r| r.attempt as f64);
+    family("avatarcast_output_bytes_total", "Bytes delivered.", "counter", &|r| r.bytes as f64);
+    family("avatarcast_output_dropped_packets_total", "Packets lost because the output fell behind.", "counter", &|r| {
+        r.dropped_packets as f64
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffer(pts_ms: u64, key: bool) -> gst::Buffer {
+        let mut b = gst::Buffer::new();
+        let r = b.get_mut().unwrap();
+        r.set_pts(gst::ClockTime::from_mseconds(pts_ms));
+        if !key {
+            r.set_flags(gst::BufferFlags::DELTA_UNIT);
+        }
+        b
+    }
+
+    #[test]
+    fn a_session_starts_on_a_keyframe_with_audio_from_its_time() {
+        gst::init().unwrap();
+        let mut gate = KeyframeGate::default();
+        assert!(!gate.admit(Track::Aac, &buffer(960, true)));
+        assert!(!gate.admit(Track::H264, &buffer(960, false)));
+        assert!(gate.admit(Track::H264, &buffer(1000, true)));
+        // Audio already queued from before the keyframe stays out.
+        assert!(!gate.admit(Track::Aac, &buffer(979, true)));
+        assert!(gate.admit(Track::Aac, &buffer(1000, true)));
+        assert!(gate.admit(Track::H264, &buffer(1040, false)));
+        gate.reset();
+        assert!(!gate.admit(Track::H264, &buffer(1080, false)));
+        assert!(gate.admit(Track::H264, &buffer(2000, true)));
+    }
+
+    #[test]
+    fn health_counts_reconnects_only_after_being_live() {
+        let h = Health::new("RTMP x".into(), "rtmp");
+        assert_eq!(h.failed("refused".into(), Duration::from_secs(2)), 1);
+        assert_eq!(h.failed("refused".into(), Duration::from_secs(3)), 2);
+        h.set(State::Live);
+        let r = h.report();
+        assert_eq!((r.state, r.attempt, r.reconnects), (State::Live, 0, 0));
+        h.failed("closed".into(), Duration::from_secs(2));
+        let r = h.report();
+        assert_eq!((r.state, r.attempt, r.reconnects), (State::Retrying, 1, 1));
+        assert!(r.next_attempt_in_s.unwrap() <= 2.0 && r.last_error.as_deref() == Some("closed"));
+        let mut m = String::new();
+        metrics(&[Arc::new(h)], &mut m);
+        assert!(m.contains("avatarcast_output_reconnects_total{output=\"RTMP x\",kind=\"rtmp\"} 1"), "{m}");
     }
 }

@@ -1,9 +1,12 @@
-//! RTMP(S) ingest: FLV over rtmp2sink.
+//! RTMP(S) ingest: FLV over rtmp2sink, one pipeline per destination, rebuilt by the
+//! supervisor when the server drops (rtmp2sink itself never reconnects).
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+
+const PIPELINE: &str = include_str!("../../pipelines/output-rtmp.gst");
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtmpTarget {
@@ -87,9 +90,9 @@ impl RtmpTarget {
         )
     }
 
-    /// The GStreamer sink for this target.
-    pub fn sink_description(&self, name: &str) -> String {
-        format!("rtmp2sink name={name} location=\"{}\" sync=false async=false", self.url)
+    /// This destination's own pipeline: mux and send (pipelines/output-rtmp.gst).
+    pub fn pipeline_description(&self) -> String {
+        crate::media::fill(PIPELINE, &[("url", self.url.clone())])
     }
 
     /// Turns a GStreamer error from this output's sink into a sentence a person can act on.

@@ -4,6 +4,7 @@
 pub mod captions;
 pub mod card;
 pub mod label;
+pub mod marker;
 pub mod video;
 
 use std::collections::HashMap;

@@ -135,6 +135,8 @@ pub struct Timeline<P: Programme> {
     motion: Motion,
     started_line: Option<String>,
     fired: Vec<Cue>,
+    /// Stopping: the line on air ends at its next word boundary and nothing follows.
+    closing: bool,
     pub stats: TimelineStats,
 }
 
@@ -152,12 +154,24 @@ impl<P: Programme> Timeline<P> {
             motion: Motion::new(fps, seed),
             started_line: None,
             fired: Vec::new(),
+            closing: false,
             stats: TimelineStats::default(),
         }
     }
 
     pub fn frame(&self) -> u64 {
         self.frame
+    }
+
+    /// Ends the stream gracefully: the segment on air is cut at its next word boundary
+    /// (or ends, when no boundary is left) and no other starts.
+    pub fn close(&mut self) {
+        self.closing = true;
+    }
+
+    /// Closing, and nothing on air any more.
+    pub fn closed(&self) -> bool {
+        self.closing && self.current.is_none()
     }
 
     /// The line on air now, if any: its origin and utterance.
@@ -185,9 +199,9 @@ impl<P: Programme> Timeline<P> {
         while self.sample < s1 {
             let want = s1 - self.sample;
             let Some(cur) = &mut self.current else {
-                if !self.start_next() {
+                if self.closing || !self.start_next() {
                     // Nothing ready: silence for the rest of this frame.
-                    self.stats.speech_underruns += 1;
+                    self.stats.speech_underruns += u64::from(!self.closing);
                     self.audio.resize(self.audio.len() + want as usize, 0);
                     self.sample += want;
                 }
@@ -270,7 +284,7 @@ impl<P: Programme> Timeline<P> {
     /// Asks for a cut at the next word boundary when the programme wants the air.
     fn check_interrupt(&mut self) {
         let Some(cur) = &mut self.current else { return };
-        if cur.cut_at.is_some() || !self.programme.wants_interrupt(&cur.origin) {
+        if cur.cut_at.is_some() || !(self.closing || self.programme.wants_interrupt(&cur.origin)) {
             return;
         }
         let offset = self.sample - cur.start;

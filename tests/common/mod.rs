@@ -88,22 +88,38 @@ impl Nginx {
         std::fs::create_dir_all(dir.path().join("rec")).unwrap();
         let template = std::fs::read_to_string(repo().join("tests/nginx/nginx.conf.in")).unwrap();
         let conf = template.replace("{dir}", &dir.path().display().to_string()).replace("{port}", &port.to_string());
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf).unwrap();
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        let mut nginx = Nginx { child: None, port, dir };
+        nginx.restart();
+        nginx
+    }
+
+    /// Starts the server (again) on the same port, with the same recordings folder.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "nginx is running");
+        let dir = self.dir.path().display().to_string();
         let child = Command::new("nginx")
-            .args(["-p", &dir.path().display().to_string(), "-e", &dir.path().join("error.log").display().to_string()])
+            .args(["-p", &dir, "-e", &self.dir.path().join("error.log").display().to_string()])
             .arg("-c")
-            .arg(&conf_path)
+            .arg(self.dir.path().join("nginx.conf"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("nginx not installed: run `bash scripts/setup.sh`");
+        self.child = Some(child);
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "nginx did not start: {}", Self::log(&dir));
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "nginx did not start: {}", Self::log(&self.dir));
             std::thread::sleep(Duration::from_millis(50));
         }
-        Nginx { child: Some(child), port, dir }
+    }
+
+    /// Kills the server outright (SIGKILL, by pid): connections drop as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
     }
 
     fn log(dir: &TempDir) -> String {

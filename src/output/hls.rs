@@ -1,0 +1,45 @@
+//! HLS for web players: MPEG-TS segments and a rolling playlist in a folder; old
+//! segments are deleted as they leave the playlist.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::config::HlsOutputConfig;
+
+const PIPELINE: &str = include_str!("../../pipelines/output-hls.gst");
+
+#[derive(Debug, Clone)]
+pub struct HlsTarget {
+    pub dir: PathBuf,
+    pub segment_seconds: u32,
+    pub playlist_length: u32,
+}
+
+impl HlsTarget {
+    pub fn new(config: &HlsOutputConfig, keyframe_seconds: u32) -> Result<HlsTarget> {
+        std::fs::create_dir_all(&config.dir)
+            .with_context(|| format!("cannot create the HLS folder {}", config.dir.display()))?;
+        Ok(HlsTarget {
+            dir: config.dir.clone(),
+            segment_seconds: config.segment_seconds.unwrap_or(keyframe_seconds),
+            playlist_length: config.playlist_length,
+        })
+    }
+
+    pub fn pipeline_description(&self) -> Result<String> {
+        let dir = self.dir.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
+        Ok(crate::media::fill(
+            PIPELINE,
+            &[
+                // The segment location is a printf pattern: a `%` of the folder's is escaped.
+                ("dir_pattern", dir.replace('%', "%%")),
+                ("dir", dir),
+                ("segment_seconds", self.segment_seconds.to_string()),
+                ("playlist_length", self.playlist_length.to_string()),
+                // A player may still be fetching a segment that just left the playlist.
+                ("max_files", (self.playlist_length + 2).to_string()),
+            ],
+        ))
+    }
+}

@@ -1,0 +1,345 @@
+//! One output's life: build its pipeline, feed it the encoder's packets from a
+//! keyframe on, watch it, and when it fails or stalls tear it down and build it
+//! again after a backoff (2 s, then x1.5 with jitter, capped), for as long as the
+//! stream runs. Nothing here can block the encoder: packets wait in this output's
+//! own bounded hand-off.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use super::{Health, KeyframeGate, Output, Packet, State, Track};
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// An RTMP session whose server takes no bytes for this long is rebuilt.
+    pub stall: Duration,
+    /// Render mode: never drop, let the encoder wait instead.
+    pub lossless: bool,
+}
+
+impl Policy {
+    /// Wait before attempt `n` (1-based): 2 s x 1.5^(n-1), +-20 % jitter, capped.
+    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+        let base = self.first_retry.as_secs_f64() * 1.5f64.powi(attempt.saturating_sub(1).min(40) as i32);
+        Duration::from_secs_f64((base * (0.8 + 0.4 * jitter.clamp(0.0, 1.0))).min(self.max_retry.as_secs_f64()))
+    }
+}
+
+/// RTMP bytes sent before media flows (handshake, connect, publish); past this, the
+/// output counts as live.
+const RTMP_LIVE_BYTES: u64 = 16 * 1024;
+/// How often a session's health is looked at.
+const CHECK_EVERY: Duration = Duration::from_millis(200);
+/// Time an ending session gets to write its last packets and finalize.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Worker {
+    pub output: Output,
+    pub rx: Receiver<Packet>,
+    pub health: Arc<Health>,
+    pub resync: Arc<AtomicBool>,
+    pub policy: Policy,
+}
+
+enum Outcome {
+    /// The stream ended and this output finished cleanly.
+    Ended,
+    Failed(String),
+}
+
+impl Worker {
+    pub fn run(self) {
+        let mut session_index = 0u32;
+        let mut jitter = Jitter::new(self.health.name.len() as u64);
+        loop {
+            self.health.set(State::Connecting);
+            let outcome = match Session::start(&self.output, session_index, &self.policy) {
+                Ok(mut session) => {
+                    tracing::info!(output = %self.health.name, "output starting");
+                    let outcome = self.feed(&mut session);
+                    match outcome {
+                        Outcome::Ended => session.finish(),
+                        Outcome::Failed(_) => session.abandon(),
+                    }
+                    outcome
+                }
+                Err(e) => Outcome::Failed(format!("{e:#}")),
+            };
+            session_index += 1;
+            let error = match outcome {
+                Outcome::Ended => {
+                    self.health.set(State::Stopped);
+                    tracing::info!(output = %self.health.name, "output finished");
+                    return;
+                }
+                Outcome::Failed(error) => error,
+            };
+            let wait = self.policy.backoff(self.health.attempt() + 1, jitter.next());
+            let attempt = self.health.failed(error.clone(), wait);
+            // A dead destination retries all day: say so loudly at first, then now and then.
+            if attempt <= 3 || attempt % 20 == 0 {
+                tracing::error!(output = %self.health.name, attempt, "{error}; retrying in {:.1} s", wait.as_secs_f64());
+            } else {
+                tracing::debug!(output = %self.health.name, attempt, "{error}; retrying in {:.1} s", wait.as_secs_f64());
+            }
+            // Packets keep coming while we wait; they are let go (the next session
+            // starts on a fresh keyframe), and the stream's end still gets through.
+            let until = Instant::now() + wait;
+            loop {
+                match self.rx.recv_deadline(until) {
+                    Ok(Packet::End) | Err(RecvTimeoutError::Disconnected) => {
+                        self.health.set(State::Stopped);
+                        return;
+                    }
+                    Ok(Packet::Media(..)) => {}
+                    Err(RecvTimeoutError::Timeout) => break,
+                }
+            }
+        }
+    }
+
+    fn feed(&self, session: &mut Session) -> Outcome {
+        let mut next_check = Instant::now() + CHECK_EVERY;
+        loop {
+            match self.rx.recv_deadline(next_check) {
+                Ok(Packet::End) | Err(RecvTimeoutError::Disconnected) => return Outcome::Ended,
+                Ok(Packet::Media(track, buffer)) => {
+                    if self.resync.swap(false, Ordering::Relaxed) {
+                        session.gate.reset();
+                    }
+                    if let Err(e) = session.push(track, buffer) {
+                        return Outcome::Failed(session.explain_failure(e));
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if Instant::now() >= next_check {
+                next_check = Instant::now() + CHECK_EVERY;
+                if let Err(e) = session.check(&self.health, &self.policy) {
+                    return Outcome::Failed(format!("{e:#}"));
+                }
+            }
+        }
+    }
+}
+
+/// One build of an output's pipeline.
+struct Session {
+    output: Output,
+    pipeline: gst::Pipeline,
+    video: gst_app::AppSrc,
+    audio: gst_app::AppSrc,
+    gate: KeyframeGate,
+    /// rtmp2sink, whose byte counter shows whether the server takes data.
+    rtmp_sink: Option<gst::Element>,
+    sent: u64,
+    last_progress: Instant,
+    live: bool,
+}
+
+impl Session {
+    fn start(output: &Output, index: u32, policy: &Policy) -> Result<Session> {
+        if let Output::Rtmp(r) = output {
+            // A refused or unresolvable ingest is reported in plain words, quickly.
+            r.probe()?;
+        }
+        let desc = match output {
+            Output::Rtmp(r) => r.pipeline_description(),
+            Output::File(f) => f.pipeline_description(index)?,
+            Output::Hls(h) => h.pipeline_description()?,
+        };
+        let pipeline = gst::parse::launch(&desc)
+            .with_context(|| format!("building the pipeline of {}", output.describe()))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| anyhow!("output description did not make a pipeline"))?;
+        let appsrc = |name: &str| -> Result<gst_app::AppSrc> {
+            let src = pipeline
+                .by_name(name)
+                .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+                .ok_or_else(|| anyhow!("output pipeline has no appsrc `{name}`"))?;
+            if policy.lossless {
+                src.set_block(true);
+                src.set_max_bytes(8 << 20);
+            } else {
+                // Never block this thread: a stalled sink shows up as no progress.
+                src.set_block(false);
+                src.set_max_bytes(0);
+            }
+            Ok(src)
+        };
+        let (video, audio) = (appsrc("video")?, appsrc("audio")?);
+        let rtmp_sink = pipeline.by_name("sink").filter(|_| matches!(output, Output::Rtmp(_)));
+        let session = Session {
+            output: output.clone(),
+            pipeline,
+            video,
+            audio,
+            gate: KeyframeGate::default(),
+            rtmp_sink,
+            sent: 0,
+            last_progress: Instant::now(),
+            live: false,
+        };
+        if session.pipeline.set_state(gst::State::Playing).is_err() {
+            session.check_bus()?;
+            bail!("{} failed to start", output.describe());
+        }
+        Ok(session)
+    }
+
+    fn push(&mut self, track: Track, buffer: gst::Buffer) -> Result<()> {
+        if !self.gate.admit(track, &buffer) {
+            return Ok(());
+        }
+        self.sent += buffer.size() as u64;
+        let src = if track == Track::H264 { &self.video } else { &self.audio };
+        src.push_buffer(buffer).map_err(|flow| anyhow!("the output stopped taking data ({flow:?})"))?;
+        Ok(())
+    }
+
+    /// Bus errors, stalls, and the move to live.
+    fn check(&mut self, health: &Health, policy: &Policy) -> Result<()> {
+        self.check_bus()?;
+        let bytes = match &self.rtmp_sink {
+            Some(sink) => {
+                let stats = sink.property::<gst::Structure>("stats");
+                stats.get::<u64>("out-bytes-total").unwrap_or(0)
+            }
+            None => self.sent,
+        };
+        if bytes != health.bytes.swap(bytes, Ordering::Relaxed) || !matches!(self.output, Output::Rtmp(_)) {
+            self.last_progress = Instant::now();
+        }
+        let live_now = match self.output {
+            Output::Rtmp(_) => bytes >= RTMP_LIVE_BYTES,
+            _ => bytes > 0,
+        };
+        if live_now && !self.live {
+            self.live = true;
+            health.set(State::Live);
+            tracing::info!(output = %health.name, "output live");
+        }
+        let idle = self.last_progress.elapsed();
+        if idle >= policy.stall {
+            match (&self.output, self.live) {
+                (Output::Rtmp(r), true) => bail!(r.explain(&format!("stalled: the server took no data for {:.0} s", idle.as_secs_f64()))),
+                (Output::Rtmp(r), false) => bail!(r.explain(&format!("timed out: no session within {:.0} s", idle.as_secs_f64()))),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The first error on the bus, in words; new recording files are logged.
+    fn check_bus(&self) -> Result<()> {
+        let bus = self.pipeline.bus().expect("pipeline has a bus");
+        while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Warning, gst::MessageType::Element]) {
+            match msg.view() {
+                gst::MessageView::Error(e) => {
+                    let detail = e.debug().map(|d| d.to_string()).unwrap_or_default();
+                    bail!(self.explain(&format!("{} {detail}", e.error())));
+                }
+                gst::MessageView::Warning(w) => tracing::warn!(output = %self.output.describe(), "{}", w.error()),
+                gst::MessageView::Element(el) => {
+                    if let Some(s) = el.structure().filter(|s| s.name() == "splitmuxsink-fragment-opened") {
+                        if let Ok(location) = s.get::<String>("location") {
+                            tracing::info!(output = %self.output.describe(), "recording into {location}");
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn explain(&self, message: &str) -> String {
+        match &self.output {
+            Output::Rtmp(r) => r.explain(message),
+            o => format!("{}: {message}", o.describe()),
+        }
+    }
+
+    fn explain_failure(&self, e: anyhow::Error) -> String {
+        // The bus usually knows why the pipeline stopped taking data.
+        match self.check_bus() {
+            Err(bus) => format!("{bus:#}"),
+            Ok(()) => self.explain(&format!("{e:#}")),
+        }
+    }
+
+    /// The stream is over: end both tracks and wait for the files to be finalized.
+    fn finish(self) {
+        let _ = self.video.end_of_stream();
+        let _ = self.audio.end_of_stream();
+        let bus = self.pipeline.bus().expect("pipeline has a bus");
+        let timeout = gst::ClockTime::from_nseconds(FINISH_TIMEOUT.as_nanos() as u64);
+        if let Some(msg) = bus.timed_pop_filtered(timeout, &[gst::MessageType::Eos, gst::MessageType::Error]) {
+            if let gst::MessageView::Error(e) = msg.view() {
+                tracing::error!("{}", self.explain(&e.error().to_string()));
+            }
+        } else {
+            tracing::error!(output = %self.output.describe(), "did not finish within {} s", FINISH_TIMEOUT.as_secs());
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+
+    /// A failed session is torn down on a thread of its own: a hung network sink can
+    /// block its state change, and that must not hold up the next attempt.
+    fn abandon(self) {
+        let pipeline = self.pipeline;
+        let _ = std::thread::Builder::new().name("out-teardown".into()).spawn(move || {
+            let _ = pipeline.set_state(gst::State::Null);
+        });
+    }
+}
+
+/// A small xorshift generator: jitter need not be strong, only differ per output.
+struct Jitter(u64);
+
+impl Jitter {
+    fn new(seed: u64) -> Jitter {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(7);
+        Jitter((seed ^ u64::from(t)) | 1)
+    }
+
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_by_half_with_jitter_and_is_capped() {
+        let p = Policy {
+            first_retry: Duration::from_secs(2),
+            max_retry: Duration::from_secs(6),
+            stall: Duration::from_secs(10),
+            lossless: false,
+        };
+        assert_eq!(p.backoff(1, 0.5), Duration::from_secs(2));
+        assert_eq!(p.backoff(2, 0.5), Duration::from_secs(3));
+        assert_eq!(p.backoff(3, 0.5), Duration::from_secs_f64(4.5));
+        assert_eq!(p.backoff(4, 0.5), Duration::from_secs(6));
+        assert_eq!(p.backoff(1000, 1.0), Duration::from_secs(6));
+        assert!(p.backoff(1, 0.0) >= Duration::from_secs_f64(1.6) && p.backoff(1, 1.0) <= Duration::from_secs_f64(2.4));
+        let mut j = Jitter::new(3);
+        let v: Vec<f64> = (0..100).map(|_| j.next()).collect();
+        assert!(v.iter().all(|x| (0.0..1.0).contains(x)) && v.windows(2).any(|w| w[0] != w[1]));
+    }
+}

@@ -1,0 +1,255 @@
+//! WebRTC playback over WHEP: a viewer POSTs an SDP offer, gets the answer (201 +
+//! Location to DELETE), and receives the one H.264 encode as it is, with the audio
+//! as Opus (browsers take no AAC). Each viewer starts on a keyframe. WebRTC runs on
+//! its own tokio runtime, so viewers can never slow the control API or the stream.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use bytes::Bytes;
+use crossbeam_channel::Receiver;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS, MediaEngine};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::api::{API, APIBuilder};
+use webrtc::interceptor::registry::Registry;
+use webrtc::media::Sample;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType};
+use webrtc::rtp_transceiver::RTCPFeedback;
+use webrtc::track::track_local::TrackLocal;
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+
+use super::{Health, Packet, State, Track};
+
+/// H.264 Main profile (pipelines/video-encoder.gst), level 3.1 and up: what browsers
+/// offer and what the encoder makes.
+const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f";
+/// Time to gather our ICE candidates before answering (WHEP answers in one go).
+const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn h264() -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: 90000,
+        channels: 0,
+        sdp_fmtp_line: H264_FMTP.to_owned(),
+        rtcp_feedback: ["goog-remb", "ccm", "nack", "transport-cc"]
+            .iter()
+            .map(|t| RTCPFeedback { typ: t.to_string(), parameter: if *t == "ccm" { "fir".into() } else { String::new() } })
+            .chain([RTCPFeedback { typ: "nack".into(), parameter: "pli".into() }])
+            .collect(),
+    }
+}
+
+fn opus() -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+struct Viewer {
+    pc: Arc<RTCPeerConnection>,
+    video: Arc<TrackLocalStaticSample>,
+    audio: Arc<TrackLocalStaticSample>,
+    /// ICE and DTLS are up: samples reach the browser.
+    connected: Arc<AtomicBool>,
+    /// Has had its first keyframe (only then does it get samples).
+    started: AtomicBool,
+}
+
+pub struct Whep {
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    handle: tokio::runtime::Handle,
+    api: API,
+    viewers: Mutex<HashMap<String, Arc<Viewer>>>,
+    max_viewers: usize,
+    next_id: AtomicU64,
+    pub health: Arc<Health>,
+}
+
+impl Whep {
+    pub fn new(max_viewers: usize) -> Result<Arc<Whep>> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("webrtc")
+            .enable_all()
+            .build()
+            .context("starting the WebRTC runtime")?;
+        let mut media = MediaEngine::default();
+        let pt = |payload_type, capability| RTCRtpCodecParameters { capability, payload_type, ..Default::default() };
+        media.register_codec(pt(102, h264()), RTPCodecType::Video).context("registering H.264 for WebRTC")?;
+        media.register_codec(pt(111, opus()), RTPCodecType::Audio).context("registering Opus for WebRTC")?;
+        let registry = register_default_interceptors(Registry::new(), &mut media).context("WebRTC interceptors")?;
+        let mut settings = SettingEngine::default();
+        // Viewers on this machine (a local preview, the tests) reach us over loopback.
+        settings.set_include_loopback_candidate(true);
+        let api = APIBuilder::new().with_media_engine(media).with_interceptor_registry(registry).with_setting_engine(settings).build();
+        Ok(Arc::new(Whep {
+            handle: runtime.handle().clone(),
+            runtime: Mutex::new(Some(runtime)),
+            api,
+            viewers: Mutex::default(),
+            max_viewers,
+            next_id: AtomicU64::new(1),
+            health: Arc::new(Health::new("WebRTC (WHEP) viewers".into(), "webrtc")),
+        }))
+    }
+
+    pub fn viewer_count(&self) -> usize {
+        self.viewers.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    fn viewers(&self) -> Vec<Arc<Viewer>> {
+        self.viewers.lock().map(|v| v.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Answers a viewer's offer: (viewer id, SDP answer). Runs on the WebRTC runtime.
+    pub async fn answer(self: Arc<Self>, offer: String) -> Result<(String, String)> {
+        let this = self.clone();
+        self.handle.spawn(async move { this.negotiate(offer).await }).await.map_err(|e| anyhow!("WebRTC task failed: {e}"))?
+    }
+
+    async fn negotiate(self: Arc<Self>, offer: String) -> Result<(String, String)> {
+        if self.viewer_count() >= self.max_viewers {
+            bail!("too many viewers: {} already watch (output.webrtc.max_viewers)", self.max_viewers);
+        }
+        let offer = RTCSessionDescription::offer(offer).map_err(|e| anyhow!("not an SDP offer: {e}"))?;
+        let pc = Arc::new(self.api.new_peer_connection(RTCConfiguration::default()).await.context("new peer connection")?);
+        let video = Arc::new(TrackLocalStaticSample::new(h264(), "video".into(), "avatarcast".into()));
+        let audio = Arc::new(TrackLocalStaticSample::new(opus(), "audio".into(), "avatarcast".into()));
+        for track in [video.clone() as Arc<dyn TrackLocal + Send + Sync>, audio.clone() as Arc<dyn TrackLocal + Send + Sync>] {
+            let sender = pc.add_track(track).await.context("adding a track")?;
+            // RTCP must be read for the interceptors (NACK, reports) to work.
+            tokio::spawn(async move { while sender.read_rtcp().await.is_ok() {} });
+        }
+        let id = format!("v{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let connected = Arc::new(AtomicBool::new(false));
+        let (weak, viewer_id, flag) = (Arc::downgrade(&self), id.clone(), connected.clone());
+        pc.on_peer_connection_state_change(Box::new(move |state| {
+            flag.store(state == RTCPeerConnectionState::Connected, Ordering::Relaxed);
+            tracing::info!(viewer = %viewer_id, "WebRTC viewer {state}");
+            if matches!(state, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed | RTCPeerConnectionState::Disconnected) {
+                if let Some(whep) = weak.upgrade() {
+                    let id = viewer_id.clone();
+                    return Box::pin(async move {
+                        whep.remove(&id).await;
+                    });
+                }
+            }
+            Box::pin(async {})
+        }));
+        pc.set_remote_description(offer).await.map_err(|e| anyhow!("the offer cannot be used: {e}"))?;
+        let answer = pc.create_answer(None).await.map_err(|e| anyhow!("no answer to this offer (does it ask for H.264 video?): {e}"))?;
+        let mut gathered = pc.gathering_complete_promise().await;
+        pc.set_local_description(answer).await.context("setting the answer")?;
+        let _ = tokio::time::timeout(GATHER_TIMEOUT, gathered.recv()).await;
+        let sdp = pc.local_description().await.ok_or_else(|| anyhow!("no local description"))?.sdp;
+        let viewer = Arc::new(Viewer { pc, video, audio, connected, started: AtomicBool::new(false) });
+        self.viewers.lock().map_err(|_| anyhow!("viewer list poisoned"))?.insert(id.clone(), viewer);
+        tracing::info!(viewer = %id, "WebRTC viewer joined");
+        Ok((id, sdp))
+    }
+
+    /// Ends a viewer's session (DELETE on its Location); false when unknown.
+    pub async fn remove(self: &Arc<Self>, id: &str) -> bool {
+        let viewer = self.viewers.lock().ok().and_then(|mut v| v.remove(id));
+        match viewer {
+            Some(v) => {
+                let _ = v.pc.close().await;
+                tracing::info!(viewer = %id, "WebRTC viewer left");
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Same as `remove`, for the API runtime.
+    pub async fn close(self: Arc<Self>, id: String) -> bool {
+        let this = self.clone();
+        self.handle.spawn(async move { this.remove(&id).await }).await.unwrap_or(false)
+    }
+
+    /// The output thread: writes every packet to every viewer. A viewer's PLI cannot
+    /// make a keyframe (that would change the GOP every other output relies on); the
+    /// next one is at most `video.keyframe_seconds` away.
+    pub fn run(self: Arc<Self>, rx: Receiver<Packet>, gap: Arc<AtomicBool>) {
+        self.health.set(State::Live);
+        for packet in rx {
+            let (track, buffer) = match packet {
+                Packet::Media(track, buffer) => (track, buffer),
+                Packet::End => break,
+            };
+            let viewers = self.viewers();
+            if gap.swap(false, Ordering::Relaxed) {
+                // Packets were dropped: everyone starts again on the next keyframe.
+                viewers.iter().for_each(|v| v.started.store(false, Ordering::Relaxed));
+            }
+            if viewers.is_empty() {
+                continue;
+            }
+            let keyframe = Packet::is_keyframe(track, &buffer);
+            let Ok(map) = buffer.map_readable() else { continue };
+            let data = Bytes::copy_from_slice(map.as_slice());
+            let default = if track == Track::H264 { 40 } else { 20 };
+            let duration = buffer.duration().map(|d| Duration::from_nanos(d.nseconds())).unwrap_or(Duration::from_millis(default));
+            let sample = Sample { data, duration, ..Default::default() };
+            let mut written = 0;
+            self.handle.block_on(async {
+                for v in &viewers {
+                    if track == Track::H264 && keyframe && v.connected.load(Ordering::Relaxed) {
+                        v.started.store(true, Ordering::Relaxed);
+                    }
+                    if !v.started.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let out = if track == Track::H264 { &v.video } else { &v.audio };
+                    if out.write_sample(&sample).await.is_ok() {
+                        written += sample.data.len() as u64;
+                    }
+                }
+            });
+            self.health.bytes.fetch_add(written, Ordering::Relaxed);
+        }
+        self.health.set(State::Stopped);
+    }
+
+    /// Closes every viewer and stops the runtime (end of the stream).
+    pub fn shutdown(&self) {
+        let viewers: Vec<_> = self.viewers.lock().map(|mut v| v.drain().map(|(_, v)| v).collect()).unwrap_or_default();
+        let runtime = self.runtime.lock().ok().and_then(|mut r| r.take());
+        if let Some(rt) = runtime {
+            rt.block_on(async {
+                for v in viewers {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), v.pc.close()).await;
+                }
+            });
+            rt.shutdown_background();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browser_like_offer_without_h264_is_refused_and_viewers_are_counted() {
+        let whep = Whep::new(2).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let err = rt.block_on(whep.clone().answer("v=0\r\nnot sdp".into())).unwrap_err();
+        assert!(format!("{err:#}").contains("offer"), "{err:#}");
+        assert_eq!(whep.viewer_count(), 0);
+        whep.shutdown();
+    }
+}
