@@ -36,14 +36,14 @@ enum Command {
         #[arg(long)]
         api: Option<String>,
     },
-    /// Render the show to a file as fast as the machine allows.
+    /// Render the show to files (the config's, or --output) as fast as the machine allows.
     Render {
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
         #[arg(long, value_parser = parse_duration)]
         duration: Duration,
-        /// A file ending .flv/.mp4/.mkv; repeatable.
-        #[arg(long = "output", required = true)]
+        /// A file ending .flv/.mp4/.mkv; repeatable; replaces the config's outputs.
+        #[arg(long = "output")]
         outputs: Vec<String>,
     },
     /// Report each missing piece (GStreamer elements, ONNX Runtime, voice, espeak-ng) and how to fix it.
@@ -175,8 +175,10 @@ fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>, api: Op
     let files: Vec<String> = Output::all(&config)?
         .iter()
         .filter_map(|o| match o {
+            Output::File(f) if f.split.is_some() => Some(format!("{} (split: NAME-00001, NAME-00002, …)", f.path.display())),
             Output::File(f) => Some(f.path.display().to_string()),
-            _ => None,
+            Output::Hls(h) => Some(h.dir.join("index.m3u8").display().to_string()),
+            Output::Rtmp(_) => None,
         })
         .collect();
     let progress = pacing == Pacing::Render;

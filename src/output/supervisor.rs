@@ -139,6 +139,8 @@ struct Session {
     video: gst_app::AppSrc,
     audio: gst_app::AppSrc,
     gate: KeyframeGate,
+    /// Packets the gate let through, to push now.
+    ready: Vec<(Track, gst::Buffer)>,
     /// rtmp2sink, whose byte counter shows whether the server takes data.
     rtmp_sink: Option<gst::Element>,
     sent: u64,
@@ -184,6 +186,7 @@ impl Session {
             video,
             audio,
             gate: KeyframeGate::default(),
+            ready: Vec::new(),
             rtmp_sink,
             sent: 0,
             last_progress: Instant::now(),
@@ -197,12 +200,12 @@ impl Session {
     }
 
     fn push(&mut self, track: Track, buffer: gst::Buffer) -> Result<()> {
-        if !self.gate.admit(track, &buffer) {
-            return Ok(());
+        self.gate.pass(track, buffer, &mut self.ready);
+        for (track, buffer) in self.ready.drain(..) {
+            self.sent += buffer.size() as u64;
+            let src = if track == Track::H264 { &self.video } else { &self.audio };
+            src.push_buffer(buffer).map_err(|flow| anyhow!("the output stopped taking data ({flow:?})"))?;
         }
-        self.sent += buffer.size() as u64;
-        let src = if track == Track::H264 { &self.video } else { &self.audio };
-        src.push_buffer(buffer).map_err(|flow| anyhow!("the output stopped taking data ({flow:?})"))?;
         Ok(())
     }
 
