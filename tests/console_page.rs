@@ -1,5 +1,6 @@
 //! The operator console in headless Chromium: type a line, send it, watch it go
-//! through the queue (queued, speaking, done) into the transcript.
+//! through the queue (queued, speaking, done) into the transcript; the preview plays
+//! the stream over WebRTC.
 
 mod common;
 
@@ -50,7 +51,11 @@ fn a_line_typed_in_the_console_goes_through_the_queue_into_the_transcript() {
         assert!(started.elapsed() < Duration::from_secs(5), "line not in the transcript");
         std::thread::sleep(Duration::from_millis(100));
     }
-    // The preview shows frames.
-    assert!(browser.eval("document.getElementById('preview').naturalWidth").as_u64().unwrap_or(0) > 0, "no preview image");
+    // The preview plays the stream itself, over WebRTC.
+    let started = Instant::now();
+    while browser.eval("document.getElementById('preview-video').videoWidth").as_u64().unwrap_or(0) != 720 {
+        assert!(started.elapsed() < Duration::from_secs(15), "no WebRTC preview: {}", browser.eval("window.player && player.state"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
     browser.screenshot(&repo().join("target/console.png"));
 }

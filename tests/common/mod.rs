@@ -564,6 +564,7 @@ impl Browser {
                 "--no-sandbox",
                 "--disable-gpu",
                 "--disable-quic",
+                "--autoplay-policy=no-user-gesture-required",
                 "--no-first-run",
                 "--disable-background-networking",
                 "--disable-component-update",
