@@ -667,3 +667,71 @@ fn base64_decode(s: &str) -> Vec<u8> {
         })
         .collect()
 }
+
+/// The demo config drawing its latency marker (video.latency_marker), written to `dir`.
+pub fn latency_marker_config(dir: &Path) -> PathBuf {
+    demo_config_with(dir, "latency.toml", |c| {
+        transcript_to(&dir.join("t.jsonl"))(c).replace("keyframe_seconds = 2", "keyframe_seconds = 2\nlatency_marker = true")
+    })
+}
+
+/// What a headless Chromium on /player?latency saw of the WHEP stream.
+#[derive(Debug, serde::Serialize)]
+pub struct WhepFigures {
+    pub seconds: f64,
+    pub fps: f64,
+    pub audio_rate: f64,
+    pub audio_energy: f64,
+    pub latency_samples: usize,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+    pub max_ms: f64,
+}
+
+const WHEP_STATS: &str = r#"(async () => {
+  const r = { video: 0, audio: 0, audioEnergy: 0 };
+  (await player.pc.getStats()).forEach(s => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') r.video = s.framesDecoded;
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') { r.audio = s.totalSamplesReceived; r.audioEnergy = s.totalAudioEnergy; }
+  });
+  r.t = performance.now();
+  return r;
+})()"#;
+
+impl WhepFigures {
+    /// Opens the player page on a live run's API `port`, waits for playback, lets it
+    /// settle and measures for `window`: decoded frames per second from the browser's
+    /// own stats, audio samples, and glass-to-glass latency from the marker.
+    pub fn measure(port: u16, window: Duration) -> (Browser, WhepFigures) {
+        let mut browser = Browser::start();
+        browser.call("Page.enable", serde_json::json!({}));
+        browser.call("Page.navigate", serde_json::json!({ "url": format!("http://127.0.0.1:{port}/player?latency") }));
+        let started = Instant::now();
+        while browser.eval("window.player ? player.state + ' ' + player.markerFrames : ''").as_str().is_none_or(|s| !s.starts_with("playing") || s.ends_with(" 0")) {
+            assert!(started.elapsed() < Duration::from_secs(20), "not playing: {}", browser.eval("window.player && player.state"));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        browser.eval("player.latencies = []");
+        let a = browser.eval(WHEP_STATS);
+        std::thread::sleep(window);
+        let b = browser.eval(WHEP_STATS);
+        let delta = |k: &str| b[k].as_f64().unwrap_or(0.0) - a[k].as_f64().unwrap_or(0.0);
+        let seconds = delta("t") / 1000.0;
+        let mut latencies: Vec<f64> = serde_json::from_value(browser.eval("player.latencies")).unwrap_or_default();
+        latencies.sort_by(f64::total_cmp);
+        assert!(latencies.len() as f64 >= 20.0 * seconds * 0.9, "{} marker reads in {seconds:.1} s", latencies.len());
+        let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+        let figures = WhepFigures {
+            seconds,
+            fps: delta("video") / seconds,
+            audio_rate: delta("audio") / seconds,
+            audio_energy: delta("audioEnergy"),
+            latency_samples: latencies.len(),
+            median_ms: at(0.5),
+            p95_ms: at(0.95),
+            max_ms: at(1.0),
+        };
+        (browser, figures)
+    }
+}
