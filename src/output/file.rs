@@ -1,12 +1,11 @@
 //! Recordings: the container follows the file name; with `split_minutes` a new,
-//! self-contained file starts every few minutes (NAME-00001.mp4, NAME-00002.mp4, …).
+//! self-contained file starts every few minutes (NAME-00001.mp4, NAME-00002.mp4, …):
+//! splitmuxsink cuts on keyframes and finalizes each file it closes.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-
-const PIPELINE: &str = include_str!("../../pipelines/output-file.gst");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
@@ -90,9 +89,6 @@ impl FileTarget {
                 ("mux.video", "mux.audio_0", sink)
             }
         };
-        Ok(crate::media::fill(
-            PIPELINE,
-            &[("video_pad", video_pad.into()), ("audio_pad", audio_pad.into()), ("sink", sink)],
-        ))
+        Ok(super::with_sources(video_pad, audio_pad, &sink))
     }
 }

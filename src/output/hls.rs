@@ -29,7 +29,7 @@ impl HlsTarget {
 
     pub fn pipeline_description(&self) -> Result<String> {
         let dir = self.dir.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
-        Ok(crate::media::fill(
+        let sink = crate::media::fill(
             PIPELINE,
             &[
                 // The segment location is a printf pattern: a `%` of the folder's is escaped.
@@ -40,6 +40,7 @@ impl HlsTarget {
                 // A player may still be fetching a segment that just left the playlist.
                 ("max_files", (self.playlist_length + 2).to_string()),
             ],
-        ))
+        );
+        Ok(super::with_sources("hls.video", "hls.audio", &sink))
     }
 }

@@ -94,6 +94,15 @@ impl KeyframeGate {
     }
 }
 
+const SOURCES: &str = include_str!("../../pipelines/output-sources.gst");
+
+/// An output's pipeline description: the shared sources (pipelines/output-sources.gst)
+/// linked to `video_pad` and `audio_pad` of `sink`, the output's own part.
+fn with_sources(video_pad: &str, audio_pad: &str, sink: &str) -> String {
+    let sources = crate::media::fill(SOURCES, &[("video_pad", video_pad.into()), ("audio_pad", audio_pad.into())]);
+    format!("{sources}\n{sink}")
+}
+
 /// One delivery target of the GStreamer kind (WebRTC viewers are served by webrtc.rs).
 #[derive(Debug, Clone)]
 pub enum Output {
@@ -123,6 +132,15 @@ impl Output {
             Output::Rtmp(r) => format!("RTMP {}", r.masked()),
             Output::File(f) => format!("file {}", f.path.display()),
             Output::Hls(h) => format!("HLS {}", h.dir.join("index.m3u8").display()),
+        }
+    }
+
+    /// This output's pipeline for its `session`-th start (0 first).
+    pub fn pipeline_description(&self, session: u32) -> Result<String> {
+        match self {
+            Output::Rtmp(r) => Ok(r.pipeline_description()),
+            Output::File(f) => f.pipeline_description(session),
+            Output::Hls(h) => h.pipeline_description(),
         }
     }
 
@@ -376,6 +394,7 @@ pub fn metrics(health: &[Arc<Health>], out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gstreamer::prelude::*;
 
     fn buffer(pts_ms: u64, key: bool) -> gst::Buffer {
         let mut b = gst::Buffer::new();
@@ -409,6 +428,28 @@ mod tests {
         gate.reset();
         assert_eq!(pass(&mut gate, Track::H264, 1080, false), vec![]);
         assert_eq!(pass(&mut gate, Track::H264, 2000, true), vec![(Track::H264, 2000)]);
+    }
+
+    #[test]
+    fn every_output_kind_makes_a_pipeline_fed_by_two_appsrcs() {
+        gst::init().unwrap();
+        let dir = std::env::temp_dir().join(format!("avatarcast-outputs-{}", std::process::id()));
+        let hls = crate::config::HlsOutputConfig { dir: dir.join("hls"), segment_seconds: None, playlist_length: 4 };
+        let outputs = [
+            Output::Rtmp(rtmp::RtmpTarget::parse("rtmp://127.0.0.1:1935/live/key").unwrap()),
+            Output::File(file::FileTarget::new(&dir.join("a.mp4"), None).unwrap()),
+            Output::File(file::FileTarget::new(&dir.join("b.mkv"), Some(30.0)).unwrap()),
+            Output::Hls(hls::HlsTarget::new(&hls, 2).unwrap()),
+        ];
+        for output in &outputs {
+            let desc = output.pipeline_description(1).unwrap();
+            let pipeline = gst::parse::launch(&desc).unwrap_or_else(|e| panic!("{}: {e}\n{desc}", output.describe()));
+            let bin = pipeline.downcast::<gst::Bin>().unwrap();
+            assert!(bin.by_name("video").is_some() && bin.by_name("audio").is_some(), "{desc}");
+        }
+        // A recording restarted after a failure goes on in a new file.
+        assert!(outputs[1].pipeline_description(1).unwrap().contains("a-retry1.mp4"));
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

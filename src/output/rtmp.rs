@@ -92,7 +92,7 @@ impl RtmpTarget {
 
     /// This destination's own pipeline: mux and send (pipelines/output-rtmp.gst).
     pub fn pipeline_description(&self) -> String {
-        crate::media::fill(PIPELINE, &[("url", self.url.clone())])
+        super::with_sources("mux.", "mux.", &crate::media::fill(PIPELINE, &[("url", self.url.clone())]))
     }
 
     /// Turns a GStreamer error from this output's sink into a sentence a person can act on.

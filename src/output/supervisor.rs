@@ -154,11 +154,7 @@ impl Session {
             // A refused or unresolvable ingest is reported in plain words, quickly.
             r.probe()?;
         }
-        let desc = match output {
-            Output::Rtmp(r) => r.pipeline_description(),
-            Output::File(f) => f.pipeline_description(index)?,
-            Output::Hls(h) => h.pipeline_description()?,
-        };
+        let desc = output.pipeline_description(index)?;
         let pipeline = gst::parse::launch(&desc)
             .with_context(|| format!("building the pipeline of {}", output.describe()))?
             .downcast::<gst::Pipeline>()
