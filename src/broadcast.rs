@@ -82,7 +82,9 @@ impl Broadcast {
             let b = s.spawn(|| Speaker::load(&config.voice));
             (a.join().expect("voice loader"), b.join().expect("voice loader"))
         });
-        let (show_voice, live_voice) = (show_voice?, live_voice?);
+        // One cache for both lanes: a line the show said is free when inserted, and back.
+        let speech_cache = Arc::new(config.voice.cache());
+        let (show_voice, live_voice) = (show_voice?.with_cache(speech_cache.clone()), live_voice?.with_cache(speech_cache.clone()));
         let transcript = match config.show.transcript.as_os_str().is_empty() {
             true => None,
             false => Some(Transcript::open(&config.show.transcript)?),
@@ -99,6 +101,7 @@ impl Broadcast {
             config.video.fps,
             outputs.health.clone(),
             whep.clone(),
+            speech_cache,
             lines.clone(),
             command_tx,
             show_file.clone(),

@@ -155,6 +155,10 @@ pub struct VoiceConfig {
     pub length_scale: Option<f32>,
     /// Output gain, 1.0 = as the voice produces it.
     pub volume: f32,
+    /// Synthesized sentences kept here across runs; "" keeps them in memory only.
+    pub cache_dir: PathBuf,
+    pub cache_memory_mb: u32,
+    pub cache_disk_mb: u32,
 }
 
 impl Default for VoiceConfig {
@@ -165,6 +169,9 @@ impl Default for VoiceConfig {
             threads: 1,
             length_scale: None,
             volume: 1.0,
+            cache_dir: PathBuf::from("cache/speech"),
+            cache_memory_mb: 256,
+            cache_disk_mb: 2048,
         }
     }
 }
@@ -174,6 +181,12 @@ impl VoiceConfig {
         let mut s = self.model.clone().into_os_string();
         s.push(".json");
         PathBuf::from(s)
+    }
+
+    /// The speech cache this voice config asks for.
+    pub fn cache(&self) -> crate::speech::cache::SpeechCache {
+        let dir = (!self.cache_dir.as_os_str().is_empty() && self.cache_disk_mb > 0).then(|| self.cache_dir.clone());
+        crate::speech::cache::SpeechCache::new(self.cache_memory_mb as usize * 1024 * 1024, dir, u64::from(self.cache_disk_mb) * 1024 * 1024)
     }
 
     pub fn onnxruntime_path(&self) -> PathBuf {

@@ -46,6 +46,21 @@ enum Command {
         #[arg(long = "output")]
         outputs: Vec<String>,
     },
+    /// Speak one line into a WAV file (48 kHz mono), optionally with its phoneme and word timings.
+    Say {
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        text: String,
+        /// A voice NAME in the voices folder (beside voice.model), or a path to a .onnx; default: the config's.
+        #[arg(long)]
+        voice: Option<String>,
+        #[arg(long)]
+        output: PathBuf,
+        /// Also write phoneme and word timings (seconds) as JSON here.
+        #[arg(long)]
+        timings: Option<PathBuf>,
+    },
     /// Report each missing piece (GStreamer elements, ONNX Runtime, voice, espeak-ng) and how to fix it.
     Check {
         #[arg(long, default_value = "config/demo.toml")]
@@ -118,6 +133,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Render { config, duration, outputs } => {
             broadcast(load_config(&config, &outputs)?, Pacing::Render, Some(duration), None)
+        }
+        Command::Say { config, text, voice, output, timings } => {
+            let config = Config::load(&config)?;
+            let voice = avatarcast::speech::say::resolve_voice(&config.voice, voice.as_deref())?;
+            let doc = avatarcast::speech::say::run(&voice, &text, &output, timings.as_deref())?;
+            eprintln!(
+                "said {:.2} s ({}) in {:.3} s: \"{}\"",
+                doc["duration"].as_f64().unwrap_or(0.0),
+                if doc["cached"] == true { "from the speech cache" } else { "synthesized" },
+                doc["synth_seconds"].as_f64().unwrap_or(0.0),
+                doc["spoken"].as_str().unwrap_or("")
+            );
+            println!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => {
             let config = Config::load(&config)?;

@@ -492,6 +492,12 @@ async fn status(State(state): State<Arc<ApiState>>) -> Response {
         "queue": s.lines.pending(),
         "outputs": s.outputs.iter().map(|h| h.report()).collect::<Vec<_>>(),
         "webrtc_viewers": s.whep.as_ref().map(|w| w.viewer_count()),
+        "speech_cache": {
+            "hits": s.speech_cache.hits.load(Ordering::Relaxed),
+            "misses": s.speech_cache.misses.load(Ordering::Relaxed),
+            "memory_bytes": s.speech_cache.memory_bytes(),
+            "disk_bytes": s.speech_cache.disk_bytes(),
+        },
         "backgrounds": s.backgrounds,
         "video": { "width": s.width, "height": s.height, "fps": s.fps },
     }))
@@ -576,6 +582,10 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
     if let Some(ms) = s.last_insert_latency_ms() {
         metric("insert_on_air_latency_seconds", "gauge", "Last inserted line: request to first sample at the encoder.", ms / 1000.0);
     }
+    let cache = &s.speech_cache;
+    metric("speech_cache_hits_total", "counter", "Sentences found in the speech cache (no synthesis).", cache.hits.load(Ordering::Relaxed) as f64);
+    metric("speech_cache_misses_total", "counter", "Sentences synthesized.", cache.misses.load(Ordering::Relaxed) as f64);
+    metric("speech_cache_disk_bytes", "gauge", "Bytes of the speech cache on disk.", cache.disk_bytes() as f64);
     if let Some(whep) = &s.whep {
         metric("webrtc_viewers", "gauge", "WebRTC (WHEP) viewers connected or connecting.", whep.viewer_count() as f64);
     }

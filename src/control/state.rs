@@ -38,6 +38,7 @@ pub struct Shared {
     pub outputs: Vec<Arc<crate::output::Health>>,
     /// WebRTC playback (live mode with the API, unless turned off).
     pub whep: Option<Arc<crate::output::webrtc::Whep>>,
+    pub speech_cache: Arc<crate::speech::cache::SpeechCache>,
     pub lines: Arc<Lines>,
     pub commands: Sender<Command>,
     pub snapshot: Snapshot,
@@ -67,6 +68,7 @@ impl Shared {
         fps: u32,
         outputs: Vec<Arc<crate::output::Health>>,
         whep: Option<Arc<crate::output::webrtc::Whep>>,
+        speech_cache: Arc<crate::speech::cache::SpeechCache>,
         lines: Arc<Lines>,
         commands: Sender<Command>,
         show: Arc<ShowFile>,
@@ -88,6 +90,7 @@ impl Shared {
             now_playing: Mutex::new(None),
             outputs,
             whep,
+            speech_cache,
             lines,
             commands,
             snapshot: Snapshot::default(),

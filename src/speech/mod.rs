@@ -1,10 +1,13 @@
 //! Speech: text -> 48 kHz PCM with exact phoneme timings, synthesized ahead of
 //! playback on its own thread.
 
+pub mod cache;
 pub mod espeak;
+pub mod normalize;
 pub mod onnx_patch;
 pub mod piper;
 pub mod resample;
+pub mod say;
 pub mod text;
 
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::config::VoiceConfig;
 use crate::lipsync::{MouthTrack, visemes};
+use cache::{CachedSpeech, SpeechCache};
 use piper::{PhonemeSpan, PiperVoice};
 use resample::Resampler;
 
@@ -24,7 +28,10 @@ pub const OUTPUT_RATE: u32 = 48_000;
 
 /// One spoken sentence, ready to play.
 pub struct Utterance {
+    /// What the host wrote (captions, transcript).
     pub text: String,
+    /// What the voice was given: normalized ("nineteen dollars ninety-nine").
+    pub spoken: String,
     pub product: String,
     pub samples: Vec<i16>,
     pub phonemes: Vec<PhonemeSpan>,
@@ -77,6 +84,9 @@ pub struct Speaker {
     voice: PiperVoice,
     resampler: Resampler,
     volume: f32,
+    cache: Option<Arc<SpeechCache>>,
+    /// What besides the text decides the sound: engine, voice file, parameters.
+    identity: String,
 }
 
 impl Speaker {
@@ -89,17 +99,27 @@ impl Speaker {
             config.length_scale,
         )?;
         let resampler = Resampler::new(voice.sample_rate, OUTPUT_RATE);
-        Ok(Speaker { voice, resampler, volume: config.volume })
+        let file = std::fs::metadata(&config.model).ok();
+        let identity = format!(
+            "piper|{}|{}|{:?}|length_scale={:?}|volume={}",
+            config.model.display(),
+            file.as_ref().map(|m| m.len()).unwrap_or(0),
+            file.and_then(|m| m.modified().ok()),
+            config.length_scale,
+            config.volume
+        );
+        Ok(Speaker { voice, resampler, volume: config.volume, cache: None, identity })
     }
 
-    /// None when the line has nothing speakable (only emoji, say).
-    pub fn speak(&mut self, line: &str, product: &str) -> Result<Option<Utterance>> {
-        let started = Instant::now();
-        let clean = text::speakable(line);
-        if clean.is_empty() {
-            return Ok(None);
-        }
-        let Some(syn) = self.voice.synthesize(&clean)? else { return Ok(None) };
+    /// Looks every sentence up in `cache` first, and keeps what it synthesizes there.
+    pub fn with_cache(mut self, cache: Arc<SpeechCache>) -> Speaker {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Audio and phoneme timings at 48 kHz for already normalized text.
+    fn synthesize(&mut self, spoken: &str) -> Result<Option<CachedSpeech>> {
+        let Some(syn) = self.voice.synthesize(spoken)? else { return Ok(None) };
         let resampled = self.resampler.process(&syn.samples);
         let samples: Vec<i16> =
             resampled.iter().map(|s| (s * self.volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect();
@@ -113,13 +133,38 @@ impl Speaker {
         if let Some(last) = phonemes.last_mut() {
             last.end = samples.len() as u32;
         }
-        let mouth = MouthTrack::from_phonemes(&phonemes, OUTPUT_RATE);
-        let words = words_from_phonemes(&phonemes);
+        Ok(Some(CachedSpeech { samples, phonemes }))
+    }
+
+    /// None when the line has nothing speakable (only emoji, say).
+    pub fn speak(&mut self, line: &str, product: &str) -> Result<Option<Utterance>> {
+        let started = Instant::now();
+        // The voice says the normalized words ("nineteen dollars ninety-nine"); captions
+        // and the transcript keep what the host wrote ("$19.99").
+        let spoken = text::speakable(&normalize::normalize(line));
+        if spoken.is_empty() {
+            return Ok(None);
+        }
+        let written = text::speakable(line);
+        let key = cache::key(&[&self.identity, &spoken]);
+        let speech = match self.cache.as_ref().and_then(|c| c.get(&key)) {
+            Some(hit) => hit,
+            None => {
+                let Some(fresh) = self.synthesize(&spoken)? else { return Ok(None) };
+                match &self.cache {
+                    Some(c) => c.put(&key, fresh),
+                    None => Arc::new(fresh),
+                }
+            }
+        };
+        let mouth = MouthTrack::from_phonemes(&speech.phonemes, OUTPUT_RATE);
+        let words = words_from_phonemes(&speech.phonemes);
         Ok(Some(Utterance {
-            text: clean,
+            text: if written.is_empty() { spoken.clone() } else { written },
+            spoken,
             product: product.to_string(),
-            samples,
-            phonemes,
+            samples: speech.samples.clone(),
+            phonemes: speech.phonemes.clone(),
             mouth,
             words,
             synth_seconds: started.elapsed().as_secs_f64(),
@@ -247,6 +292,7 @@ mod tests {
         assert_eq!(words, vec![100..400, 600..900]);
         let u = Utterance {
             text: "hi you".into(),
+            spoken: "hi you".into(),
             product: String::new(),
             samples: vec![0; 1100],
             phonemes: ph.to_vec(),

@@ -385,6 +385,7 @@ mod tests {
         let words = (0..l / 5760).map(|i| i * 5760..i * 5760 + 4800).collect();
         Arc::new(Utterance {
             text: "test".into(),
+            spoken: "test".into(),
             product: "p".into(),
             samples: vec![1000; len],
             phonemes: vec![],

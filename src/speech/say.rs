@@ -1,0 +1,96 @@
+//! `avatarcast say`: the speech stage on its own. A line in, a 48 kHz WAV out, and
+//! optionally its phoneme and word timings as JSON: for checking a voice, a price or
+//! a pronunciation, and for measuring.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use super::{OUTPUT_RATE, Speaker};
+use crate::config::VoiceConfig;
+
+/// Picks the voice: a path to a `.onnx`, or NAME for `<voices_dir>/NAME.onnx`.
+pub fn resolve_voice(config: &VoiceConfig, voice: Option<&str>) -> Result<VoiceConfig> {
+    let Some(voice) = voice else { return Ok(config.clone()) };
+    let as_path = PathBuf::from(voice);
+    let model = if voice.ends_with(".onnx") {
+        as_path
+    } else {
+        let dir = config.model.parent().unwrap_or(Path::new("."));
+        dir.join(format!("{voice}.onnx"))
+    };
+    if !model.exists() {
+        let dir = model.parent().unwrap_or(Path::new("."));
+        let known: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.path().file_name()?.to_str()?.strip_suffix(".onnx").map(String::from)).collect()
+            })
+            .unwrap_or_default();
+        bail!("voice `{voice}`: no {} (voices in {}: {})", model.display(), dir.display(), if known.is_empty() { "none".into() } else { known.join(", ") });
+    }
+    Ok(VoiceConfig { model, ..config.clone() })
+}
+
+/// 16-bit mono PCM WAV.
+pub fn write_wav(path: &Path, samples: &[i16], rate: u32) -> Result<()> {
+    let data_len = (samples.len() * 2) as u32;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Speaks `text` into `wav` (and `timings`); returns the timings document.
+pub fn run(config: &VoiceConfig, text: &str, wav: &Path, timings: Option<&Path>) -> Result<serde_json::Value> {
+    let cache = std::sync::Arc::new(config.cache());
+    let mut speaker = Speaker::load(config)?.with_cache(cache.clone());
+    let started = std::time::Instant::now();
+    let Some(u) = speaker.speak(text, "")? else {
+        bail!("nothing in `{text}` can be spoken (only symbols or emoji?)");
+    };
+    let seconds = |s: u32| f64::from(s) / f64::from(OUTPUT_RATE);
+    write_wav(wav, &u.samples, OUTPUT_RATE)?;
+    let spoken_words: Vec<&str> = u.spoken.split_whitespace().collect();
+    let words: Vec<serde_json::Value> = u
+        .words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let mut v = json!({ "start": seconds(w.start), "end": seconds(w.end) });
+            // espeak-ng sometimes joins or splits words; text only where they line up.
+            if spoken_words.len() == u.words.len() {
+                v["word"] = json!(spoken_words[i]);
+            }
+            v
+        })
+        .collect();
+    let doc = json!({
+        "text": u.text,
+        "spoken": u.spoken,
+        "voice": config.model.display().to_string(),
+        "sample_rate": OUTPUT_RATE,
+        "duration": u.duration_seconds(),
+        "cached": cache.hits.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "synth_seconds": started.elapsed().as_secs_f64(),
+        "phonemes": u.phonemes.iter().map(|p| json!({ "phoneme": p.phoneme.to_string(), "start": seconds(p.start), "end": seconds(p.end) })).collect::<Vec<_>>(),
+        "words": words,
+    });
+    if let Some(path) = timings {
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(doc)
+}
