@@ -1,9 +1,11 @@
-//! Text to IPA phonemes through libespeak-ng, loaded at run time so that `avatarcast
-//! check` can report a missing library instead of the loader refusing to start.
-//! espeak-ng keeps global state and is not thread-safe: one instance per process,
-//! behind a mutex.
+//! libespeak-ng, loaded at run time so that `avatarcast check` can report a missing
+//! library instead of the loader refusing to start. Two uses: text to IPA phonemes
+//! for Piper voices, and a voice of its own for every language espeak-ng speaks
+//! (Mandarin `cmn` included), timed by its own phoneme events. espeak-ng keeps
+//! global state and is not thread-safe: one instance per process, behind a mutex.
 
-use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_int, c_short, c_uint, c_void};
 use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context, Result, bail};
@@ -11,6 +13,43 @@ use anyhow::{Context, Result, bail};
 type InitializeFn = unsafe extern "C" fn(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;
 type SetVoiceByNameFn = unsafe extern "C" fn(name: *const c_char) -> c_int;
 type TextToPhonemesFn = unsafe extern "C" fn(textptr: *mut *const c_void, textmode: c_int, phonememode: c_int) -> *const c_char;
+type SynthCallback = unsafe extern "C" fn(wav: *mut c_short, numsamples: c_int, events: *mut Event) -> c_int;
+type SetSynthCallbackFn = unsafe extern "C" fn(callback: SynthCallback);
+type SynthFn = unsafe extern "C" fn(
+    text: *const c_void,
+    size: usize,
+    position: c_uint,
+    position_type: c_int,
+    end_position: c_uint,
+    flags: c_uint,
+    unique_identifier: *mut c_uint,
+    user_data: *mut c_void,
+) -> c_int;
+type SetParameterFn = unsafe extern "C" fn(parameter: c_int, value: c_int, relative: c_int) -> c_int;
+
+/// espeak_EVENT from speak_lib.h.
+#[repr(C)]
+struct Event {
+    kind: c_int,
+    unique_identifier: c_uint,
+    text_position: c_int,
+    length: c_int,
+    /// Milliseconds into this synthesis' audio.
+    audio_position: c_int,
+    sample: c_int,
+    user_data: *mut c_void,
+    /// Phoneme name (IPA, UTF-8, NUL-terminated unless 8 bytes long) for phoneme events.
+    id: [u8; 8],
+}
+
+const EVENT_LIST_TERMINATED: c_int = 0;
+const EVENT_PHONEME: c_int = 7;
+const POS_CHARACTER: c_int = 1;
+const PARAM_RATE: c_int = 1;
+const PARAM_VOLUME: c_int = 2;
+const PARAM_PITCH: c_int = 3;
+/// espeakINITIALIZE_PHONEME_EVENTS | espeakINITIALIZE_PHONEME_IPA
+const INIT_PHONEME_EVENTS_IPA: c_int = 0x0001 | 0x0002;
 
 const AUDIO_OUTPUT_SYNCHRONOUS: c_int = 2;
 const ESPEAK_CHARS_UTF8: c_int = 1;
@@ -21,7 +60,10 @@ struct Espeak {
     _lib: libloading::Library,
     set_voice: SetVoiceByNameFn,
     text_to_phonemes: TextToPhonemesFn,
+    synth: SynthFn,
+    set_parameter: SetParameterFn,
     voice: String,
+    sample_rate: u32,
 }
 
 // The raw function pointers are only called under the mutex.
@@ -45,11 +87,21 @@ fn load() -> Result<Espeak> {
         let init: InitializeFn = *lib.get(b"espeak_Initialize\0")?;
         let set_voice: SetVoiceByNameFn = *lib.get(b"espeak_SetVoiceByName\0")?;
         let text_to_phonemes: TextToPhonemesFn = *lib.get(b"espeak_TextToPhonemes\0")?;
-        if init(AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), 0) < 0 {
+        let set_callback: SetSynthCallbackFn = *lib.get(b"espeak_SetSynthCallback\0")?;
+        let synth: SynthFn = *lib.get(b"espeak_Synth\0")?;
+        let set_parameter: SetParameterFn = *lib.get(b"espeak_SetParameter\0")?;
+        let rate = init(AUDIO_OUTPUT_SYNCHRONOUS, 0, std::ptr::null(), INIT_PHONEME_EVENTS_IPA);
+        if rate <= 0 {
             bail!("espeak-ng failed to initialize: its data is missing; install it with `bash scripts/setup.sh` (Debian package espeak-ng-data)");
         }
-        Ok(Espeak { _lib: lib, set_voice, text_to_phonemes, voice: String::new() })
+        set_callback(collect);
+        Ok(Espeak { _lib: lib, set_voice, text_to_phonemes, synth, set_parameter, voice: String::new(), sample_rate: rate as u32 })
     }
+}
+
+/// The rate espeak-ng speaks at.
+pub fn sample_rate() -> Result<u32> {
+    Ok(instance()?.lock().unwrap_or_else(|p| p.into_inner()).sample_rate)
 }
 
 /// True when libespeak-ng loads and finds its data.
@@ -57,19 +109,100 @@ pub fn available() -> Result<()> {
     instance().map(|_| ())
 }
 
+impl Espeak {
+    fn use_voice(&mut self, voice: &str) -> Result<()> {
+        if self.voice != voice {
+            let name = CString::new(voice)?;
+            // SAFETY: valid C string; guarded by the mutex.
+            if unsafe { (self.set_voice)(name.as_ptr()) } != 0 {
+                bail!("espeak-ng has no voice `{voice}` (`espeak-ng --voices` lists them)");
+            }
+            self.voice = voice.to_string();
+        }
+        Ok(())
+    }
+}
+
+/// What the synthesis callback gathers (it runs on the calling thread: synchronous mode).
+#[derive(Default)]
+struct Collected {
+    samples: Vec<i16>,
+    /// (milliseconds, IPA phoneme) at each phoneme's start.
+    phonemes: Vec<(u32, String)>,
+}
+
+thread_local! {
+    static COLLECTED: RefCell<Collected> = RefCell::new(Collected::default());
+}
+
+unsafe extern "C" fn collect(wav: *mut c_short, numsamples: c_int, events: *mut Event) -> c_int {
+    COLLECTED.with_borrow_mut(|c| {
+        if !wav.is_null() && numsamples > 0 {
+            // SAFETY: espeak passes `numsamples` valid samples.
+            c.samples.extend_from_slice(unsafe { std::slice::from_raw_parts(wav, numsamples as usize) });
+        }
+        let mut e = events;
+        // SAFETY: the event list ends with a LIST_TERMINATED entry.
+        while !e.is_null() && unsafe { (*e).kind } != EVENT_LIST_TERMINATED {
+            let ev = unsafe { &*e };
+            if ev.kind == EVENT_PHONEME {
+                let len = ev.id.iter().position(|b| *b == 0).unwrap_or(8);
+                let name = String::from_utf8_lossy(&ev.id[..len]).into_owned();
+                c.phonemes.push((ev.audio_position.max(0) as u32, name));
+            }
+            e = unsafe { e.add(1) };
+        }
+    });
+    0
+}
+
+/// espeak-ng's own speech: samples at `sample_rate` and each phoneme's start.
+pub struct Spoken {
+    pub sample_rate: u32,
+    pub samples: Vec<i16>,
+    /// (start sample, IPA phoneme), in order.
+    pub phonemes: Vec<(u32, String)>,
+}
+
+/// Speaks `text` with espeak-ng voice `voice`: `rate` in words per minute (espeak's
+/// default is 175), `pitch` 0-100 (50), `volume` 0-200 (100).
+pub fn speak(voice: &str, text: &str, rate: u32, pitch: u32, volume: u32) -> Result<Spoken> {
+    let mut es = instance()?.lock().unwrap_or_else(|p| p.into_inner());
+    es.use_voice(voice)?;
+    let c_text = CString::new(text).context("text contains a NUL byte")?;
+    COLLECTED.with_borrow_mut(|c| *c = Collected::default());
+    // SAFETY: parameters as speak_lib.h documents them; guarded by the mutex; the
+    // callback fills COLLECTED on this thread before espeak_Synth returns.
+    let status = unsafe {
+        (es.set_parameter)(PARAM_RATE, rate as c_int, 0);
+        (es.set_parameter)(PARAM_PITCH, pitch as c_int, 0);
+        (es.set_parameter)(PARAM_VOLUME, volume as c_int, 0);
+        (es.synth)(
+            c_text.as_ptr().cast(),
+            text.len() + 1,
+            0,
+            POS_CHARACTER,
+            0,
+            ESPEAK_CHARS_UTF8 as c_uint,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if status != 0 {
+        bail!("espeak-ng could not speak this line (error {status})");
+    }
+    let collected = COLLECTED.with_borrow_mut(std::mem::take);
+    let rate_hz = es.sample_rate;
+    let phonemes = collected.phonemes.into_iter().map(|(ms, p)| ((u64::from(ms) * u64::from(rate_hz) / 1000) as u32, p)).collect();
+    Ok(Spoken { sample_rate: rate_hz, samples: collected.samples, phonemes })
+}
+
 /// IPA phonemes for `text` in the espeak-ng voice `voice` (e.g. "en-us"), with clause
 /// punctuation kept the way Piper voices were trained on: "hello, world." ->
 /// "həlˈoʊ, wˈɜːld."
 pub fn phonemize(voice: &str, text: &str) -> Result<String> {
     let mut es = instance()?.lock().unwrap_or_else(|p| p.into_inner());
-    if es.voice != voice {
-        let name = CString::new(voice)?;
-        // SAFETY: valid C string; guarded by the mutex.
-        if unsafe { (es.set_voice)(name.as_ptr()) } != 0 {
-            bail!("espeak-ng has no voice `{voice}` (from the voice's .onnx.json `espeak.voice`)");
-        }
-        es.voice = voice.to_string();
-    }
+    es.use_voice(voice)?;
     let clauses = split_clauses(text);
     let mut out = String::new();
     for (i, (body, punct)) in clauses.iter().enumerate() {
@@ -142,6 +275,18 @@ mod tests {
             split_clauses("Hello, world. It costs $19.99!"),
             vec![("Hello".into(), Some(',')), ("world".into(), Some('.')), ("It costs $19.99".into(), Some('!'))]
         );
+    }
+
+    #[test]
+    fn espeak_speaks_mandarin_with_its_own_phoneme_timings() {
+        let s = speak("cmn", "欢迎来到直播间，今天特价。", 175, 50, 100).unwrap();
+        let seconds = s.samples.len() as f64 / s.sample_rate as f64;
+        assert!(seconds > 1.0 && s.samples.iter().any(|v| v.abs() > 3000), "{seconds} s");
+        assert!(s.phonemes.len() > 10, "{:?}", s.phonemes);
+        assert!(s.phonemes.windows(2).all(|w| w[0].0 <= w[1].0) && s.phonemes.last().unwrap().0 <= s.samples.len() as u32);
+        // Then English again from the same instance.
+        let e = speak("en-us", "Hello there.", 175, 50, 100).unwrap();
+        assert!(e.phonemes.iter().any(|(_, p)| p.starts_with('h')), "{:?}", e.phonemes);
     }
 
     #[test]
