@@ -27,7 +27,8 @@ use crate::show::director::{Director, Origin};
 use crate::show::lines::Lines;
 use crate::show::moderation::Moderation;
 use crate::show::transcript::Transcript;
-use crate::speech::{Speaker, SynthLane};
+use crate::speech::SynthLane;
+use crate::speech::voices::{VoiceCatalog, Voices};
 use crate::timeline::{Pacing, Timeline};
 
 /// Commands the API may queue before the render thread takes them in.
@@ -77,14 +78,19 @@ impl Broadcast {
         // Everything that can fail on bad input fails here, before anything starts.
         let show_file = Arc::new(ShowFile::load(&config.show.file)?);
         let mut scene = Scene::new(config, show_file.clone(), live)?;
-        let (show_voice, live_voice) = std::thread::scope(|s| {
-            let a = s.spawn(|| Speaker::load(&config.voice));
-            let b = s.spawn(|| Speaker::load(&config.voice));
-            (a.join().expect("voice loader"), b.join().expect("voice loader"))
-        });
+        let catalog = VoiceCatalog::new(&config.voice, &config.voices);
+        let voice_names = catalog.names();
+        if let Some(v) = show_file.voices().into_iter().find(|v| !voice_names.contains(v)) {
+            bail!("show file {}: voice `{v}` is not one of the config's voices ({})", config.show.file.display(), voice_names.join(", "));
+        }
         // One cache for both lanes: a line the show said is free when inserted, and back.
         let speech_cache = Arc::new(config.voice.cache());
-        let (show_voice, live_voice) = (show_voice?.with_cache(speech_cache.clone()), live_voice?.with_cache(speech_cache.clone()));
+        let (show_voices, live_voices) = std::thread::scope(|s| {
+            let a = s.spawn(|| Voices::load(catalog.clone(), speech_cache.clone()));
+            let b = s.spawn(|| Voices::load(catalog.clone(), speech_cache.clone()));
+            (a.join().expect("voice loader"), b.join().expect("voice loader"))
+        });
+        let (show_voices, live_voices) = (show_voices?, live_voices?);
         let transcript = match config.show.transcript.as_os_str().is_empty() {
             true => None,
             false => Some(Transcript::open(&config.show.transcript)?),
@@ -107,6 +113,7 @@ impl Broadcast {
             show_file.clone(),
             config.show.file.clone(),
             scene.background_names(),
+            voice_names,
         ));
         let _watcher = ShowWatcher::spawn(shared.clone());
         let _api = match &self.api {
@@ -117,8 +124,8 @@ impl Broadcast {
         let (done_tx, done_rx) = unbounded();
         let director = Director::new(
             Show::new(show_file, config.avatar.seed),
-            SynthLane::spawn("show", show_voice, done_tx.clone(), true),
-            SynthLane::spawn("live", live_voice, done_tx, false),
+            SynthLane::spawn("show", show_voices, done_tx.clone(), true),
+            SynthLane::spawn("live", live_voices, done_tx, false),
             done_rx,
             command_rx,
             lines,

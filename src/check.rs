@@ -30,7 +30,8 @@ pub fn run(config: &Config) -> Vec<Finding> {
     let ort = config.voice.onnxruntime_path();
     add(format!("ONNX Runtime {}", ort.display()), onnx::environment(&ort).err().map(|e| format!("{e:#}")));
 
-    for path in [config.voice.model.clone(), config.voice.model_json()] {
+    let piper = config.voice.engine == crate::config::VoiceEngine::Piper;
+    for path in [config.voice.model.clone(), config.voice.model_json()].into_iter().filter(|_| piper) {
         add(
             format!("voice file {}", path.display()),
             (!path.is_file()).then(|| {
@@ -39,7 +40,8 @@ pub fn run(config: &Config) -> Vec<Finding> {
         );
     }
 
-    let espeak = speech::espeak::available().and_then(|_| speech::espeak::phonemize("en-us", "check"));
+    let language = if piper { "en-us" } else { config.voice.language.as_str() };
+    let espeak = speech::espeak::available().and_then(|_| speech::espeak::phonemize(language, "check"));
     add(format!("espeak-ng ({})", speech::espeak::LIBRARY), espeak.err().map(|e| format!("{e:#}")));
 
     add(

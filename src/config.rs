@@ -39,6 +39,9 @@ pub struct Config {
     pub audio: AudioConfig,
     #[serde(default)]
     pub voice: VoiceConfig,
+    /// More voices by name ([voices.NAME]), for shows, segments and inserted lines.
+    #[serde(default)]
+    pub voices: std::collections::BTreeMap<String, VoiceConfig>,
     #[serde(default)]
     pub avatar: AvatarConfig,
     #[serde(default)]
@@ -145,8 +148,23 @@ impl Default for AudioConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VoiceConfig {
+    /// piper (neural, the default) or espeak (espeak-ng's own voice, any language it speaks).
+    pub engine: VoiceEngine,
     /// Piper voice model; its `.onnx.json` sits beside it.
     pub model: PathBuf,
+    /// espeak engine: the espeak-ng voice, e.g. "en-us" or "cmn" (Mandarin).
+    pub language: String,
+    /// espeak engine: 0-100, 50 is the voice's own.
+    pub pitch: Option<u32>,
+    /// http engine: the endpoint (OpenAI-compatible /v1/audio/speech, or any that answers WAV).
+    pub url: Option<String>,
+    /// http engine: the request's `model` and `voice`.
+    pub remote_model: String,
+    pub remote_voice: String,
+    /// http engine: the environment variable that holds the bearer token, if one is needed.
+    pub api_key_env: Option<String>,
+    /// http engine: longest wait for an answer; past it the default voice says the line.
+    pub timeout_ms: u32,
     /// ONNX Runtime shared library (unpacked by scripts/setup.sh). `ORT_DYLIB_PATH` overrides it.
     pub onnxruntime: PathBuf,
     /// Inference threads for synthesis.
@@ -164,7 +182,15 @@ pub struct VoiceConfig {
 impl Default for VoiceConfig {
     fn default() -> Self {
         VoiceConfig {
+            engine: VoiceEngine::Piper,
             model: PathBuf::from("models/voices/en_US-joe-medium.onnx"),
+            language: "en-us".into(),
+            pitch: None,
+            url: None,
+            remote_model: "tts-1".into(),
+            remote_voice: "alloy".into(),
+            api_key_env: None,
+            timeout_ms: 5000,
             onnxruntime: PathBuf::from("models/onnxruntime/libonnxruntime.so.1.31.1"),
             threads: 1,
             length_scale: None,
@@ -174,6 +200,48 @@ impl Default for VoiceConfig {
             cache_disk_mb: 2048,
         }
     }
+}
+
+impl VoiceConfig {
+    /// Range checks; `at` is the config path ("voice", "voices.anna").
+    fn validate(&self, at: &str) -> Result<()> {
+        if !(1..=16).contains(&self.threads) {
+            bail!("`{at}.threads`: use 1 to 16");
+        }
+        if let Some(p) = self.pitch {
+            if self.engine != VoiceEngine::Espeak {
+                bail!("`{at}.pitch`: only the espeak engine takes a pitch (engine = \"espeak\")");
+            }
+            if p > 100 {
+                bail!("`{at}.pitch`: use 0 to 100 (50 is the voice's own)");
+            }
+        }
+        if self.engine == VoiceEngine::Http {
+            if !self.url.as_deref().is_some_and(|u| u.starts_with("http://") || u.starts_with("https://")) {
+                bail!("`{at}.url`: engine = \"http\" needs the endpoint, e.g. \"http://127.0.0.1:8000/v1/audio/speech\"");
+            }
+            if !(100..=60_000).contains(&self.timeout_ms) {
+                bail!("`{at}.timeout_ms`: use 100 to 60000");
+            }
+        }
+        if !(0.0..=4.0).contains(&self.volume) {
+            bail!("`{at}.volume`: use 0.0 to 4.0 (1.0 leaves the voice as it is)");
+        }
+        if let Some(ls) = self.length_scale {
+            if !(0.25..=4.0).contains(&ls) {
+                bail!("`{at}.length_scale`: use 0.25 to 4.0 (1.0 is the voice's own pace)");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VoiceEngine {
+    Piper,
+    Espeak,
+    Http,
 }
 
 impl VoiceConfig {
@@ -367,16 +435,12 @@ impl Config {
         if !(32..=320).contains(&self.audio.bitrate_kbps) {
             bail!("`audio.bitrate_kbps`: {} is out of range; use 32 to 320 (128 is usual)", self.audio.bitrate_kbps);
         }
-        if !(1..=16).contains(&self.voice.threads) {
-            bail!("`voice.threads`: use 1 to 16");
-        }
-        if !(0.0..=4.0).contains(&self.voice.volume) {
-            bail!("`voice.volume`: use 0.0 to 4.0 (1.0 leaves the voice as it is)");
-        }
-        if let Some(ls) = self.voice.length_scale {
-            if !(0.25..=4.0).contains(&ls) {
-                bail!("`voice.length_scale`: use 0.25 to 4.0 (1.0 is the voice's own pace)");
+        self.voice.validate("voice")?;
+        for (name, v) in &self.voices {
+            if name == crate::speech::voices::DEFAULT || name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '/') {
+                bail!("`voices.{name}`: pick another name (not `default`, no spaces or slashes)");
             }
+            v.validate(&format!("voices.{name}"))?;
         }
         let addr: std::net::SocketAddr = self.api.listen.parse().map_err(|_| {
             anyhow::anyhow!("`api.listen`: `{}` is not an address; write IP:PORT, e.g. \"127.0.0.1:8080\"", self.api.listen)

@@ -52,7 +52,7 @@ enum Command {
         config: PathBuf,
         #[arg(long)]
         text: String,
-        /// A voice NAME in the voices folder (beside voice.model), or a path to a .onnx; default: the config's.
+        /// A voice name ([voices.NAME], or NAME.onnx in the voices folder beside voice.model), or a path to a .onnx.
         #[arg(long)]
         voice: Option<String>,
         #[arg(long)]
@@ -136,7 +136,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Say { config, text, voice, output, timings } => {
             let config = Config::load(&config)?;
-            let voice = avatarcast::speech::say::resolve_voice(&config.voice, voice.as_deref())?;
+            let voice = avatarcast::speech::say::resolve_voice(&config, voice.as_deref())?;
             let doc = avatarcast::speech::say::run(&voice, &text, &output, timings.as_deref())?;
             eprintln!(
                 "said {:.2} s ({}) in {:.3} s: \"{}\"",

@@ -55,5 +55,5 @@ fn say_writes_speech_with_exact_timings_and_caches_it() {
 
     // An unknown voice names the folder and the voices in it.
     let out = run(avatarcast().args(["say", "--text", "hi", "--voice", "nobody", "--config"]).arg(&config).arg("--output").arg(&wav));
-    assert!(!out.status.success() && text(&out).contains("voice `nobody`") && text(&out).contains("en_US-joe-medium"), "{}", text(&out));
+    assert!(!out.status.success() && text(&out).contains("no voice `nobody`") && text(&out).contains("en_US-joe-medium"), "{}", text(&out));
 }

@@ -185,6 +185,9 @@ struct SayRequest {
     text: String,
     #[serde(default = "normal")]
     priority: Priority,
+    /// A voice name; default: the show's.
+    #[serde(default)]
+    voice: Option<String>,
 }
 
 fn normal() -> Priority {
@@ -205,8 +208,11 @@ async fn say(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes
         return error(StatusCode::UNPROCESSABLE_ENTITY, format!("text is longer than {MAX_TEXT_CHARS} characters"), Some("text"));
     }
     let shared = &state.shared;
+    if let Some(v) = req.voice.as_ref().filter(|v| !shared.voice_names.contains(v)) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, format!("no voice `{v}`; voices: {}", shared.voice_names.join(", ")), Some("voice"));
+    }
     let id = shared.lines.add(text, req.priority);
-    let cmd = Command::Say { id, text: text.to_string(), priority: req.priority, received };
+    let cmd = Command::Say { id, text: text.to_string(), priority: req.priority, received, voice: req.voice };
     if shared.commands.try_send(cmd).is_err() {
         shared.lines.update(id, |r| r.state = crate::show::lines::LineState::Dropped { reason: "queue full".into() });
         return error(StatusCode::SERVICE_UNAVAILABLE, "the line queue is full; try again shortly", None);
@@ -401,7 +407,7 @@ async fn comment(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: B
         cd.user.insert((index, req.user.clone()), now);
     }
     let id = shared.lines.add(&answer, rule.priority);
-    if shared.commands.try_send(Command::Say { id, text: answer.clone(), priority: rule.priority, received }).is_err() {
+    if shared.commands.try_send(Command::Say { id, text: answer.clone(), priority: rule.priority, received, voice: None }).is_err() {
         shared.lines.update(id, |r| r.state = crate::show::lines::LineState::Dropped { reason: "queue full".into() });
         return error(StatusCode::SERVICE_UNAVAILABLE, "the line queue is full; try again shortly", None);
     }
@@ -438,7 +444,7 @@ fn draft_answer(state: &Arc<ApiState>, llm: crate::control::llm::LlmConfig, req:
             }
         };
         shared.lines.update(id, |r| r.text = answer.clone());
-        if shared.commands.try_send(Command::Say { id, text: answer, priority: Priority::Normal, received }).is_err() {
+        if shared.commands.try_send(Command::Say { id, text: answer, priority: Priority::Normal, received, voice: None }).is_err() {
             shared.lines.update(id, |r| r.state = crate::show::lines::LineState::Dropped { reason: "queue full".into() });
         }
     });

@@ -45,6 +45,8 @@ pub struct Shared {
     pub show: Mutex<Arc<ShowFile>>,
     /// Background names the scene knows, for validating PUT /v1/scene.
     pub backgrounds: Vec<String>,
+    /// Voice names lines and shows may use.
+    pub voice_names: Vec<String>,
     /// Events for WebSocket clients (JSON text); sending never blocks the render thread.
     pub events: tokio::sync::broadcast::Sender<String>,
     /// Where the show file lives (PUT /v1/show writes it there).
@@ -74,6 +76,7 @@ impl Shared {
         show: Arc<ShowFile>,
         show_path: std::path::PathBuf,
         backgrounds: Vec<String>,
+        voice_names: Vec<String>,
     ) -> Shared {
         Shared {
             started: Instant::now(),
@@ -96,6 +99,7 @@ impl Shared {
             snapshot: Snapshot::default(),
             show: Mutex::new(show),
             backgrounds,
+            voice_names,
             events: tokio::sync::broadcast::channel(1024).0,
             show_path,
             last_product: Mutex::new(String::new()),
@@ -109,6 +113,11 @@ impl Shared {
         for b in show.backgrounds() {
             if !self.backgrounds.contains(&b) {
                 anyhow::bail!("[background {b}] is not one of the config's backgrounds ({})", self.backgrounds.join(", "));
+            }
+        }
+        for v in show.voices() {
+            if !self.voice_names.contains(&v) {
+                anyhow::bail!("voice `{v}` is not one of the stream's voices ({})", self.voice_names.join(", "));
             }
         }
         let show = Arc::new(show);

@@ -1,6 +1,7 @@
 //! Lip-sync from exact phoneme timings: IPA phonemes -> mouth shapes (the Preston
 //! Blair / Rhubarb set, DESIGN.md §5) -> the shape each video frame shows.
 
+pub mod energy;
 pub mod visemes;
 
 pub use visemes::Mouth;

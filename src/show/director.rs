@@ -22,7 +22,8 @@ const SHOW_AHEAD: usize = 3;
 
 /// Requests from the control plane.
 pub enum Command {
-    Say { id: LineId, text: String, priority: Priority, received: Instant },
+    /// `voice`: a voice name (speech/voices.rs); None: the show's.
+    Say { id: LineId, text: String, priority: Priority, received: Instant, voice: Option<String> },
     ReleaseTakeover,
     /// Background, card or caption changes: passed on to the scene at the next frame.
     Scene(crate::scene::SceneCommand),
@@ -176,11 +177,11 @@ impl Director {
             guard += 1;
             let Some(item) = self.show.next() else { return };
             let item = match item {
-                ShowItem::Say { text, product, cues } => match self.moderation.check(&text) {
-                    Verdict::Clean(t) => ShowItem::Say { text: t, product, cues },
+                ShowItem::Say { text, product, cues, voice } => match self.moderation.check(&text) {
+                    Verdict::Clean(t) => ShowItem::Say { text: t, product, cues, voice },
                     Verdict::Replaced { text: t, terms } => {
                         tracing::warn!(?terms, line = %text, "show line: banned terms replaced");
-                        ShowItem::Say { text: t, product, cues }
+                        ShowItem::Say { text: t, product, cues, voice }
                     }
                     Verdict::Blocked { terms } => {
                         tracing::warn!(?terms, line = %text, "show line blocked by moderation");
@@ -191,8 +192,8 @@ impl Director {
             };
             self.next_seq += 1;
             let seq = self.next_seq;
-            if let ShowItem::Say { text, product, .. } = &item {
-                self.show_lane.submit(SynthJob { key: JobKey::Show(seq), text: text.clone(), product: product.clone() });
+            if let ShowItem::Say { text, product, voice, .. } = &item {
+                self.show_lane.submit(SynthJob { key: JobKey::Show(seq), text: text.clone(), product: product.clone(), voice: voice.clone() });
             }
             self.show_ahead.push_back(ShowEntry { seq, item, utterance: None, resumed: false });
         }
@@ -233,7 +234,7 @@ impl Director {
             let Some(text) = super::file::fill_product(&e.say, product) else { continue };
             tracing::info!(event = i, %text, "timed event");
             let id = self.lines.add(&text, e.priority);
-            self.command(Command::Say { id, text, priority: e.priority, received: Instant::now() });
+            self.command(Command::Say { id, text, priority: e.priority, received: Instant::now(), voice: file.voice.clone() });
             if let Some(p) = &e.product {
                 let sale_seconds = e.sale_minutes.map(|m| (m * 60.0) as u32);
                 self.scene_commands.push(crate::scene::SceneCommand::Card { product: Some(p.clone()), visible: Some(true), sale_seconds });
@@ -264,7 +265,8 @@ impl Director {
 
     fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Say { id, text, priority, received } => {
+            Command::Say { id, text, priority, received, voice } => {
+                let voice = voice.or_else(|| self.show.file.voice.clone());
                 let text = match self.moderation.check(&text) {
                     Verdict::Clean(t) => t,
                     Verdict::Replaced { text: t, terms } => {
@@ -285,7 +287,12 @@ impl Director {
                     .enumerate()
                     .map(|(part, sentence)| {
                         let part = part as u32;
-                        self.live_lane.submit(SynthJob { key: JobKey::Line { id, part }, text: sentence, product: String::new() });
+                        self.live_lane.submit(SynthJob {
+                            key: JobKey::Line { id, part },
+                            text: sentence,
+                            product: String::new(),
+                            voice: voice.clone(),
+                        });
                         Inserted { id, part, last: part + 1 == n, priority, received, utterance: None, resumed: false }
                     })
                     .collect();
@@ -343,7 +350,7 @@ impl Director {
         };
         serde_json::json!({
             "type": kind, "source": origin.label(), "id": id, "text": u.text, "product": u.product,
-            "start": start, "end": end, "words": words,
+            "voice": u.voice, "start": start, "end": end, "words": words,
         })
     }
 
@@ -518,7 +525,9 @@ impl Director {
         match origin {
             Origin::Show { seq } => {
                 let item = match &segment {
-                    Segment::Speech(u) => ShowItem::Say { text: u.text.clone(), product: u.product.clone(), cues: Vec::new() },
+                    Segment::Speech(u) => {
+                        ShowItem::Say { text: u.text.clone(), product: u.product.clone(), cues: Vec::new(), voice: Some(u.voice.clone()) }
+                    }
                     Segment::Silence { samples } => ShowItem::Pause { ms: samples / (OUTPUT_RATE / 1000) },
                 };
                 let utterance = match segment {

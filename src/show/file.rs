@@ -24,6 +24,9 @@ pub enum Order {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShowFile {
+    /// The voice the show speaks in (a name from the config's voices); default: [voice].
+    #[serde(default)]
+    pub voice: Option<String>,
     #[serde(default)]
     pub order: Order,
     #[serde(default = "default_sentence_pause")]
@@ -157,6 +160,9 @@ pub struct SegmentDef {
     /// … or say fixed text.
     #[serde(default)]
     pub text: Option<String>,
+    /// This segment's voice, instead of the show's.
+    #[serde(default)]
+    pub voice: Option<String>,
 }
 
 /// Line of the first `needle` after the `nth` occurrence of `table` (e.g. "[[segments]]").
@@ -250,6 +256,14 @@ impl ShowFile {
     }
 
     /// Background names used in markup, for checking against the scene's.
+    /// Voice names the show uses (the running stream checks they exist).
+    pub fn voices(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.voice.iter().chain(self.segments.iter().filter_map(|s| s.voice.as_ref())).cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     pub fn backgrounds(&self) -> Vec<String> {
         let texts = self.products.iter().flat_map(|p| p.pitches.iter()).chain(self.segments.iter().filter_map(|s| s.text.as_ref()));
         let mut out = Vec::new();

@@ -3,21 +3,23 @@
 
 pub mod cache;
 pub mod espeak;
+pub mod http;
 pub mod normalize;
 pub mod onnx_patch;
 pub mod piper;
 pub mod resample;
 pub mod say;
 pub mod text;
+pub mod voices;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-use crate::config::VoiceConfig;
+use crate::config::{VoiceConfig, VoiceEngine};
 use crate::lipsync::{MouthTrack, visemes};
 use cache::{CachedSpeech, SpeechCache};
 use piper::{PhonemeSpan, PiperVoice};
@@ -32,6 +34,8 @@ pub struct Utterance {
     pub text: String,
     /// What the voice was given: normalized ("nineteen dollars ninety-nine").
     pub spoken: String,
+    /// The voice's name (voices.rs).
+    pub voice: String,
     pub product: String,
     pub samples: Vec<i16>,
     pub phonemes: Vec<PhonemeSpan>,
@@ -79,9 +83,18 @@ pub fn words_from_phonemes(phonemes: &[PhonemeSpan]) -> Vec<std::ops::Range<u32>
     words
 }
 
+/// What makes the sound.
+enum Engine {
+    Piper(PiperVoice),
+    /// espeak-ng's own voice for `language` (any it speaks: "en-us", "cmn", …).
+    Espeak { language: String, rate: u32, pitch: u32 },
+    /// An external voice over HTTP (audio only; the mouth follows its loudness).
+    Http(http::HttpVoice),
+}
+
 /// A voice plus everything that turns its output into stream-ready speech.
 pub struct Speaker {
-    voice: PiperVoice,
+    engine: Engine,
     resampler: Resampler,
     volume: f32,
     cache: Option<Arc<SpeechCache>>,
@@ -91,24 +104,50 @@ pub struct Speaker {
 
 impl Speaker {
     pub fn load(config: &VoiceConfig) -> Result<Speaker> {
-        let voice = PiperVoice::load(
-            &config.model,
-            &config.model_json(),
-            &config.onnxruntime_path(),
-            config.threads,
-            config.length_scale,
-        )?;
-        let resampler = Resampler::new(voice.sample_rate, OUTPUT_RATE);
         let file = std::fs::metadata(&config.model).ok();
-        let identity = format!(
-            "piper|{}|{}|{:?}|length_scale={:?}|volume={}",
-            config.model.display(),
-            file.as_ref().map(|m| m.len()).unwrap_or(0),
-            file.and_then(|m| m.modified().ok()),
-            config.length_scale,
-            config.volume
-        );
-        Ok(Speaker { voice, resampler, volume: config.volume, cache: None, identity })
+        let (engine, rate, identity) = match config.engine {
+            VoiceEngine::Piper => {
+                let voice = PiperVoice::load(
+                    &config.model,
+                    &config.model_json(),
+                    &config.onnxruntime_path(),
+                    config.threads,
+                    config.length_scale,
+                )?;
+                let identity = format!(
+                    "piper|{}|{}|{:?}|length_scale={:?}|volume={}",
+                    config.model.display(),
+                    file.as_ref().map(|m| m.len()).unwrap_or(0),
+                    file.and_then(|m| m.modified().ok()),
+                    config.length_scale,
+                    config.volume
+                );
+                let rate = voice.sample_rate;
+                (Engine::Piper(voice), rate, identity)
+            }
+            VoiceEngine::Espeak => {
+                // Checks the library and the language now, not at the first line.
+                espeak::phonemize(&config.language, "a").with_context(|| format!("`voice.language` = \"{}\"", config.language))?;
+                let rate = (175.0 / config.length_scale.unwrap_or(1.0)).round() as u32;
+                let pitch = config.pitch.unwrap_or(50);
+                let identity = format!("espeak|{}|rate={rate}|pitch={pitch}|volume={}", config.language, config.volume);
+                (Engine::Espeak { language: config.language.clone(), rate, pitch }, espeak::sample_rate()?, identity)
+            }
+            VoiceEngine::Http => {
+                let voice = http::HttpVoice::new(config)?;
+                let identity = format!(
+                    "http|{}|{}|{}|volume={}",
+                    config.url.as_deref().unwrap_or(""),
+                    config.remote_model,
+                    config.remote_voice,
+                    config.volume
+                );
+                // The service picks its rate; the resampler is made per answer.
+                (Engine::Http(voice), OUTPUT_RATE, identity)
+            }
+        };
+        let resampler = Resampler::new(rate, OUTPUT_RATE);
+        Ok(Speaker { engine, resampler, volume: config.volume, cache: None, identity })
     }
 
     /// Looks every sentence up in `cache` first, and keeps what it synthesizes there.
@@ -119,13 +158,37 @@ impl Speaker {
 
     /// Audio and phoneme timings at 48 kHz for already normalized text.
     fn synthesize(&mut self, spoken: &str) -> Result<Option<CachedSpeech>> {
-        let Some(syn) = self.voice.synthesize(spoken)? else { return Ok(None) };
-        let resampled = self.resampler.process(&syn.samples);
+        let (voice_rate, audio, voice_phonemes) = match &mut self.engine {
+            Engine::Piper(voice) => {
+                let Some(syn) = voice.synthesize(spoken)? else { return Ok(None) };
+                (syn.sample_rate, syn.samples, syn.phonemes)
+            }
+            Engine::Espeak { language, rate, pitch } => {
+                let out = espeak::speak(language, spoken, *rate, *pitch, 100)?;
+                if out.samples.is_empty() {
+                    return Ok(None);
+                }
+                let len = out.samples.len() as u32;
+                let audio: Vec<f32> = out.samples.iter().map(|s| f32::from(*s) / 32768.0).collect();
+                (out.sample_rate, audio, espeak_spans(&out.phonemes, len))
+            }
+            Engine::Http(voice) => {
+                let (rate, audio) = voice.synthesize(spoken)?;
+                if audio.is_empty() {
+                    return Ok(None);
+                }
+                let resampled = Resampler::new(rate, OUTPUT_RATE).process(&audio);
+                let samples: Vec<i16> =
+                    resampled.iter().map(|s| (s * self.volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect();
+                let phonemes = crate::lipsync::energy::phonemes_from_audio(&samples, OUTPUT_RATE);
+                return Ok(Some(CachedSpeech { samples, phonemes }));
+            }
+        };
+        let resampled = self.resampler.process(&audio);
         let samples: Vec<i16> =
             resampled.iter().map(|s| (s * self.volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect();
-        let scale = |v: u32| ((v as u64 * OUTPUT_RATE as u64) / syn.sample_rate as u64) as u32;
-        let mut phonemes: Vec<PhonemeSpan> = syn
-            .phonemes
+        let scale = |v: u32| ((v as u64 * OUTPUT_RATE as u64) / voice_rate as u64) as u32;
+        let mut phonemes: Vec<PhonemeSpan> = voice_phonemes
             .iter()
             .map(|p| PhonemeSpan { phoneme: p.phoneme, start: scale(p.start), end: scale(p.end).min(samples.len() as u32) })
             .collect();
@@ -162,6 +225,7 @@ impl Speaker {
         Ok(Some(Utterance {
             text: if written.is_empty() { spoken.clone() } else { written },
             spoken,
+            voice: voices::DEFAULT.to_string(),
             product: product.to_string(),
             samples: speech.samples.clone(),
             phonemes: speech.phonemes.clone(),
@@ -170,6 +234,29 @@ impl Speaker {
             synth_seconds: started.elapsed().as_secs_f64(),
         }))
     }
+}
+
+/// espeak-ng's phoneme events (start sample, IPA name) as spans that tile `len`
+/// samples: silence before the first, each phoneme up to the next. A name is
+/// represented by its first character that shapes the mouth ("ˈa" -> 'a').
+fn espeak_spans(events: &[(u32, String)], len: u32) -> Vec<PhonemeSpan> {
+    let mut spans = Vec::with_capacity(events.len() + 1);
+    let first = events.first().map(|(s, _)| (*s).min(len)).unwrap_or(len);
+    if first > 0 {
+        spans.push(PhonemeSpan { phoneme: '_', start: 0, end: first });
+    }
+    for (i, (start, name)) in events.iter().enumerate() {
+        let end = events.get(i + 1).map(|(s, _)| *s).unwrap_or(len).min(len);
+        let start = (*start).min(end);
+        let phoneme = name
+            .chars()
+            .find(|c| matches!(visemes::mouth_for(*c), visemes::Shape::Mouth(_) | visemes::Shape::Pause))
+            .unwrap_or('_');
+        if end > start {
+            spans.push(PhonemeSpan { phoneme, start, end });
+        }
+    }
+    spans
 }
 
 /// What a synthesis job is for, so its result finds its way back.
@@ -184,6 +271,8 @@ pub struct SynthJob {
     pub key: JobKey,
     pub text: String,
     pub product: String,
+    /// A voice name (voices.rs); None: the default.
+    pub voice: Option<String>,
 }
 
 pub struct SynthDone {
@@ -192,7 +281,7 @@ pub struct SynthDone {
     pub result: Result<Option<Arc<Utterance>>, String>,
 }
 
-/// A synthesis thread with its own voice instance. The show and live insertions get
+/// A synthesis thread with its own voice instances. The show and live insertions get
 /// one lane each, so an urgent line never waits behind the show's look-ahead.
 pub struct SynthLane {
     jobs: Option<Sender<SynthJob>>,
@@ -203,7 +292,7 @@ impl SynthLane {
     /// `background`: work done ahead of time (the show's look-ahead) yields the CPU to
     /// rendering and encoding; the lane for live insertions does not, since a viewer
     /// waits for it.
-    pub fn spawn(name: &str, mut speaker: Speaker, done: Sender<SynthDone>, background: bool) -> SynthLane {
+    pub fn spawn(name: &str, mut voices: voices::Voices, done: Sender<SynthDone>, background: bool) -> SynthLane {
         let (tx, rx) = unbounded::<SynthJob>();
         let handle = std::thread::Builder::new()
             .name(format!("speech-{name}"))
@@ -212,7 +301,7 @@ impl SynthLane {
                     lower_thread_priority();
                 }
                 for job in rx {
-                    let result = match speaker.speak(&job.text, &job.product) {
+                    let result = match voices.speak(job.voice.as_deref(), &job.text, &job.product) {
                         Ok(u) => Ok(u.map(Arc::new)),
                         Err(e) => Err(format!("{e:#}")),
                     };
@@ -293,6 +382,7 @@ mod tests {
         let u = Utterance {
             text: "hi you".into(),
             spoken: "hi you".into(),
+            voice: "default".into(),
             product: String::new(),
             samples: vec![0; 1100],
             phonemes: ph.to_vec(),

@@ -10,26 +10,19 @@ use serde_json::json;
 use super::{OUTPUT_RATE, Speaker};
 use crate::config::VoiceConfig;
 
-/// Picks the voice: a path to a `.onnx`, or NAME for `<voices_dir>/NAME.onnx`.
-pub fn resolve_voice(config: &VoiceConfig, voice: Option<&str>) -> Result<VoiceConfig> {
-    let Some(voice) = voice else { return Ok(config.clone()) };
-    let as_path = PathBuf::from(voice);
-    let model = if voice.ends_with(".onnx") {
-        as_path
-    } else {
-        let dir = config.model.parent().unwrap_or(Path::new("."));
-        dir.join(format!("{voice}.onnx"))
-    };
-    if !model.exists() {
-        let dir = model.parent().unwrap_or(Path::new("."));
-        let known: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok()?.path().file_name()?.to_str()?.strip_suffix(".onnx").map(String::from)).collect()
-            })
-            .unwrap_or_default();
-        bail!("voice `{voice}`: no {} (voices in {}: {})", model.display(), dir.display(), if known.is_empty() { "none".into() } else { known.join(", ") });
+/// Picks the voice: a path to a `.onnx`, or a name from the catalog (voices.rs).
+pub fn resolve_voice(config: &crate::config::Config, voice: Option<&str>) -> Result<VoiceConfig> {
+    let catalog = super::voices::VoiceCatalog::new(&config.voice, &config.voices);
+    match voice {
+        None => Ok(config.voice.clone()),
+        Some(path) if path.ends_with(".onnx") => {
+            if !Path::new(path).is_file() {
+                bail!("voice model {path} not found");
+            }
+            Ok(VoiceConfig { model: PathBuf::from(path), engine: crate::config::VoiceEngine::Piper, ..config.voice.clone() })
+        }
+        Some(name) => catalog.resolve(name),
     }
-    Ok(VoiceConfig { model, ..config.clone() })
 }
 
 /// 16-bit mono PCM WAV.

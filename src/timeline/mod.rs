@@ -386,6 +386,7 @@ mod tests {
         Arc::new(Utterance {
             text: "test".into(),
             spoken: "test".into(),
+            voice: "default".into(),
             product: "p".into(),
             samples: vec![1000; len],
             phonemes: vec![],
