@@ -177,11 +177,13 @@ impl Director {
             guard += 1;
             let Some(item) = self.show.next() else { return };
             let item = match item {
-                ShowItem::Say { text, product, cues, voice } => match self.moderation.check(&text) {
-                    Verdict::Clean(t) => ShowItem::Say { text: t, product, cues, voice },
+                // A recording plays as recorded; its caption is shown as written.
+                item @ ShowItem::Say { audio: Some(_), .. } => item,
+                ShowItem::Say { text, product, cues, voice, audio } => match self.moderation.check(&text) {
+                    Verdict::Clean(t) => ShowItem::Say { text: t, product, cues, voice, audio },
                     Verdict::Replaced { text: t, terms } => {
                         tracing::warn!(?terms, line = %text, "show line: banned terms replaced");
-                        ShowItem::Say { text: t, product, cues, voice }
+                        ShowItem::Say { text: t, product, cues, voice, audio }
                     }
                     Verdict::Blocked { terms } => {
                         tracing::warn!(?terms, line = %text, "show line blocked by moderation");
@@ -192,8 +194,14 @@ impl Director {
             };
             self.next_seq += 1;
             let seq = self.next_seq;
-            if let ShowItem::Say { text, product, voice, .. } = &item {
-                self.show_lane.submit(SynthJob { key: JobKey::Show(seq), text: text.clone(), product: product.clone(), voice: voice.clone() });
+            if let ShowItem::Say { text, product, voice, audio, .. } = &item {
+                self.show_lane.submit(SynthJob {
+                    key: JobKey::Show(seq),
+                    text: text.clone(),
+                    product: product.clone(),
+                    voice: voice.clone(),
+                    audio: audio.clone(),
+                });
             }
             self.show_ahead.push_back(ShowEntry { seq, item, utterance: None, resumed: false });
         }
@@ -292,6 +300,7 @@ impl Director {
                             text: sentence,
                             product: String::new(),
                             voice: voice.clone(),
+                            audio: None,
                         });
                         Inserted { id, part, last: part + 1 == n, priority, received, utterance: None, resumed: false }
                     })
@@ -526,7 +535,8 @@ impl Director {
             Origin::Show { seq } => {
                 let item = match &segment {
                     Segment::Speech(u) => {
-                        ShowItem::Say { text: u.text.clone(), product: u.product.clone(), cues: Vec::new(), voice: Some(u.voice.clone()) }
+                        // Played from its utterance again: no new synthesis, no new recording read.
+                        ShowItem::Say { text: u.text.clone(), product: u.product.clone(), cues: Vec::new(), voice: Some(u.voice.clone()), audio: None }
                     }
                     Segment::Silence { samples } => ShowItem::Pause { ms: samples / (OUTPUT_RATE / 1000) },
                 };

@@ -163,6 +163,9 @@ pub struct SegmentDef {
     /// This segment's voice, instead of the show's.
     #[serde(default)]
     pub voice: Option<String>,
+    /// … or play a recorded line (WAV, MP3, FLAC, Ogg, M4A); `text` is then its caption.
+    #[serde(default)]
+    pub audio: Option<PathBuf>,
 }
 
 /// Line of the first `needle` after the `nth` occurrence of `table` (e.g. "[[segments]]").
@@ -241,6 +244,19 @@ impl ShowFile {
         }
         for (i, s) in self.segments.iter().enumerate() {
             let line = line_of(text, "[[segments]]", i, "=");
+            if let Some(audio) = &s.audio {
+                let ext = audio.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+                if !crate::speech::clip::EXTENSIONS.contains(&ext.as_str()) {
+                    bail!("line {line}: `segments[{i}].audio`: {} is not one of {}", audio.display(), crate::speech::clip::EXTENSIONS.join(", "));
+                }
+                if !audio.is_file() {
+                    bail!("line {line}: `segments[{i}].audio`: {} not found", audio.display());
+                }
+                if s.product.is_some() {
+                    bail!("line {line}: `segments[{i}]`: give `audio` (with an optional `text` caption) or `product`, not both");
+                }
+                continue;
+            }
             match (&s.product, &s.text) {
                 (Some(id), None) => {
                     if !ids.contains(id.as_str()) {
@@ -249,13 +265,12 @@ impl ShowFile {
                     }
                 }
                 (None, Some(t)) => check_markup(t).map_err(|e| anyhow::anyhow!("line {line}: `segments[{i}].text`: {e}"))?,
-                _ => bail!("line {line}: `segments[{i}]`: give either `product` or `text`, not both or neither"),
+                _ => bail!("line {line}: `segments[{i}]`: give `product`, `text` or `audio`"),
             }
         }
         Ok(())
     }
 
-    /// Background names used in markup, for checking against the scene's.
     /// Voice names the show uses (the running stream checks they exist).
     pub fn voices(&self) -> Vec<String> {
         let mut v: Vec<String> = self.voice.iter().chain(self.segments.iter().filter_map(|s| s.voice.as_ref())).cloned().collect();
@@ -264,6 +279,7 @@ impl ShowFile {
         v
     }
 
+    /// Background names used in markup, for checking against the scene's.
     pub fn backgrounds(&self) -> Vec<String> {
         let texts = self.products.iter().flat_map(|p| p.pitches.iter()).chain(self.segments.iter().filter_map(|s| s.text.as_ref()));
         let mut out = Vec::new();

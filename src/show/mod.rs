@@ -19,7 +19,8 @@ use markup::{Cue, Piece};
 pub enum ShowItem {
     /// A sentence; `product` is the product id ("" outside product segments); cues
     /// are pinned to word indices.
-    Say { text: String, product: String, cues: Vec<(usize, Cue)>, voice: Option<String> },
+    /// `audio`: a recorded line played instead (`text` is its caption).
+    Say { text: String, product: String, cues: Vec<(usize, Cue)>, voice: Option<String>, audio: Option<std::path::PathBuf> },
     Pause { ms: u32 },
 }
 
@@ -89,6 +90,12 @@ impl Show {
     fn expand(&mut self, seg: usize) {
         let def = &self.file.segments[seg];
         let voice = def.voice.clone().or_else(|| self.file.voice.clone());
+        if let Some(audio) = &def.audio {
+            let caption = def.text.clone().unwrap_or_default();
+            self.pending.push_back(ShowItem::Say { text: caption, product: String::new(), cues: Vec::new(), voice, audio: Some(audio.clone()) });
+            self.pending.push_back(ShowItem::Pause { ms: self.file.segment_pause_ms });
+            return;
+        }
         let (text, product) = match (&def.product, &def.text) {
             (Some(id), _) => {
                 let p = self.file.product(id).expect("validated product id");
@@ -109,7 +116,7 @@ impl Show {
         for piece in pieces {
             match piece {
                 Piece::Sentence(s) => {
-                    self.pending.push_back(ShowItem::Say { text: s.text, product: product.clone(), cues: s.cues, voice: voice.clone() });
+                    self.pending.push_back(ShowItem::Say { text: s.text, product: product.clone(), cues: s.cues, voice: voice.clone(), audio: None });
                     self.pending.push_back(ShowItem::Pause { ms: self.file.sentence_pause_ms });
                 }
                 Piece::Pause { ms } => {
@@ -215,7 +222,7 @@ text = "Bye. [pause 2s]"
     fn show_loops_forever_with_pauses_and_cues() {
         let mut show = Show::new(file("sequential"), 1);
         let first: Vec<_> = show.by_ref().take(2).collect();
-        assert_eq!(first[0], ShowItem::Say { text: "Hello.".into(), product: String::new(), cues: vec![], voice: None });
+        assert_eq!(first[0], ShowItem::Say { text: "Hello.".into(), product: String::new(), cues: vec![], voice: None, audio: None });
         assert_eq!(first[1], ShowItem::Pause { ms: 1500 });
         let pitch: Vec<_> = show.by_ref().take(4).collect();
         assert!(matches!(&pitch[0], ShowItem::Say { product, .. } if product == "a"));
@@ -223,7 +230,7 @@ text = "Bye. [pause 2s]"
         assert_eq!(pitch[3], ShowItem::Pause { ms: 1500 });
         let bye: Vec<_> = show.by_ref().take(2).collect();
         assert_eq!(bye[1], ShowItem::Pause { ms: 2000 });
-        assert_eq!(show.next(), Some(ShowItem::Say { text: "Hello.".into(), product: String::new(), cues: vec![], voice: None }));
+        assert_eq!(show.next(), Some(ShowItem::Say { text: "Hello.".into(), product: String::new(), cues: vec![], voice: None, audio: None }));
         assert_eq!(show.loops_completed, 1);
     }
 

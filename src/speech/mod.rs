@@ -2,6 +2,7 @@
 //! playback on its own thread.
 
 pub mod cache;
+pub mod clip;
 pub mod espeak;
 pub mod http;
 pub mod normalize;
@@ -273,6 +274,8 @@ pub struct SynthJob {
     pub product: String,
     /// A voice name (voices.rs); None: the default.
     pub voice: Option<String>,
+    /// A recorded line to play instead of speaking `text` (then its caption).
+    pub audio: Option<std::path::PathBuf>,
 }
 
 pub struct SynthDone {
@@ -301,7 +304,11 @@ impl SynthLane {
                     lower_thread_priority();
                 }
                 for job in rx {
-                    let result = match voices.speak(job.voice.as_deref(), &job.text, &job.product) {
+                    let spoken = match &job.audio {
+                        Some(path) => clip::load(path, &job.text, &job.product).map(Some),
+                        None => voices.speak(job.voice.as_deref(), &job.text, &job.product),
+                    };
+                    let result = match spoken {
                         Ok(u) => Ok(u.map(Arc::new)),
                         Err(e) => Err(format!("{e:#}")),
                     };

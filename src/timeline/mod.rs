@@ -256,13 +256,15 @@ impl<P: Programme> Timeline<P> {
         }
         let pose = self.motion.pose(n, mouth, speaking);
         let (caption, product) = match &self.current {
-            Some(Current { segment: Segment::Speech(u), start, .. }) => {
+            // A recording without a caption shows none.
+            Some(Current { segment: Segment::Speech(u), start, .. }) if !u.text.is_empty() => {
                 let offset = (self.sample.saturating_sub(*start)) as u32;
                 let spoken = u.words.len().max(1);
                 let written = u.text.split_whitespace().count().max(1);
                 let j = u.words.partition_point(|w| w.start <= offset).saturating_sub(1);
                 (Some((u.text.as_str(), (j * written / spoken).min(written - 1))), u.product.as_str())
             }
+            Some(Current { segment: Segment::Speech(u), .. }) => (None, u.product.as_str()),
             _ => (None, ""),
         };
         self.frame += 1;

@@ -1,0 +1,73 @@
+//! Recorded lines (WAV, MP3, FLAC, Ogg, M4A) played in the show: decoded to the
+//! stream's 48 kHz mono by GStreamer, mouth shapes from the sound itself
+//! (lipsync::energy), the segment's `text` as its caption.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use super::{OUTPUT_RATE, Utterance, words_from_phonemes};
+use crate::lipsync::MouthTrack;
+
+/// File types a show may name for `audio`.
+pub const EXTENSIONS: &[&str] = &["wav", "mp3", "flac", "ogg", "opus", "m4a"];
+
+/// The whole file as 48 kHz mono samples.
+pub fn decode(path: &Path) -> Result<Vec<i16>> {
+    let location = path.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
+    let desc = format!(
+        "filesrc location=\"{location}\" ! decodebin ! audioconvert ! audioresample \
+         ! audio/x-raw,format=S16LE,rate={OUTPUT_RATE},channels=1,layout=interleaved ! appsink name=sink sync=false"
+    );
+    let pipeline = gst::parse::launch(&desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow!("not a pipeline"))?;
+    let sink = pipeline.by_name("sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).context("appsink")?;
+    pipeline.set_state(gst::State::Playing).map_err(|_| anyhow!("cannot open {}", path.display()))?;
+    let mut samples = Vec::new();
+    let result = loop {
+        match sink.pull_sample() {
+            Ok(sample) => {
+                let Some(buffer) = sample.buffer() else { continue };
+                let map = buffer.map_readable().context("map audio")?;
+                samples.extend(map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+            }
+            Err(_) => {
+                // EOS, or an error the bus explains.
+                let bus = pipeline.bus().expect("pipeline has a bus");
+                break match bus.pop_filtered(&[gst::MessageType::Error]) {
+                    Some(msg) => match msg.view() {
+                        gst::MessageView::Error(e) => Err(anyhow!("{}", e.error())),
+                        _ => Ok(()),
+                    },
+                    None => Ok(()),
+                };
+            }
+        }
+    };
+    let _ = pipeline.set_state(gst::State::Null);
+    result.with_context(|| format!("cannot decode the recorded line {}", path.display()))?;
+    if samples.is_empty() {
+        bail!("the recorded line {} has no audio", path.display());
+    }
+    Ok(samples)
+}
+
+/// A recorded line, ready to play.
+pub fn load(path: &Path, caption: &str, product: &str) -> Result<Utterance> {
+    let started = std::time::Instant::now();
+    let samples = decode(path)?;
+    let phonemes = crate::lipsync::energy::phonemes_from_audio(&samples, OUTPUT_RATE);
+    Ok(Utterance {
+        text: caption.to_string(),
+        spoken: caption.to_string(),
+        voice: "recording".into(),
+        product: product.to_string(),
+        mouth: MouthTrack::from_phonemes(&phonemes, OUTPUT_RATE),
+        words: words_from_phonemes(&phonemes),
+        samples,
+        phonemes,
+        synth_seconds: started.elapsed().as_secs_f64(),
+    })
+}
