@@ -183,6 +183,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("  pipeline_fps      {:8.1}  render mode end to end, encode included", report.pipeline_fps);
                 println!("  encode_floor_fps  {:8.1}  x264 alone, same frames and settings", report.encode_floor_fps);
                 println!("  tts_rtf           {:8.3}  synthesis time / audio time", report.tts_rtf);
+                println!("  tts_first_audio_ms {:7.1}  a 10-word sentence to its first PCM", report.tts_first_audio_ms);
             }
             Ok(ExitCode::SUCCESS)
         }

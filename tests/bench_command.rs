@@ -11,7 +11,7 @@ fn bench_json_reports_the_four_figures() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.trim().lines().count(), 1, "one line of JSON on stdout: {stdout}");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("valid JSON");
-    for key in ["render_fps", "pipeline_fps", "encode_floor_fps", "tts_rtf"] {
+    for key in ["render_fps", "pipeline_fps", "encode_floor_fps", "tts_rtf", "tts_first_audio_ms"] {
         let x = v[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {v}"));
         assert!(x.is_finite() && x > 0.0, "{key} = {x}");
     }
