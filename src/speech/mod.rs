@@ -178,16 +178,12 @@ impl Speaker {
                 if audio.is_empty() {
                     return Ok(None);
                 }
-                let resampled = Resampler::new(rate, OUTPUT_RATE).process(&audio);
-                let samples: Vec<i16> =
-                    resampled.iter().map(|s| (s * self.volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect();
+                let samples = to_pcm(&Resampler::new(rate, OUTPUT_RATE).process(&audio), self.volume);
                 let phonemes = crate::lipsync::energy::phonemes_from_audio(&samples, OUTPUT_RATE);
                 return Ok(Some(CachedSpeech { samples, phonemes }));
             }
         };
-        let resampled = self.resampler.process(&audio);
-        let samples: Vec<i16> =
-            resampled.iter().map(|s| (s * self.volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect();
+        let samples = to_pcm(&self.resampler.process(&audio), self.volume);
         let scale = |v: u32| ((v as u64 * OUTPUT_RATE as u64) / voice_rate as u64) as u32;
         let mut phonemes: Vec<PhonemeSpan> = voice_phonemes
             .iter()
@@ -235,6 +231,11 @@ impl Speaker {
             synth_seconds: started.elapsed().as_secs_f64(),
         }))
     }
+}
+
+/// Float samples (-1..1) to 16-bit PCM with a gain.
+fn to_pcm(samples: &[f32], volume: f32) -> Vec<i16> {
+    samples.iter().map(|s| (s * volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect()
 }
 
 /// espeak-ng's phoneme events (start sample, IPA name) as spans that tile `len`
