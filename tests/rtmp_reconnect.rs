@@ -63,6 +63,10 @@ fn a_dropped_ingest_comes_back_while_everything_else_goes_on() {
     eprintln!("back on the restarted ingest {:.1} s after its restart", restarted.elapsed().as_secs_f64());
     let s = get_json(port, "/v1/status");
     assert_eq!(output(&s, &flaky_port)["reconnects"], 1, "{s}");
+    // Nothing else fell behind while that ingest was away.
+    for o in s["outputs"].as_array().unwrap().iter().filter(|o| !o["name"].as_str().unwrap().contains(&flaky_port)) {
+        assert_eq!(o["dropped_packets"], 0, "{o}");
+    }
 
     assert!(live.wait().success(), "{}", live.log_text());
     let log = live.log_text();
@@ -78,8 +82,8 @@ fn a_dropped_ingest_comes_back_while_everything_else_goes_on() {
     for file in [&steady_recs[0], &recording] {
         let (vp, ap) = (packets(file, "v"), packets(file, "a"));
         assert!(vp.len() >= 43 * 25, "{}: {} frames", file.display(), vp.len());
-        assert_no_gaps(&vp, 0.040, "video");
-        assert_no_gaps(&ap, 0.040, "audio");
+        assert_no_gaps(&vp, 0.040, &format!("{} video", file.display()));
+        assert_no_gaps(&ap, 0.040, &format!("{} audio", file.display()));
         assert_keyframe_interval(&vp, 2.0);
     }
     // The restarted ingest got a clean stream: from a keyframe, no gap after it.

@@ -66,6 +66,11 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // A failing test leaves its files (logs, recordings) to look at.
+        if std::thread::panicking() {
+            eprintln!("kept for inspection: {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -318,10 +323,12 @@ pub fn assert_mouth_follows_speech(file: &Path, width: u32, height: u32, fps: f6
 
 /// Timestamps of one track: no gap over `max_gap` seconds between packets.
 pub fn assert_no_gaps(p: &[Packet], max_gap: f64, what: &str) {
-    for w in p.windows(2) {
+    for (i, w) in p.windows(2).enumerate() {
         let gap = w[1].pts - w[0].pts;
-        assert!(gap <= max_gap + 1e-3, "{what}: gap of {:.0} ms at {:.3} s", gap * 1000.0, w[0].pts);
-        assert!(gap >= 0.0, "{what}: timestamps go back at {:.3} s", w[0].pts);
+        // The timestamps around it tell a lost packet from a shifted one.
+        let around = || p[i.saturating_sub(3)..(i + 5).min(p.len())].iter().map(|q| format!("{:.3}", q.pts)).collect::<Vec<_>>().join(" ");
+        assert!(gap <= max_gap + 1e-3, "{what}: gap of {:.0} ms at {:.3} s (timestamps {}; {} packets)", gap * 1000.0, w[0].pts, around(), p.len());
+        assert!(gap >= 0.0, "{what}: timestamps go back at {:.3} s (timestamps {})", w[0].pts, around());
     }
 }
 
