@@ -333,7 +333,9 @@ impl Outputs {
     /// in live mode (a full hand-off drops the packet for that output alone).
     pub fn deliver(&self, track: Track, buffer: &gst::Buffer) {
         for link in self.links.iter().filter(|l| l.tracks.contains(&track)) {
-            let packet = Packet::Media(track, buffer.clone());
+            // Each output gets a buffer of its own (the memory is shared, not copied):
+            // its elements may set flags and offsets without another output seeing them.
+            let packet = Packet::Media(track, buffer.copy());
             if link.lossless {
                 let _ = link.tx.send(packet);
             } else if let Err(TrySendError::Full(_)) = link.tx.try_send(packet) {
