@@ -33,8 +33,8 @@ use crate::timeline::{Pacing, Timeline};
 
 /// Commands the API may queue before the render thread takes them in.
 const COMMAND_QUEUE: usize = 256;
-/// On stop, the longest wait (in 25 fps frames) for the line on air to reach a word boundary.
-const CLOSE_FRAMES_MAX: u64 = 100;
+/// On stop, the longest wait for the line on air to reach a word boundary.
+const CLOSE_WAIT_SECONDS: u64 = 4;
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -152,7 +152,7 @@ impl Broadcast {
                     timeline.close();
                     timeline.frame()
                 });
-                if timeline.closed() || timeline.frame() - since >= CLOSE_FRAMES_MAX * config.video.fps as u64 / 25 {
+                if timeline.closed() || timeline.frame() - since >= CLOSE_WAIT_SECONDS * config.video.fps as u64 {
                     break;
                 }
             }

@@ -235,9 +235,9 @@ impl MediaPipeline {
         let bus = self.pipeline.bus().expect("pipeline has a bus");
         while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Warning]) {
             match msg.view() {
-                gst::MessageView::Error(e) => bail!(self.explain(msg.src(), &e.error().to_string(), e.debug())),
+                gst::MessageView::Error(e) => bail!(self.explain(msg.src(), &e.error().to_string())),
                 gst::MessageView::Warning(w) => {
-                    tracing::warn!("{}", self.explain(msg.src(), &w.error().to_string(), w.debug()))
+                    tracing::warn!("{}", self.explain(msg.src(), &w.error().to_string()))
                 }
                 _ => {}
             }
@@ -245,7 +245,7 @@ impl MediaPipeline {
         Ok(())
     }
 
-    fn explain(&self, src: Option<&gst::Object>, error: &str, _debug: Option<gst::glib::GString>) -> String {
+    fn explain(&self, src: Option<&gst::Object>, error: &str) -> String {
         let name = src.map(|s| s.name().to_string()).unwrap_or_default();
         format!("the encoder ({name}) failed: {error}")
     }
@@ -261,7 +261,7 @@ impl MediaPipeline {
             &[gst::MessageType::Eos, gst::MessageType::Error],
         ) {
             Some(msg) => match msg.view() {
-                gst::MessageView::Error(e) => Err(anyhow::anyhow!(self.explain(msg.src(), &e.error().to_string(), e.debug()))),
+                gst::MessageView::Error(e) => Err(anyhow::anyhow!(self.explain(msg.src(), &e.error().to_string()))),
                 _ => Ok(()),
             },
             None => Err(anyhow::anyhow!("the encoder did not finish within {} s", timeout.as_secs())),

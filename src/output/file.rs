@@ -65,7 +65,7 @@ impl FileTarget {
 
     /// The recording's pipeline for its `session`-th start (0 first; after a failure
     /// the recording goes on in a new file rather than overwrite the last one).
-    pub fn pipeline_description(&self, session: u32) -> Result<String> {
+    pub fn pipeline_description(&self, session: u32) -> String {
         let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         let muxer = self.container.muxer();
         let (video_pad, audio_pad, sink) = match self.split {
@@ -89,6 +89,6 @@ impl FileTarget {
                 ("mux.video", "mux.audio_0", sink)
             }
         };
-        Ok(super::with_sources(video_pad, audio_pad, &sink))
+        super::with_sources(video_pad, audio_pad, &sink)
     }
 }

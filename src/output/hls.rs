@@ -27,7 +27,7 @@ impl HlsTarget {
         })
     }
 
-    pub fn pipeline_description(&self) -> Result<String> {
+    pub fn pipeline_description(&self) -> String {
         let dir = self.dir.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
         let sink = crate::media::fill(
             PIPELINE,
@@ -41,6 +41,6 @@ impl HlsTarget {
                 ("max_files", (self.playlist_length + 2).to_string()),
             ],
         );
-        Ok(super::with_sources("hls.video", "hls.audio", &sink))
+        super::with_sources("hls.video", "hls.audio", &sink)
     }
 }

@@ -154,7 +154,7 @@ impl Session {
             // A refused or unresolvable ingest is reported in plain words, quickly.
             r.probe()?;
         }
-        let desc = output.pipeline_description(index)?;
+        let desc = output.pipeline_description(index);
         let pipeline = gst::parse::launch(&desc)
             .with_context(|| format!("building the pipeline of {}", output.describe()))?
             .downcast::<gst::Pipeline>()

@@ -40,10 +40,9 @@ fn h264() -> RTCRtpCodecCapability {
         clock_rate: 90000,
         channels: 0,
         sdp_fmtp_line: H264_FMTP.to_owned(),
-        rtcp_feedback: ["goog-remb", "ccm", "nack", "transport-cc"]
-            .iter()
-            .map(|t| RTCPFeedback { typ: t.to_string(), parameter: if *t == "ccm" { "fir".into() } else { String::new() } })
-            .chain([RTCPFeedback { typ: "nack".into(), parameter: "pli".into() }])
+        rtcp_feedback: [("goog-remb", ""), ("ccm", "fir"), ("nack", ""), ("nack", "pli"), ("transport-cc", "")]
+            .into_iter()
+            .map(|(typ, parameter)| RTCPFeedback { typ: typ.into(), parameter: parameter.into() })
             .collect(),
     }
 }
