@@ -9,6 +9,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+use super::cache::CachedSpeech;
 use super::{OUTPUT_RATE, Utterance, words_from_phonemes};
 use crate::lipsync::MouthTrack;
 
@@ -66,8 +67,7 @@ pub fn load(path: &Path, caption: &str, product: &str) -> Result<Utterance> {
         product: product.to_string(),
         mouth: MouthTrack::from_phonemes(&phonemes, OUTPUT_RATE),
         words: words_from_phonemes(&phonemes),
-        samples,
-        phonemes,
+        speech: std::sync::Arc::new(CachedSpeech { samples, phonemes }),
         synth_seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -10,6 +10,9 @@ use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context, Result, bail};
 
+use super::piper::PhonemeSpan;
+use crate::lipsync::visemes::{Shape, mouth_for};
+
 type InitializeFn = unsafe extern "C" fn(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;
 type SetVoiceByNameFn = unsafe extern "C" fn(name: *const c_char) -> c_int;
 type TextToPhonemesFn = unsafe extern "C" fn(textptr: *mut *const c_void, textmode: c_int, phonememode: c_int) -> *const c_char;
@@ -156,13 +159,36 @@ unsafe extern "C" fn collect(wav: *mut c_short, numsamples: c_int, events: *mut 
     0
 }
 
-/// espeak-ng's own speech: samples at `sample_rate` and each phoneme's start.
+/// espeak-ng's own speech: samples at `sample_rate` and its phonemes, tiling them.
 pub struct Spoken {
     pub sample_rate: u32,
     pub samples: Vec<i16>,
-    /// (start sample, IPA phoneme), in order.
-    pub phonemes: Vec<(u32, String)>,
+    pub phonemes: Vec<PhonemeSpan>,
 }
+
+/// espeak-ng's phoneme events (start sample, IPA name) as spans that tile `len`
+/// samples: silence before the first, each phoneme up to the next. A name is
+/// represented by its first character that shapes the mouth ("ˈa" -> 'a').
+fn spans(events: &[(u32, String)], len: u32) -> Vec<PhonemeSpan> {
+    let mut spans = Vec::with_capacity(events.len() + 1);
+    let first = events.first().map(|(s, _)| (*s).min(len)).unwrap_or(len);
+    if first > 0 {
+        spans.push(PhonemeSpan { phoneme: '_', start: 0, end: first });
+    }
+    for (i, (start, name)) in events.iter().enumerate() {
+        let end = events.get(i + 1).map(|(s, _)| *s).unwrap_or(len).min(len);
+        let start = (*start).min(end);
+        let phoneme = name
+            .chars()
+            .find(|c| matches!(mouth_for(*c), Shape::Mouth(_) | Shape::Pause))
+            .unwrap_or('_');
+        if end > start {
+            spans.push(PhonemeSpan { phoneme, start, end });
+        }
+    }
+    spans
+}
+
 
 /// Speaks `text` with espeak-ng voice `voice`: `rate` in words per minute (espeak's
 /// default is 175), `pitch` 0-100 (50), `volume` 0-200 (100).
@@ -193,7 +219,9 @@ pub fn speak(voice: &str, text: &str, rate: u32, pitch: u32, volume: u32) -> Res
     }
     let collected = COLLECTED.with_borrow_mut(std::mem::take);
     let rate_hz = es.sample_rate;
-    let phonemes = collected.phonemes.into_iter().map(|(ms, p)| ((u64::from(ms) * u64::from(rate_hz) / 1000) as u32, p)).collect();
+    let events: Vec<(u32, String)> =
+        collected.phonemes.into_iter().map(|(ms, p)| ((u64::from(ms) * u64::from(rate_hz) / 1000) as u32, p)).collect();
+    let phonemes = spans(&events, collected.samples.len() as u32);
     Ok(Spoken { sample_rate: rate_hz, samples: collected.samples, phonemes })
 }
 
@@ -283,10 +311,10 @@ mod tests {
         let seconds = s.samples.len() as f64 / s.sample_rate as f64;
         assert!(seconds > 1.0 && s.samples.iter().any(|v| v.abs() > 3000), "{seconds} s");
         assert!(s.phonemes.len() > 10, "{:?}", s.phonemes);
-        assert!(s.phonemes.windows(2).all(|w| w[0].0 <= w[1].0) && s.phonemes.last().unwrap().0 <= s.samples.len() as u32);
+        assert!(s.phonemes.windows(2).all(|w| w[0].end == w[1].start) && s.phonemes.last().unwrap().end == s.samples.len() as u32);
         // Then English again from the same instance.
         let e = speak("en-us", "Hello there.", 175, 50, 100).unwrap();
-        assert!(e.phonemes.iter().any(|(_, p)| p.starts_with('h')), "{:?}", e.phonemes);
+        assert!(e.phonemes.iter().any(|p| p.phoneme == 'h'), "{:?}", e.phonemes);
     }
 
     #[test]

@@ -38,8 +38,8 @@ pub struct Utterance {
     /// The voice's name (voices.rs).
     pub voice: String,
     pub product: String,
-    pub samples: Vec<i16>,
-    pub phonemes: Vec<PhonemeSpan>,
+    /// The audio and its phoneme timings, shared with the speech cache (no copy).
+    pub speech: Arc<CachedSpeech>,
     pub mouth: MouthTrack,
     /// Spoken words as sample ranges (from the phoneme timings).
     pub words: Vec<std::ops::Range<u32>>,
@@ -48,8 +48,17 @@ pub struct Utterance {
 }
 
 impl Utterance {
+    /// 48 kHz mono.
+    pub fn samples(&self) -> &[i16] {
+        &self.speech.samples
+    }
+
+    pub fn phonemes(&self) -> &[PhonemeSpan] {
+        &self.speech.phonemes
+    }
+
     pub fn duration_seconds(&self) -> f64 {
-        self.samples.len() as f64 / OUTPUT_RATE as f64
+        self.samples().len() as f64 / OUTPUT_RATE as f64
     }
 
     /// Where playback may stop after the word being spoken at `offset`: the middle of
@@ -96,7 +105,9 @@ enum Engine {
 /// A voice plus everything that turns its output into stream-ready speech.
 pub struct Speaker {
     engine: Engine,
+    /// From the rate of the engine's last answer (an HTTP voice picks its own).
     resampler: Resampler,
+    resampler_rate: u32,
     volume: f32,
     cache: Option<Arc<SpeechCache>>,
     /// What besides the text decides the sound: engine, voice file, parameters.
@@ -143,12 +154,12 @@ impl Speaker {
                     config.remote_voice,
                     config.volume
                 );
-                // The service picks its rate; the resampler is made per answer.
+                // The service picks its rate; the resampler follows it.
                 (Engine::Http(voice), OUTPUT_RATE, identity)
             }
         };
         let resampler = Resampler::new(rate, OUTPUT_RATE);
-        Ok(Speaker { engine, resampler, volume: config.volume, cache: None, identity })
+        Ok(Speaker { engine, resampler, resampler_rate: rate, volume: config.volume, cache: None, identity })
     }
 
     /// Looks every sentence up in `cache` first, and keeps what it synthesizes there.
@@ -159,40 +170,45 @@ impl Speaker {
 
     /// Audio and phoneme timings at 48 kHz for already normalized text.
     fn synthesize(&mut self, spoken: &str) -> Result<Option<CachedSpeech>> {
-        let (voice_rate, audio, voice_phonemes) = match &mut self.engine {
+        // Each engine: its audio at its own rate, and the phoneme spans at that rate
+        // when it knows them (an HTTP voice does not: the mouth follows its sound).
+        let (rate, audio, spans) = match &mut self.engine {
             Engine::Piper(voice) => {
                 let Some(syn) = voice.synthesize(spoken)? else { return Ok(None) };
-                (syn.sample_rate, syn.samples, syn.phonemes)
+                (syn.sample_rate, syn.samples, Some(syn.phonemes))
             }
             Engine::Espeak { language, rate, pitch } => {
                 let out = espeak::speak(language, spoken, *rate, *pitch, 100)?;
-                if out.samples.is_empty() {
-                    return Ok(None);
-                }
-                let len = out.samples.len() as u32;
-                let audio: Vec<f32> = out.samples.iter().map(|s| f32::from(*s) / 32768.0).collect();
-                (out.sample_rate, audio, espeak_spans(&out.phonemes, len))
+                let audio = out.samples.iter().map(|s| f32::from(*s) / 32768.0).collect();
+                (out.sample_rate, audio, Some(out.phonemes))
             }
             Engine::Http(voice) => {
                 let (rate, audio) = voice.synthesize(spoken)?;
-                if audio.is_empty() {
-                    return Ok(None);
-                }
-                let samples = to_pcm(&Resampler::new(rate, OUTPUT_RATE).process(&audio), self.volume);
-                let phonemes = crate::lipsync::energy::phonemes_from_audio(&samples, OUTPUT_RATE);
-                return Ok(Some(CachedSpeech { samples, phonemes }));
+                (rate, audio, None)
             }
         };
-        let samples = to_pcm(&self.resampler.process(&audio), self.volume);
-        let scale = |v: u32| ((v as u64 * OUTPUT_RATE as u64) / voice_rate as u64) as u32;
-        let mut phonemes: Vec<PhonemeSpan> = voice_phonemes
-            .iter()
-            .map(|p| PhonemeSpan { phoneme: p.phoneme, start: scale(p.start), end: scale(p.end).min(samples.len() as u32) })
-            .collect();
-        // Rounding rates can leave the last sample uncovered; the trailing silence owns it.
-        if let Some(last) = phonemes.last_mut() {
-            last.end = samples.len() as u32;
+        if audio.is_empty() {
+            return Ok(None);
         }
+        if rate != self.resampler_rate {
+            self.resampler = Resampler::new(rate, OUTPUT_RATE);
+            self.resampler_rate = rate;
+        }
+        let samples = to_pcm(&self.resampler.process(&audio), self.volume);
+        let len = samples.len() as u32;
+        let phonemes = match spans {
+            Some(spans) => {
+                let scale = |v: u32| ((v as u64 * OUTPUT_RATE as u64) / rate as u64) as u32;
+                let mut phonemes: Vec<PhonemeSpan> =
+                    spans.iter().map(|p| PhonemeSpan { phoneme: p.phoneme, start: scale(p.start), end: scale(p.end).min(len) }).collect();
+                // Rounding rates can leave the last sample uncovered; the trailing silence owns it.
+                if let Some(last) = phonemes.last_mut() {
+                    last.end = len;
+                }
+                phonemes
+            }
+            None => crate::lipsync::energy::phonemes_from_audio(&samples, OUTPUT_RATE),
+        };
         Ok(Some(CachedSpeech { samples, phonemes }))
     }
 
@@ -217,17 +233,14 @@ impl Speaker {
                 }
             }
         };
-        let mouth = MouthTrack::from_phonemes(&speech.phonemes, OUTPUT_RATE);
-        let words = words_from_phonemes(&speech.phonemes);
         Ok(Some(Utterance {
             text: if written.is_empty() { spoken.clone() } else { written },
             spoken,
             voice: voices::DEFAULT.to_string(),
             product: product.to_string(),
-            samples: speech.samples.clone(),
-            phonemes: speech.phonemes.clone(),
-            mouth,
-            words,
+            mouth: MouthTrack::from_phonemes(&speech.phonemes, OUTPUT_RATE),
+            words: words_from_phonemes(&speech.phonemes),
+            speech,
             synth_seconds: started.elapsed().as_secs_f64(),
         }))
     }
@@ -236,29 +249,6 @@ impl Speaker {
 /// Float samples (-1..1) to 16-bit PCM with a gain.
 fn to_pcm(samples: &[f32], volume: f32) -> Vec<i16> {
     samples.iter().map(|s| (s * volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect()
-}
-
-/// espeak-ng's phoneme events (start sample, IPA name) as spans that tile `len`
-/// samples: silence before the first, each phoneme up to the next. A name is
-/// represented by its first character that shapes the mouth ("ˈa" -> 'a').
-fn espeak_spans(events: &[(u32, String)], len: u32) -> Vec<PhonemeSpan> {
-    let mut spans = Vec::with_capacity(events.len() + 1);
-    let first = events.first().map(|(s, _)| (*s).min(len)).unwrap_or(len);
-    if first > 0 {
-        spans.push(PhonemeSpan { phoneme: '_', start: 0, end: first });
-    }
-    for (i, (start, name)) in events.iter().enumerate() {
-        let end = events.get(i + 1).map(|(s, _)| *s).unwrap_or(len).min(len);
-        let start = (*start).min(end);
-        let phoneme = name
-            .chars()
-            .find(|c| matches!(visemes::mouth_for(*c), visemes::Shape::Mouth(_) | visemes::Shape::Pause))
-            .unwrap_or('_');
-        if end > start {
-            spans.push(PhonemeSpan { phoneme, start, end });
-        }
-    }
-    spans
 }
 
 /// What a synthesis job is for, so its result finds its way back.
@@ -392,8 +382,7 @@ mod tests {
             spoken: "hi you".into(),
             voice: "default".into(),
             product: String::new(),
-            samples: vec![0; 1100],
-            phonemes: ph.to_vec(),
+            speech: Arc::new(CachedSpeech { samples: vec![0; 1100], phonemes: ph.to_vec() }),
             mouth: MouthTrack::default(),
             words,
             synth_seconds: 0.0,

@@ -56,7 +56,7 @@ pub fn run(config: &VoiceConfig, text: &str, wav: &Path, timings: Option<&Path>)
         bail!("nothing in `{text}` can be spoken (only symbols or emoji?)");
     };
     let seconds = |s: u32| f64::from(s) / f64::from(OUTPUT_RATE);
-    write_wav(wav, &u.samples, OUTPUT_RATE)?;
+    write_wav(wav, u.samples(), OUTPUT_RATE)?;
     let spoken_words: Vec<&str> = u.spoken.split_whitespace().collect();
     let words: Vec<serde_json::Value> = u
         .words
@@ -79,7 +79,7 @@ pub fn run(config: &VoiceConfig, text: &str, wav: &Path, timings: Option<&Path>)
         "duration": u.duration_seconds(),
         "cached": cache.hits.load(std::sync::atomic::Ordering::Relaxed) > 0,
         "synth_seconds": started.elapsed().as_secs_f64(),
-        "phonemes": u.phonemes.iter().map(|p| json!({ "phoneme": p.phoneme.to_string(), "start": seconds(p.start), "end": seconds(p.end) })).collect::<Vec<_>>(),
+        "phonemes": u.phonemes().iter().map(|p| json!({ "phoneme": p.phoneme.to_string(), "start": seconds(p.start), "end": seconds(p.end) })).collect::<Vec<_>>(),
         "words": words,
     });
     if let Some(path) = timings {

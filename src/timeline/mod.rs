@@ -218,7 +218,7 @@ impl<P: Programme> Timeline<P> {
                 self.fired.extend(cur.cues.pop_front().map(|(_, cue)| cue));
             }
             match &cur.segment {
-                Segment::Speech(u) => self.audio.extend_from_slice(&u.samples[offset as usize..offset as usize + take]),
+                Segment::Speech(u) => self.audio.extend_from_slice(&u.samples()[offset as usize..offset as usize + take]),
                 Segment::Silence { .. } => self.audio.resize(self.audio.len() + take, 0),
             }
             self.sample += take as u64;
@@ -305,8 +305,8 @@ impl<P: Programme> Timeline<P> {
             Segment::Speech(u) => {
                 self.stats.lines_spoken += 1;
                 self.started_line = Some(u.text.clone());
-                self.on_air.push_back(OnAir { start: self.sample, end: self.sample + u.samples.len() as u64, utterance: u.clone() });
-                u.samples.len() as u64
+                self.on_air.push_back(OnAir { start: self.sample, end: self.sample + u.samples().len() as u64, utterance: u.clone() });
+                u.samples().len() as u64
             }
             Segment::Silence { samples } => *samples as u64,
         };
@@ -390,8 +390,7 @@ mod tests {
             spoken: "test".into(),
             voice: "default".into(),
             product: "p".into(),
-            samples: vec![1000; len],
-            phonemes: vec![],
+            speech: Arc::new(crate::speech::cache::CachedSpeech { samples: vec![1000; len], phonemes: vec![] }),
             mouth,
             words,
             synth_seconds: 0.0,
