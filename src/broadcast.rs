@@ -44,6 +44,8 @@ pub struct Report {
     pub lines_spoken: u64,
     /// Live mode: frames handed to the encoder after their presentation time.
     pub late_frames: u64,
+    /// Live mode: how late the latest of them was, in milliseconds.
+    pub worst_late_ms: f64,
 }
 
 pub struct Broadcast {
@@ -171,6 +173,10 @@ impl Broadcast {
                 if let Some(now) = media.running_time_ns() {
                     if now > tick.video_pts_ns + frame_ns {
                         shared.late_frames.fetch_add(1, Ordering::Relaxed);
+                        let late_us = (now - tick.video_pts_ns) / 1000;
+                        if late_us > shared.worst_late_us.fetch_max(late_us, Ordering::Relaxed) {
+                            tracing::warn!(frame, at = tick.video_pts_ns as f64 / 1e9, "frame late by {} ms (the machine is short of CPU)", late_us / 1000);
+                        }
                     }
                 }
             }
@@ -219,6 +225,7 @@ impl Broadcast {
         report.media_seconds = report.frames as f64 / config.video.fps as f64;
         report.lines_spoken = timeline.stats.lines_spoken;
         report.late_frames = shared.late_frames.load(Ordering::Relaxed);
+        report.worst_late_ms = shared.worst_late_us.load(Ordering::Relaxed) as f64 / 1000.0;
         drop(timeline);
         let finished = media.finish(Duration::from_secs(15));
         if let Some(whep) = &whep {

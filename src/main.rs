@@ -214,8 +214,8 @@ fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>, api: Op
     let progress = pacing == Pacing::Render;
     let report = Broadcast { config, pacing, duration, progress, api }.run(stop)?;
     eprintln!(
-        "done: {:.1} s of stream ({} frames) in {:.1} s, {} lines spoken, {} late frames",
-        report.media_seconds, report.frames, report.wall_seconds, report.lines_spoken, report.late_frames
+        "done: {:.1} s of stream ({} frames) in {:.1} s, {} lines spoken, {} late frames (worst {:.0} ms late)",
+        report.media_seconds, report.frames, report.wall_seconds, report.lines_spoken, report.late_frames, report.worst_late_ms
     );
     for f in files {
         println!("wrote {f}");

@@ -489,6 +489,7 @@ async fn status(State(state): State<Arc<ApiState>>) -> Response {
         "frames_rendered": frames,
         "stream_seconds": frames as f64 / s.fps as f64,
         "late_frames": s.late_frames.load(Ordering::Relaxed),
+        "worst_late_ms": s.worst_late_us.load(Ordering::Relaxed) / 1000,
         "lines_spoken": s.lines_spoken.load(Ordering::Relaxed),
         "speech_underruns": s.speech_underruns.load(Ordering::Relaxed),
         "interruptions": s.interruptions.load(Ordering::Relaxed),

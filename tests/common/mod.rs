@@ -321,6 +321,21 @@ pub fn assert_mouth_follows_speech(file: &Path, width: u32, height: u32, fps: f6
     (lag, r)
 }
 
+/// The renderer kept time: a network output that blocks it would make frames seconds
+/// late, while a busy 2-core CI machine may make a frame or two a few tens of ms late.
+/// Reads the "N late frames (worst X ms late)" that a live run ends with.
+pub fn assert_renderer_kept_time(log: &str) {
+    let done = log.lines().find(|l| l.starts_with("done:")).unwrap_or_else(|| panic!("no done line: {log}"));
+    let number_before = |suffix: &str| -> f64 {
+        let head = &done[..done.find(suffix).unwrap_or_else(|| panic!("no '{suffix}' in {done}"))];
+        head.rsplit(|c: char| c == ' ' || c == '(').next().unwrap().parse().unwrap()
+    };
+    let frames = number_before(" frames)");
+    let late = number_before(" late frames");
+    let worst = number_before(" ms late)");
+    assert!(late <= (frames / 100.0).max(3.0) && worst < 400.0, "the renderer fell behind: {done}");
+}
+
 /// Timestamps of one track: no gap over `max_gap` seconds between packets.
 pub fn assert_no_gaps(p: &[Packet], max_gap: f64, what: &str) {
     for (i, w) in p.windows(2).enumerate() {
