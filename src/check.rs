@@ -40,6 +40,14 @@ pub fn run(config: &Config) -> Vec<Finding> {
         );
     }
 
+    if !config.voice.mouth_model.as_os_str().is_empty() {
+        let model = &config.voice.mouth_model;
+        add(
+            format!("mouth model {}", model.display()),
+            crate::lipsync::audio_model::MouthModel::load(model, &ort).err().map(|e| format!("{e:#}")),
+        );
+    }
+
     let language = if piper { "en-us" } else { config.voice.language.as_str() };
     let espeak = speech::espeak::available().and_then(|_| speech::espeak::phonemize(language, "check"));
     add(format!("espeak-ng ({})", speech::espeak::LIBRARY), espeak.err().map(|e| format!("{e:#}")));

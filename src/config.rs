@@ -173,6 +173,9 @@ pub struct VoiceConfig {
     pub length_scale: Option<f32>,
     /// Output gain, 1.0 = as the voice produces it.
     pub volume: f32,
+    /// The model that finds mouth shapes in audio without timings (HTTP voices; for
+    /// recorded lines, the one in [voice]); "" = mouth shapes from loudness.
+    pub mouth_model: PathBuf,
     /// Synthesized sentences kept here across runs; "" keeps them in memory only.
     pub cache_dir: PathBuf,
     pub cache_memory_mb: u32,
@@ -195,6 +198,7 @@ impl Default for VoiceConfig {
             threads: 1,
             length_scale: None,
             volume: 1.0,
+            mouth_model: PathBuf::from("assets/lipsync/mouth-from-audio.onnx"),
             cache_dir: PathBuf::from("cache/speech"),
             cache_memory_mb: 256,
             cache_disk_mb: 2048,
@@ -245,6 +249,17 @@ pub enum VoiceEngine {
 }
 
 impl VoiceConfig {
+    /// The shared audio-to-mouth model, None when `mouth_model` is "" (loudness) or
+    /// cannot be loaded (said once in the log: the stream goes on with loudness).
+    pub fn mouth_model(&self) -> Option<crate::lipsync::audio_model::SharedMouthModel> {
+        if self.mouth_model.as_os_str().is_empty() {
+            return None;
+        }
+        crate::lipsync::audio_model::MouthModel::shared(&self.mouth_model, &self.onnxruntime_path())
+            .map_err(|e| tracing::error!("the mouth follows loudness for audio without timings: {e:#}"))
+            .ok()
+    }
+
     pub fn model_json(&self) -> PathBuf {
         let mut s = self.model.clone().into_os_string();
         s.push(".json");

@@ -46,18 +46,22 @@ enum Command {
         #[arg(long = "output")]
         outputs: Vec<String>,
     },
-    /// Speak one line into a WAV file (48 kHz mono), optionally with its phoneme and word timings.
+    /// Speak one line into a WAV file (48 kHz mono), optionally with its phoneme, word and mouth timings.
     Say {
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
+        #[arg(long, required_unless_present = "lines", conflicts_with = "lines")]
+        text: Option<String>,
+        /// A text file: each non-empty line N is spoken into OUTPUT/NNNN.wav with its timings in OUTPUT/NNNN.json.
         #[arg(long)]
-        text: String,
+        lines: Option<PathBuf>,
         /// A voice name ([voices.NAME], or NAME.onnx in the voices folder beside voice.model), or a path to a .onnx.
         #[arg(long)]
         voice: Option<String>,
+        /// The WAV file; with --lines, the folder for the WAV and JSON files.
         #[arg(long)]
         output: PathBuf,
-        /// Also write phoneme and word timings (seconds) as JSON here.
+        /// Also write phoneme, word and mouth-shape timings (seconds) as JSON here.
         #[arg(long)]
         timings: Option<PathBuf>,
     },
@@ -134,9 +138,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Render { config, duration, outputs } => {
             broadcast(load_config(&config, &outputs)?, Pacing::Render, Some(duration), None)
         }
-        Command::Say { config, text, voice, output, timings } => {
+        Command::Say { config, text, lines, voice, output, timings } => {
             let config = Config::load(&config)?;
             let voice = avatarcast::speech::say::resolve_voice(&config, voice.as_deref())?;
+            if let Some(lines) = lines {
+                let written = avatarcast::speech::say::run_lines(&voice, &lines, &output)?;
+                println!("wrote {written} lines to {}", output.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let text = text.expect("clap requires --text without --lines");
             let doc = avatarcast::speech::say::run(&voice, &text, &output, timings.as_deref())?;
             eprintln!(
                 "said {:.2} s ({}) in {:.3} s: \"{}\"",
@@ -184,6 +194,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("  encode_floor_fps  {:8.1}  x264 alone, same frames and settings", report.encode_floor_fps);
                 println!("  tts_rtf           {:8.3}  synthesis time / audio time", report.tts_rtf);
                 println!("  tts_first_audio_ms {:7.1}  a 10-word sentence to its first PCM", report.tts_first_audio_ms);
+                match (report.reference_piper_tts_rtf, &report.reference_piper_tts) {
+                    (Some(rtf), Some(which)) => println!(
+                        "  reference rtf     {rtf:8.3}  {which}, same voice, sentences and threads ({:.2}x avatarcast's time)",
+                        rtf / report.tts_rtf
+                    ),
+                    _ => println!("  reference rtf          -  piper-tts not installed (scripts/setup.sh)"),
+                }
+                println!("  mouth_model       {:7.0}x  real time, audio to mouth shapes on one thread", report.mouth_model_x_realtime);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -36,7 +36,8 @@ fn takeover_holds_the_show_until_released() {
     assert!(live.wait().success(), "{}", live.log_text());
 
     let t = transcript(&transcript_path);
-    let k = t.iter().position(|e| e["id"] == id).expect("takeover line in transcript");
+    // The line's last piece (a live line's lead phrase plays on its own first).
+    let k = t.iter().rposition(|e| e["id"] == id).expect("takeover line in transcript");
     assert_eq!(t[k]["source"], "takeover");
     let next = &t[k + 1];
     assert_eq!(next["source"], "show", "{t:#?}");

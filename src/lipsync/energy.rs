@@ -1,6 +1,7 @@
-//! Mouth shapes from loudness, for speech that comes without phoneme timings (an HTTP
-//! voice): silence closes the mouth, and louder sound opens it wider. Coarse beside
-//! phoneme timings, but the mouth moves with the sound and rests in pauses.
+//! Mouth shapes from loudness, for audio without phoneme timings when no mouth model
+//! is set (`voice.mouth_model = ""`, or it failed to load): silence closes the mouth,
+//! and louder sound opens it wider. Coarse beside phoneme timings, but the mouth moves
+//! with the sound and rests in pauses.
 
 use crate::speech::piper::PhonemeSpan;
 
@@ -17,10 +18,8 @@ pub fn phonemes_from_audio(samples: &[i16], rate: u32) -> Vec<PhonemeSpan> {
         .chunks(window)
         .map(|w| (w.iter().map(|s| f32::from(*s).powi(2)).sum::<f32>() / w.len() as f32).sqrt())
         .collect();
-    let mut sorted = levels.clone();
-    sorted.sort_by(f32::total_cmp);
-    let loud = sorted.get(sorted.len() * 95 / 100).copied().unwrap_or(0.0);
-    let silence = (loud * 0.06).max(150.0);
+    let loud = loud_level(&levels);
+    let silence = silence_level(&levels);
     let shape = |l: f32| match l {
         l if l < silence => '_',
         l if l < loud * 0.35 => 'n',
@@ -28,23 +27,7 @@ pub fn phonemes_from_audio(samples: &[i16], rate: u32) -> Vec<PhonemeSpan> {
         _ => 'a',
     };
     let min_run = (MIN_RUN_MS / WINDOW_MS) as usize;
-    let mut runs: Vec<(char, usize)> = Vec::new();
-    for l in &levels {
-        let c = shape(*l);
-        match runs.last_mut() {
-            Some((last, n)) if *last == c => *n += 1,
-            _ => runs.push((c, 1)),
-        }
-    }
-    // Short runs join the run before them.
-    let mut merged: Vec<(char, usize)> = Vec::new();
-    for (c, n) in runs {
-        match merged.last_mut() {
-            Some((_, m)) if n < min_run => *m += n,
-            Some((last, m)) if *last == c => *m += n,
-            _ => merged.push((c, n)),
-        }
-    }
+    let merged = super::steady_runs(levels.iter().map(|l| shape(*l)), min_run, |_| false);
     let mut spans = Vec::with_capacity(merged.len());
     let mut at = 0u32;
     for (c, n) in merged {
@@ -56,6 +39,19 @@ pub fn phonemes_from_audio(samples: &[i16], rate: u32) -> Vec<PhonemeSpan> {
         last.end = samples.len() as u32;
     }
     spans
+}
+
+/// The level of loud speech in `levels` (RMS per window): its 95th percentile.
+fn loud_level(levels: &[f32]) -> f32 {
+    let mut sorted = levels.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    sorted.get(sorted.len() * 95 / 100).copied().unwrap_or(0.0)
+}
+
+/// Below this RMS a window is silence: 6 % of loud speech (about -24 dB), and never
+/// less than 150 (a quiet room's hiss in 16-bit samples).
+pub fn silence_level(levels: &[f32]) -> f32 {
+    (loud_level(levels) * 0.06).max(150.0)
 }
 
 #[cfg(test)]

@@ -1,12 +1,34 @@
 //! Lip-sync from exact phoneme timings: IPA phonemes -> mouth shapes (the Preston
 //! Blair / Rhubarb set, DESIGN.md §5) -> the shape each video frame shows.
 
+pub mod audio_model;
 pub mod energy;
 pub mod visemes;
 
 pub use visemes::Mouth;
 
 use crate::speech::piper::PhonemeSpan;
+
+/// Runs of equal values, a run shorter than `min_run` joined to the run before it (no
+/// flicker) unless `keep` says it must stand.
+pub(crate) fn steady_runs<T: Copy + PartialEq>(values: impl IntoIterator<Item = T>, min_run: usize, keep: impl Fn(T) -> bool) -> Vec<(T, usize)> {
+    let mut runs: Vec<(T, usize)> = Vec::new();
+    for v in values {
+        match runs.last_mut() {
+            Some((last, n)) if *last == v => *n += 1,
+            _ => runs.push((v, 1)),
+        }
+    }
+    let mut merged: Vec<(T, usize)> = Vec::new();
+    for (v, n) in runs {
+        match merged.last_mut() {
+            Some((_, m)) if n < min_run && !keep(v) => *m += n,
+            Some((last, m)) if *last == v => *m += n,
+            _ => merged.push((v, n)),
+        }
+    }
+    merged
+}
 
 /// A mouth shape held over [start, end) samples of an utterance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

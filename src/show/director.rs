@@ -15,7 +15,7 @@ use super::markup::Cue;
 use super::moderation::{Moderation, Verdict};
 use super::transcript::Transcript;
 use super::{Show, ShowItem, split_sentences};
-use crate::speech::{JobKey, OUTPUT_RATE, Segment, SynthDone, SynthJob, SynthLane, SynthResults, Utterance};
+use crate::speech::{JobKey, OUTPUT_RATE, Phrase, Segment, SynthDone, SynthJob, SynthLane, SynthResults, Utterance, text};
 
 /// Show sentences kept synthesized (or in synthesis) ahead of playback.
 const SHOW_AHEAD: usize = 3;
@@ -201,6 +201,7 @@ impl Director {
                     product: product.clone(),
                     voice: voice.clone(),
                     audio: audio.clone(),
+                    phrase: Phrase::Whole,
                 });
             }
             self.show_ahead.push_back(ShowEntry { seq, item, utterance: None, resumed: false });
@@ -288,12 +289,19 @@ impl Director {
                         return;
                     }
                 };
-                let sentences = split_sentences(&text);
-                let n = sentences.len() as u32;
-                let entries: Vec<Inserted> = sentences
+                // The first sentence's lead phrase goes first, alone: the line is on air
+                // sooner (speech::Phrase).
+                let mut pieces: Vec<(String, Phrase)> = split_sentences(&text).into_iter().map(|s| (s, Phrase::Whole)).collect();
+                if let Some(lead) = pieces.first().and_then(|(s, _)| text::lead_phrase(s)).map(str::to_string) {
+                    let sentence = pieces[0].0.clone();
+                    pieces[0].1 = Phrase::AfterLead(lead.clone());
+                    pieces.insert(0, (sentence, Phrase::Lead(lead)));
+                }
+                let n = pieces.len() as u32;
+                let entries: Vec<Inserted> = pieces
                     .into_iter()
                     .enumerate()
-                    .map(|(part, sentence)| {
+                    .map(|(part, (sentence, phrase))| {
                         let part = part as u32;
                         self.live_lane.submit(SynthJob {
                             key: JobKey::Line { id, part },
@@ -301,6 +309,7 @@ impl Director {
                             product: String::new(),
                             voice: voice.clone(),
                             audio: None,
+                            phrase,
                         });
                         Inserted { id, part, last: part + 1 == n, priority, received, utterance: None, resumed: false }
                     })

@@ -1,6 +1,6 @@
 //! Recorded lines (WAV, MP3, FLAC, Ogg, M4A) played in the show: decoded to the
 //! stream's 48 kHz mono by GStreamer, mouth shapes from the sound itself
-//! (lipsync::energy), the segment's `text` as its caption.
+//! (lipsync::audio_model), the segment's `text` as its caption.
 
 use std::path::Path;
 
@@ -12,6 +12,7 @@ use gstreamer_app as gst_app;
 use super::cache::CachedSpeech;
 use super::{OUTPUT_RATE, Utterance, words_from_phonemes};
 use crate::lipsync::MouthTrack;
+use crate::lipsync::audio_model::{SharedMouthModel, phonemes_from_sound};
 
 /// File types a show may name for `audio`.
 pub const EXTENSIONS: &[&str] = &["wav", "mp3", "flac", "ogg", "opus", "m4a"];
@@ -56,10 +57,10 @@ pub fn decode(path: &Path) -> Result<Vec<i16>> {
 }
 
 /// A recorded line, ready to play.
-pub fn load(path: &Path, caption: &str, product: &str) -> Result<Utterance> {
+pub fn load(path: &Path, caption: &str, product: &str, mouth_model: Option<&SharedMouthModel>) -> Result<Utterance> {
     let started = std::time::Instant::now();
     let samples = decode(path)?;
-    let phonemes = crate::lipsync::energy::phonemes_from_audio(&samples, OUTPUT_RATE);
+    let phonemes = phonemes_from_sound(&samples, mouth_model);
     Ok(Utterance {
         text: caption.to_string(),
         spoken: caption.to_string(),

@@ -75,6 +75,47 @@ impl Utterance {
     }
 }
 
+impl Utterance {
+    /// The utterance from its word `k` on (the whole sentence after a lead phrase of
+    /// k words), captioned `caption`; None when it has no word `k`.
+    pub fn from_word(&self, k: usize, caption: &str) -> Option<Utterance> {
+        let start = self.words.get(k)?.start;
+        let phonemes: Vec<PhonemeSpan> = self
+            .phonemes()
+            .iter()
+            .filter(|p| p.end > start)
+            .map(|p| PhonemeSpan { phoneme: p.phoneme, start: p.start.saturating_sub(start), end: p.end - start })
+            .collect();
+        Some(self.with_speech(CachedSpeech { samples: self.samples()[start as usize..].to_vec(), phonemes }, caption))
+    }
+
+    /// The utterance with its trailing silence cut to `seconds`.
+    pub fn trim_tail(&self, seconds: f64) -> Utterance {
+        let end = self.words.last().map_or(0, |w| w.end as usize) + (seconds * OUTPUT_RATE as f64) as usize;
+        let end = end.min(self.samples().len());
+        let phonemes: Vec<PhonemeSpan> = self
+            .phonemes()
+            .iter()
+            .filter(|p| (p.start as usize) < end)
+            .map(|p| PhonemeSpan { end: p.end.min(end as u32), ..*p })
+            .collect();
+        self.with_speech(CachedSpeech { samples: self.samples()[..end].to_vec(), phonemes }, &self.text)
+    }
+
+    fn with_speech(&self, speech: CachedSpeech, caption: &str) -> Utterance {
+        Utterance {
+            text: caption.to_string(),
+            spoken: self.spoken.clone(),
+            voice: self.voice.clone(),
+            product: self.product.clone(),
+            mouth: MouthTrack::from_phonemes(&speech.phonemes, OUTPUT_RATE),
+            words: words_from_phonemes(&speech.phonemes),
+            speech: Arc::new(speech),
+            synth_seconds: self.synth_seconds,
+        }
+    }
+}
+
 /// Word spans: runs of phonemes between pauses (word gaps, punctuation, start, end).
 pub fn words_from_phonemes(phonemes: &[PhonemeSpan]) -> Vec<std::ops::Range<u32>> {
     let mut words: Vec<std::ops::Range<u32>> = Vec::new();
@@ -98,7 +139,7 @@ enum Engine {
     Piper(PiperVoice),
     /// espeak-ng's own voice for `language` (any it speaks: "en-us", "cmn", …).
     Espeak { language: String, rate: u32, pitch: u32 },
-    /// An external voice over HTTP (audio only; the mouth follows its loudness).
+    /// An external voice over HTTP (audio only; its mouth shapes from the mouth model).
     Http(http::HttpVoice),
 }
 
@@ -112,11 +153,12 @@ pub struct Speaker {
     cache: Option<Arc<SpeechCache>>,
     /// What besides the text decides the sound: engine, voice file, parameters.
     identity: String,
+    /// Finds mouth shapes in audio that comes without timings (an HTTP voice's).
+    mouth_model: Option<crate::lipsync::audio_model::SharedMouthModel>,
 }
 
 impl Speaker {
     pub fn load(config: &VoiceConfig) -> Result<Speaker> {
-        let file = std::fs::metadata(&config.model).ok();
         let (engine, rate, identity) = match config.engine {
             VoiceEngine::Piper => {
                 let voice = PiperVoice::load(
@@ -126,14 +168,8 @@ impl Speaker {
                     config.threads,
                     config.length_scale,
                 )?;
-                let identity = format!(
-                    "piper|{}|{}|{:?}|length_scale={:?}|volume={}",
-                    config.model.display(),
-                    file.as_ref().map(|m| m.len()).unwrap_or(0),
-                    file.and_then(|m| m.modified().ok()),
-                    config.length_scale,
-                    config.volume
-                );
+                let identity =
+                    format!("piper|{}|length_scale={:?}|volume={}", file_identity(&config.model), config.length_scale, config.volume);
                 let rate = voice.sample_rate;
                 (Engine::Piper(voice), rate, identity)
             }
@@ -158,8 +194,17 @@ impl Speaker {
                 (Engine::Http(voice), OUTPUT_RATE, identity)
             }
         };
+        let mouth_model = match engine {
+            Engine::Http(_) => config.mouth_model(),
+            _ => None,
+        };
+        // Cached HTTP speech keeps the mouth shapes of the model that found them.
+        let identity = match &mouth_model {
+            Some(_) => format!("{identity}|mouth={}", file_identity(&config.mouth_model)),
+            None => identity,
+        };
         let resampler = Resampler::new(rate, OUTPUT_RATE);
-        Ok(Speaker { engine, resampler, resampler_rate: rate, volume: config.volume, cache: None, identity })
+        Ok(Speaker { engine, resampler, resampler_rate: rate, volume: config.volume, cache: None, identity, mouth_model })
     }
 
     /// Looks every sentence up in `cache` first, and keeps what it synthesizes there.
@@ -207,7 +252,7 @@ impl Speaker {
                 }
                 phonemes
             }
-            None => crate::lipsync::energy::phonemes_from_audio(&samples, OUTPUT_RATE),
+            None => crate::lipsync::audio_model::phonemes_from_sound(&samples, self.mouth_model.as_ref()),
         };
         Ok(Some(CachedSpeech { samples, phonemes }))
     }
@@ -246,6 +291,13 @@ impl Speaker {
     }
 }
 
+/// A file as the cache sees it: path, size and modification time (a replaced model
+/// makes new entries).
+fn file_identity(path: &std::path::Path) -> String {
+    let meta = std::fs::metadata(path).ok();
+    format!("{}|{}|{:?}", path.display(), meta.as_ref().map(|m| m.len()).unwrap_or(0), meta.and_then(|m| m.modified().ok()))
+}
+
 /// Float samples (-1..1) to 16-bit PCM with a gain.
 fn to_pcm(samples: &[f32], volume: f32) -> Vec<i16> {
     samples.iter().map(|s| (s * volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect()
@@ -267,7 +319,25 @@ pub struct SynthJob {
     pub voice: Option<String>,
     /// A recorded line to play instead of speaking `text` (then its caption).
     pub audio: Option<std::path::PathBuf>,
+    /// Which piece of the sentence plays (text::lead_phrase).
+    pub phrase: Phrase,
 }
+
+/// A live line's first sentence goes on air in two pieces: its lead phrase,
+/// synthesized alone (first audio after a few words' work), then the whole sentence's
+/// synthesis from the word after the lead, so the rest keeps its melody. A voice
+/// without word timings (HTTP) says the whole sentence in the first piece instead.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phrase {
+    Whole,
+    /// `text` is the sentence, this its lead phrase (trailing silence cut to a word gap).
+    Lead(String),
+    /// `text` is the sentence, this the lead phrase already said.
+    AfterLead(String),
+}
+
+/// Silence kept after a lead phrase: about the gap between two words.
+const LEAD_TAIL_SECONDS: f64 = 0.04;
 
 pub struct SynthDone {
     pub key: JobKey,
@@ -295,9 +365,17 @@ impl SynthLane {
                     lower_thread_priority();
                 }
                 for job in rx {
-                    let spoken = match &job.audio {
-                        Some(path) => clip::load(path, &job.text, &job.product).map(Some),
-                        None => voices.speak(job.voice.as_deref(), &job.text, &job.product),
+                    let voice = job.voice.as_deref();
+                    let spoken = match (&job.audio, &job.phrase) {
+                        (Some(path), _) => voices.recorded(path, &job.text, &job.product).map(Some),
+                        (None, Phrase::Lead(lead)) if voices.times_words(voice) => {
+                            voices.speak(voice, lead, &job.product).map(|u| u.map(|u| u.trim_tail(LEAD_TAIL_SECONDS)))
+                        }
+                        (None, Phrase::AfterLead(lead)) if voices.times_words(voice) => {
+                            voices.speak_after(voice, lead, &job.text, &job.product)
+                        }
+                        (None, Phrase::AfterLead(_)) => Ok(None),
+                        (None, _) => voices.speak(voice, &job.text, &job.product),
                     };
                     let result = match spoken {
                         Ok(u) => Ok(u.map(Arc::new)),
@@ -390,5 +468,16 @@ mod tests {
         assert_eq!(u.next_word_boundary(150), Some(500));
         assert_eq!(u.next_word_boundary(450), Some(450));
         assert_eq!(u.next_word_boundary(650), None);
+
+        // After a one-word lead: from "you" on, re-timed from 0, the samples with it.
+        let rest = u.from_word(1, "you").unwrap();
+        assert_eq!(rest.samples().len(), 500);
+        assert_eq!(rest.phonemes().iter().map(|p| (p.phoneme, p.start, p.end)).collect::<Vec<_>>(), vec![('j', 0, 100), ('u', 100, 300), (',', 300, 400), ('$', 400, 500)]);
+        assert_eq!((rest.words.clone(), rest.text.as_str()), (vec![0..300], "you"));
+        assert!(u.from_word(2, "").is_none());
+        // A lead's trailing silence cut to 1 ms (48 samples) after its last word.
+        let lead = u.trim_tail(0.001);
+        assert_eq!(lead.samples().len(), 948);
+        assert_eq!(lead.phonemes().last().map(|p| (p.phoneme, p.end)), Some((',', 948)));
     }
 }

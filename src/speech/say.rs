@@ -55,8 +55,48 @@ pub fn run(config: &VoiceConfig, text: &str, wav: &Path, timings: Option<&Path>)
     let Some(u) = speaker.speak(text, "")? else {
         bail!("nothing in `{text}` can be spoken (only symbols or emoji?)");
     };
-    let seconds = |s: u32| f64::from(s) / f64::from(OUTPUT_RATE);
+    let mut doc = timings_doc(config, &u);
+    doc["cached"] = json!(cache.hits.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    doc["synth_seconds"] = json!(started.elapsed().as_secs_f64());
     write_wav(wav, u.samples(), OUTPUT_RATE)?;
+    if let Some(path) = timings {
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(doc)
+}
+
+/// Speaks every non-empty line of `lines` into `dir`/NNNN.wav with its timings in
+/// `dir`/NNNN.json (NNNN = the line's number in the file), loading the voice once: for
+/// pre-rendering a script, and for the lip-sync model's training data. Returns how
+/// many were written.
+pub fn run_lines(config: &VoiceConfig, lines: &Path, dir: &Path) -> Result<usize> {
+    let script = std::fs::read_to_string(lines).with_context(|| format!("reading the lines file {}", lines.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating the output folder {}", dir.display()))?;
+    let todo: Vec<(usize, &str)> = script.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+    let mut speaker = Speaker::load(config)?.with_cache(std::sync::Arc::new(config.cache()));
+    let started = std::time::Instant::now();
+    let mut written = 0;
+    for (i, (number, line)) in todo.iter().enumerate() {
+        if i % 50 == 0 && i > 0 {
+            tracing::info!("said {i} of {} lines in {:.0} s", todo.len(), started.elapsed().as_secs_f64());
+        }
+        let Some(u) = speaker.speak(line, "")? else {
+            tracing::warn!(line = number + 1, "nothing to speak in `{line}`; skipped");
+            continue;
+        };
+        let stem = dir.join(format!("{:04}", number + 1));
+        write_wav(&stem.with_extension("wav"), u.samples(), OUTPUT_RATE)?;
+        let doc = timings_doc(config, &u);
+        std::fs::write(stem.with_extension("json"), serde_json::to_string(&doc)?)
+            .with_context(|| format!("writing {}", stem.with_extension("json").display()))?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// Phoneme, word and mouth-shape timings (seconds) of one utterance.
+fn timings_doc(config: &VoiceConfig, u: &super::Utterance) -> serde_json::Value {
+    let seconds = |s: u32| f64::from(s) / f64::from(OUTPUT_RATE);
     let spoken_words: Vec<&str> = u.spoken.split_whitespace().collect();
     let words: Vec<serde_json::Value> = u
         .words
@@ -71,19 +111,19 @@ pub fn run(config: &VoiceConfig, text: &str, wav: &Path, timings: Option<&Path>)
             v
         })
         .collect();
-    let doc = json!({
+    json!({
         "text": u.text,
         "spoken": u.spoken,
-        "voice": config.model.display().to_string(),
+        "voice": match config.engine {
+            crate::config::VoiceEngine::Piper => config.model.display().to_string(),
+            crate::config::VoiceEngine::Espeak => format!("espeak-ng {}", config.language),
+            crate::config::VoiceEngine::Http => config.url.clone().unwrap_or_default(),
+        },
         "sample_rate": OUTPUT_RATE,
         "duration": u.duration_seconds(),
-        "cached": cache.hits.load(std::sync::atomic::Ordering::Relaxed) > 0,
-        "synth_seconds": started.elapsed().as_secs_f64(),
         "phonemes": u.phonemes().iter().map(|p| json!({ "phoneme": p.phoneme.to_string(), "start": seconds(p.start), "end": seconds(p.end) })).collect::<Vec<_>>(),
         "words": words,
-    });
-    if let Some(path) = timings {
-        std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(doc)
+        // The mouth shapes the renderer shows (A-H, X: DESIGN.md §5).
+        "mouth": u.mouth.cues.iter().map(|c| json!({ "shape": c.mouth.letter().to_string(), "start": seconds(c.start), "end": seconds(c.end) })).collect::<Vec<_>>(),
+    })
 }

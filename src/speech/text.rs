@@ -28,6 +28,33 @@ fn is_kept_symbol(c: char) -> bool {
     )
 }
 
+/// Words a phrase may start with: a sentence cut before one keeps its melody best.
+const PHRASE_STARTS: &[&str] = &[
+    "and", "but", "so", "or", "with", "for", "because", "when", "while", "if", "that", "which", "until", "before", "after",
+    "then", "plus", "in", "on", "at", "from", "to",
+];
+/// Sentences shorter than this are quick enough whole.
+const LEAD_MIN_SENTENCE_WORDS: usize = 7;
+
+/// The lead phrase of a live line's first sentence: its first 3 to 5 words, ending
+/// at a comma or before a word that starts a phrase where there is one, else the
+/// first 4. A Piper voice makes a sentence in one pass, so its first sample waits for
+/// the last; synthesizing the lead alone puts the line on air after a few words'
+/// work, and the rest of the sentence (synthesized whole, its melody intact) follows
+/// from the next word. None for short sentences and for text without spaces between
+/// words (Chinese).
+pub fn lead_phrase(sentence: &str) -> Option<&str> {
+    let words: Vec<(usize, &str)> = sentence.split_whitespace().map(|w| (w.as_ptr() as usize - sentence.as_ptr() as usize, w)).collect();
+    if words.len() < LEAD_MIN_SENTENCE_WORDS {
+        return None;
+    }
+    let ends_clause = |w: &str| w.ends_with([',', ';', ':']);
+    let starts_phrase = |w: &str| PHRASE_STARTS.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric()));
+    let len = (3..=5).find(|&n| ends_clause(words[n - 1].1) || starts_phrase(words[n].1)).unwrap_or(4);
+    let (at, last) = words[len - 1];
+    Some(&sentence[..at + last.len()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +66,20 @@ mod tests {
         assert_eq!(speakable("🔥🔥 ✨."), "");
         assert_eq!(speakable("welcome back 🛍️!"), "welcome back!");
         assert_eq!(speakable("今天特价！"), "今天特价！");
+    }
+
+    #[test]
+    fn lead_phrases_end_at_a_comma_or_before_a_joining_word() {
+        let cases = [
+            ("Grab this bottle today and keep your drinks cold longer.", Some("Grab this bottle today")),
+            ("Only $19.99 today, twenty percent off everything in the shop!", Some("Only $19.99 today,")),
+            ("Every colour comes with a spare lid and a cleaning brush.", Some("Every colour comes")),
+            ("These running shoes weigh almost nothing and feel soft.", Some("These running shoes weigh")),
+            ("Thanks Maria, see you soon!", None),
+            ("今天全场八折，快来抢购吧，数量有限。", None),
+        ];
+        for (sentence, lead) in cases {
+            assert_eq!(lead_phrase(sentence), lead, "{sentence}");
+        }
     }
 }

@@ -79,12 +79,14 @@ pub struct Voices {
     catalog: VoiceCatalog,
     cache: Arc<SpeechCache>,
     loaded: HashMap<String, Speaker>,
+    /// Loaded with the first recorded line.
+    clip_mouth_model: Option<Option<crate::lipsync::audio_model::SharedMouthModel>>,
 }
 
 impl Voices {
     /// Loads the default voice and every [voices.NAME] now: a bad one stops startup.
     pub fn load(catalog: VoiceCatalog, cache: Arc<SpeechCache>) -> Result<Voices> {
-        let mut voices = Voices { catalog, cache, loaded: HashMap::new() };
+        let mut voices = Voices { catalog, cache, loaded: HashMap::new(), clip_mouth_model: None };
         let names: Vec<String> = std::iter::once(DEFAULT.to_string()).chain(voices.catalog.named.keys().cloned()).collect();
         for name in names {
             voices.speaker(&name).map_err(|e| anyhow::anyhow!("voice `{name}`: {e:#}"))?;
@@ -101,6 +103,27 @@ impl Voices {
             self.loaded.insert(name.to_string(), speaker);
         }
         Ok(self.loaded.get_mut(name).expect("just loaded"))
+    }
+
+    /// Whether voice `name` knows where its words are (an HTTP voice does not).
+    pub fn times_words(&self, name: Option<&str>) -> bool {
+        self.catalog.resolve(name.unwrap_or(DEFAULT)).is_ok_and(|c| c.engine != crate::config::VoiceEngine::Http)
+    }
+
+    /// `sentence` from the word after its lead phrase `lead` (text::lead_phrase) on,
+    /// captioned with the rest of the sentence. The lead was just said, so it comes
+    /// from the speech cache; its word count is where the rest begins.
+    pub fn speak_after(&mut self, name: Option<&str>, lead: &str, sentence: &str, product: &str) -> Result<Option<Utterance>> {
+        let Some(whole) = self.speak(name, sentence, product)? else { return Ok(None) };
+        let lead_words = self.speak(name, lead, product)?.map_or(0, |u| u.words.len());
+        let caption = sentence.strip_prefix(lead).unwrap_or(sentence).trim();
+        Ok(whole.from_word(lead_words, caption))
+    }
+
+    /// A recorded line, its mouth shapes found by [voice]'s mouth model.
+    pub fn recorded(&mut self, path: &Path, caption: &str, product: &str) -> Result<Utterance> {
+        let model = self.clip_mouth_model.get_or_insert_with(|| self.catalog.default.mouth_model());
+        super::clip::load(path, caption, product, model.as_ref())
     }
 
     /// Speaks in voice `name` (None: the default); a voice that cannot be had falls
