@@ -28,7 +28,9 @@ pub fn run(config: &Config) -> Vec<Finding> {
     }
 
     let ort = config.voice.onnxruntime_path();
-    add(format!("ONNX Runtime {}", ort.display()), onnx::environment(&ort).err().map(|e| format!("{e:#}")));
+    let ort_error = onnx::environment(&ort).err().map(|e| format!("{e:#}"));
+    let have_ort = ort_error.is_none();
+    add(format!("ONNX Runtime {}", ort.display()), ort_error);
 
     let piper = config.voice.engine == crate::config::VoiceEngine::Piper;
     for path in [config.voice.model.clone(), config.voice.model_json()].into_iter().filter(|_| piper) {
@@ -41,11 +43,14 @@ pub fn run(config: &Config) -> Vec<Finding> {
     }
 
     if !config.voice.mouth_model.as_os_str().is_empty() {
+        // Without ONNX Runtime (said above) only the file can be checked.
         let model = &config.voice.mouth_model;
-        add(
-            format!("mouth model {}", model.display()),
-            crate::lipsync::audio_model::MouthModel::load(model, &ort).err().map(|e| format!("{e:#}")),
-        );
+        let problem = if have_ort {
+            crate::lipsync::audio_model::MouthModel::load(model, &ort).err().map(|e| format!("{e:#}"))
+        } else {
+            (!model.is_file()).then(|| format!("{} not found: set `voice.mouth_model`, or \"\" for mouth shapes from loudness", model.display()))
+        };
+        add(format!("mouth model {}", model.display()), problem);
     }
 
     let language = if piper { "en-us" } else { config.voice.language.as_str() };
