@@ -358,8 +358,13 @@ pub fn assert_keyframe_interval(p: &[Packet], interval: f64) {
 
 /// A minimal HTTP/1.1 client over std (one request per connection): status, body.
 pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+    try_http(port, method, path, headers, body).unwrap_or_else(|raw| panic!("no HTTP response: {raw:?}"))
+}
+
+/// One request; Err(what came back) when no HTTP response did (a server still starting).
+pub fn try_http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<(u16, Vec<u8>), Vec<u8>> {
     use std::io::{Read, Write};
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the control API");
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|_| Vec::new())?;
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
@@ -370,14 +375,14 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
     let _ = s.write_all(body); // the server may answer (413) before reading it all
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no HTTP response: {raw:?}"));
+    let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { return Err(raw) };
     let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
     let status: u16 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("status code");
     let mut body = raw[head_end + 4..].to_vec();
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
-    (status, body)
+    Ok((status, body))
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
@@ -434,8 +439,8 @@ impl LiveRun {
         let run = LiveRun { child, port, log };
         let started = Instant::now();
         loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                let (status, body) = http(port, "GET", "/v1/status", &headers, b"");
+            // Not ready yet: nothing listening, or no answer from a server still starting.
+            if let Ok((status, body)) = try_http(port, "GET", "/v1/status", &headers, b"") {
                 if status == 200 && serde_json::from_slice::<serde_json::Value>(&body).unwrap()["frames_rendered"].as_u64() > Some(0) {
                     return run;
                 }
