@@ -243,7 +243,7 @@ impl Director {
             let Some(text) = super::file::fill_product(&e.say, product) else { continue };
             tracing::info!(event = i, %text, "timed event");
             let id = self.lines.add(&text, e.priority);
-            self.command(Command::Say { id, text, priority: e.priority, received: Instant::now(), voice: file.voice.clone() });
+            self.say(id, text, e.priority, Instant::now(), file.voice.clone(), false);
             if let Some(p) = &e.product {
                 let sale_seconds = e.sale_minutes.map(|m| (m * 60.0) as u32);
                 self.scene_commands.push(crate::scene::SceneCommand::Card { product: Some(p.clone()), visible: Some(true), sale_seconds });
@@ -272,57 +272,64 @@ impl Director {
         }
     }
 
+    /// Queues an inserted line, sentence by sentence. `lead_first`: a viewer waits for it,
+    /// so its lead phrase goes first, alone (speech::Phrase); scheduled lines, known
+    /// ahead, are said whole.
+    fn say(&mut self, id: LineId, text: String, priority: Priority, received: Instant, voice: Option<String>, lead_first: bool) {
+        let voice = voice.or_else(|| self.show.file.voice.clone());
+        let text = match self.moderation.check(&text) {
+            Verdict::Clean(t) => t,
+            Verdict::Replaced { text: t, terms } => {
+                tracing::warn!(id, ?terms, "inserted line: banned terms replaced");
+                self.lines.update(id, |r| r.text = t.clone());
+                t
+            }
+            Verdict::Blocked { terms } => {
+                tracing::warn!(id, ?terms, "inserted line blocked by moderation");
+                self.drop_line(id, format!("blocked by moderation: {}", terms.join(", ")));
+                return;
+            }
+        };
+        // The first sentence's lead phrase goes first, alone: the line is on air
+        // sooner (speech::Phrase).
+        let mut pieces: Vec<(String, Phrase)> = split_sentences(&text).into_iter().map(|s| (s, Phrase::Whole)).collect();
+        if let Some(lead) = pieces.first().filter(|_| lead_first).and_then(|(s, _)| text::lead_phrase(s)).map(str::to_string) {
+            let sentence = pieces[0].0.clone();
+            pieces[0].1 = Phrase::AfterLead(lead.clone());
+            pieces.insert(0, (sentence, Phrase::Lead(lead)));
+        }
+        let n = pieces.len() as u32;
+        let entries: Vec<Inserted> = pieces
+            .into_iter()
+            .enumerate()
+            .map(|(part, (sentence, phrase))| {
+                let part = part as u32;
+                self.live_lane.submit(SynthJob {
+                    key: JobKey::Line { id, part },
+                    text: sentence,
+                    product: String::new(),
+                    voice: voice.clone(),
+                    audio: None,
+                    phrase,
+                });
+                Inserted { id, part, last: part + 1 == n, priority, received, utterance: None, resumed: false }
+            })
+            .collect();
+        // Urgent lines go before everything else, in arrival order.
+        let mut at = match priority {
+            Priority::Urgent => self.queue.iter().take_while(|q| q.priority == Priority::Urgent).count(),
+            _ => self.queue.len(),
+        };
+        for e in entries {
+            self.queue.insert(at, e);
+            at += 1;
+        }
+    }
+
     fn command(&mut self, cmd: Command) {
         match cmd {
             Command::Say { id, text, priority, received, voice } => {
-                let voice = voice.or_else(|| self.show.file.voice.clone());
-                let text = match self.moderation.check(&text) {
-                    Verdict::Clean(t) => t,
-                    Verdict::Replaced { text: t, terms } => {
-                        tracing::warn!(id, ?terms, "inserted line: banned terms replaced");
-                        self.lines.update(id, |r| r.text = t.clone());
-                        t
-                    }
-                    Verdict::Blocked { terms } => {
-                        tracing::warn!(id, ?terms, "inserted line blocked by moderation");
-                        self.drop_line(id, format!("blocked by moderation: {}", terms.join(", ")));
-                        return;
-                    }
-                };
-                // The first sentence's lead phrase goes first, alone: the line is on air
-                // sooner (speech::Phrase).
-                let mut pieces: Vec<(String, Phrase)> = split_sentences(&text).into_iter().map(|s| (s, Phrase::Whole)).collect();
-                if let Some(lead) = pieces.first().and_then(|(s, _)| text::lead_phrase(s)).map(str::to_string) {
-                    let sentence = pieces[0].0.clone();
-                    pieces[0].1 = Phrase::AfterLead(lead.clone());
-                    pieces.insert(0, (sentence, Phrase::Lead(lead)));
-                }
-                let n = pieces.len() as u32;
-                let entries: Vec<Inserted> = pieces
-                    .into_iter()
-                    .enumerate()
-                    .map(|(part, (sentence, phrase))| {
-                        let part = part as u32;
-                        self.live_lane.submit(SynthJob {
-                            key: JobKey::Line { id, part },
-                            text: sentence,
-                            product: String::new(),
-                            voice: voice.clone(),
-                            audio: None,
-                            phrase,
-                        });
-                        Inserted { id, part, last: part + 1 == n, priority, received, utterance: None, resumed: false }
-                    })
-                    .collect();
-                // Urgent lines go before everything else, in arrival order.
-                let mut at = match priority {
-                    Priority::Urgent => self.queue.iter().take_while(|q| q.priority == Priority::Urgent).count(),
-                    _ => self.queue.len(),
-                };
-                for e in entries {
-                    self.queue.insert(at, e);
-                    at += 1;
-                }
+                self.say(id, text, priority, received, voice, true);
             }
             Command::Scene(cmd) => self.scene_commands.push(cmd),
             Command::ReplaceShow(file) => {
