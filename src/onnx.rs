@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use anyhow::{Result, bail};
 use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::SessionBuilder;
 
 static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
 
@@ -30,6 +32,31 @@ fn load(library: &Path) -> Result<Environment> {
         .with_name("avatarcast")
         .build()
         .map_err(|e| anyhow::anyhow!("ONNX Runtime from {} failed to start: {e}", library.display()))
+}
+
+/// Opens the ONNX model `model` on `threads` intra-op threads, after `configure` (an
+/// execution provider, say). `what` names it in errors; `hint` says what to do.
+pub fn open_session(
+    model: &Path,
+    what: &str,
+    hint: &str,
+    onnxruntime: &Path,
+    threads: usize,
+    configure: impl FnOnce(SessionBuilder) -> Result<SessionBuilder>,
+) -> Result<Session> {
+    if !model.is_file() {
+        bail!("{what} {} not found: {hint}", model.display());
+    }
+    let env = environment(onnxruntime)?;
+    let builder = Session::builder(env).map_err(err)?.with_intra_threads(threads.max(1)).map_err(err)?;
+    configure(builder)?
+        .commit_from_file(model)
+        .map_err(|e| anyhow::anyhow!("{what} {} is not a valid ONNX model ({e}): {hint}", model.display()))
+}
+
+/// All the machine's cores.
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// ort's errors carry a recovery value that is not Send; keep the message.

@@ -43,16 +43,7 @@ pub type SharedMouthModel = Arc<Mutex<MouthModel>>;
 impl MouthModel {
     pub fn load(model: &Path, onnxruntime: &Path) -> Result<MouthModel> {
         let hint = "train it with scripts/mouth-model/train.sh, point `voice.mouth_model` at another, or set it to \"\" for mouth shapes from loudness";
-        if !model.is_file() {
-            bail!("mouth model {} not found: {hint}", model.display());
-        }
-        let env = onnx::environment(onnxruntime)?;
-        let session = Session::builder(env)
-            .map_err(onnx::err)?
-            .with_intra_threads(1)
-            .map_err(onnx::err)?
-            .commit_from_file(model)
-            .map_err(|e| anyhow::anyhow!("mouth model {} is not a valid ONNX model ({e}): {hint}", model.display()))?;
+        let session = onnx::open_session(model, "mouth model", hint, onnxruntime, 1, Ok)?;
         let has = |names: Vec<&str>, want: &str| names.contains(&want);
         if !has(session.inputs().iter().map(|i| i.name()).collect(), "audio") || !has(session.outputs().iter().map(|o| o.name()).collect(), "mouth") {
             bail!("mouth model {} needs an input `audio` and an output `mouth` (see src/lipsync/audio_model.rs): {hint}", model.display());

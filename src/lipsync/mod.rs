@@ -3,6 +3,7 @@
 
 pub mod audio_model;
 pub mod energy;
+pub mod neural;
 pub mod visemes;
 
 pub use visemes::Mouth;

@@ -1,0 +1,409 @@
+//! Neural lip-sync for video packs, on the Wav2Lip tensor contract (DESIGN.md §6): the
+//! stream's own audio becomes mel windows (mel.rs), each frame's face box a masked crop
+//! and a reference (face.rs), a worker thread runs the model through ONNX Runtime in
+//! batches, and the mouth it draws goes back into the frame through a feathered mask.
+//!
+//! The model reads 200 ms of audio from each frame on, so the picture is made a few
+//! frames behind the sound it hears: the renderer holds its output back by
+//! `lookahead_frames()` (audio with it, so A/V stays exact). No inference runs in
+//! silence: the idle video shows its own mouth.
+
+pub mod face;
+pub mod mel;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use ort::session::Session;
+use ort::value::Tensor;
+use resvg::tiny_skia::Pixmap;
+use serde::Deserialize;
+
+pub use face::{Patch, Rect};
+use mel::{MEL_BANDS, StreamingMel, WINDOW_COLUMNS};
+
+use crate::onnx;
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    #[default]
+    Cpu,
+    Cuda,
+    Tensorrt,
+}
+
+/// `[avatar.lipsync]`: the face model that redraws a video pack's mouth.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LipsyncConfig {
+    /// An ONNX model with the Wav2Lip signature, e.g. a wav2lip_gan 96x96 export (see
+    /// docs/avatar-packs.md); "" for none (a video pack then shows its own mouth).
+    pub model: PathBuf,
+    /// "cpu", "cuda" or "tensorrt"; a GPU provider that cannot start is an error.
+    pub provider: Provider,
+    /// GPU number for cuda and tensorrt.
+    pub device: i32,
+    /// Frames per model run at most.
+    pub batch: usize,
+    /// CPU threads for the model (0: all cores).
+    pub threads: usize,
+}
+
+impl Default for LipsyncConfig {
+    fn default() -> Self {
+        LipsyncConfig { model: PathBuf::new(), provider: Provider::Cpu, device: 0, batch: 4, threads: 0 }
+    }
+}
+
+/// A frame's audio window is complete this many frames after the frame itself
+/// (16 columns of 12.5 ms, the STFT's half window and the resampler's delay).
+pub const WINDOW_FRAMES: u64 = 6;
+/// Windows quieter than this everywhere (mel mean per column) are silence.
+const AUDIBLE_LEVEL: f32 = -3.2;
+
+/// The model and what its inputs are called.
+pub struct FaceModel {
+    session: Session,
+    mel_input: String,
+    face_input: String,
+    output: String,
+    /// Side of the square face crop (96 for Wav2Lip, 256 for some).
+    pub size: usize,
+}
+
+impl FaceModel {
+    pub fn load(config: &LipsyncConfig, onnxruntime: &Path) -> Result<FaceModel> {
+        let model = &config.model;
+        let hint = "give `avatar.lipsync.model` an ONNX export with the Wav2Lip signature (docs/avatar-packs.md)";
+        let threads = match config.threads {
+            0 => onnx::all_cores(),
+            n => n,
+        };
+        let session = onnx::open_session(model, "lip-sync model", hint, onnxruntime, threads, |b| register_provider(b, config, onnxruntime))?;
+        // Input names differ between exports: tell them apart by shape.
+        let (mut mel_input, mut face_input, mut size) = (None, None, 96usize);
+        for input in session.inputs() {
+            let shape: Vec<i64> = input.dtype().tensor_shape().map(|s| s.iter().copied().collect()).unwrap_or_default();
+            match shape.as_slice() {
+                [_, 1, 80, 16] => mel_input = Some(input.name().to_string()),
+                [_, 6, h, w] => {
+                    face_input = Some(input.name().to_string());
+                    if *h > 0 && h == w {
+                        size = *h as usize;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let described = session
+            .inputs()
+            .iter()
+            .map(|i| format!("{} {:?}", i.name(), i.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (Some(mel_input), Some(face_input)) = (mel_input, face_input) else {
+            bail!(
+                "lip-sync model {} has inputs {described}; the Wav2Lip contract needs a mel input (B,1,80,16) and a face \
+                 input (B,6,S,S): {hint}",
+                model.display()
+            );
+        };
+        let Some(output) = session.outputs().first().map(|o| o.name().to_string()) else {
+            bail!("lip-sync model {} has no output: {hint}", model.display());
+        };
+        let mut loaded = FaceModel { session, mel_input, face_input, output, size };
+        // One silent frame through it: a wrong output shape fails here, not on air.
+        let s = loaded.size;
+        loaded
+            .infer(&vec![mel::SILENCE; MEL_BANDS * WINDOW_COLUMNS], &vec![0.5; 6 * s * s], 1)
+            .with_context(|| format!("lip-sync model {}", model.display()))?;
+        Ok(loaded)
+    }
+
+    /// Runs `batch` frames: mels [B][80][16], faces [B][6][S][S] -> [B][3][S][S] in 0..1.
+    pub fn infer(&mut self, mels: &[f32], faces: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let s = self.size;
+        let mel = Tensor::from_array(([batch, 1, MEL_BANDS, WINDOW_COLUMNS], mels.to_vec()))?;
+        let face = Tensor::from_array(([batch, 6, s, s], faces.to_vec()))?;
+        let outputs = self.session.run(ort::inputs![self.mel_input.as_str() => mel, self.face_input.as_str() => face])?;
+        let (shape, values) = outputs[self.output.as_str()].try_extract_tensor::<f32>()?;
+        if shape.to_vec() != [batch as i64, 3, s as i64, s as i64] {
+            bail!("output `{}` has shape {:?}; the Wav2Lip contract gives ({batch}, 3, {s}, {s})", self.output, shape.to_vec());
+        }
+        Ok(values.to_vec())
+    }
+}
+
+/// Adds the configured execution provider; one that cannot start is an error, never a
+/// quiet fall-back to the CPU.
+fn register_provider(builder: ort::session::builder::SessionBuilder, config: &LipsyncConfig, onnxruntime: &Path) -> Result<ort::session::builder::SessionBuilder> {
+    use ort::ep::{self, ExecutionProvider};
+    let (name, available, dispatch) = match config.provider {
+        Provider::Cpu => return Ok(builder),
+        Provider::Cuda => ("cuda", ep::CUDA::is_available(), ep::CUDA::default().with_device_id(config.device).build()),
+        Provider::Tensorrt => ("tensorrt", ep::TensorRT::is_available(), ep::TensorRT::default().with_device_id(config.device).build()),
+    };
+    let fix = format!(
+        "point `voice.onnxruntime` (or ORT_DYLIB_PATH) at the libonnxruntime.so of an onnxruntime-gpu build with CUDA \
+         and cuDNN installed, or set `avatar.lipsync.provider = \"cpu\"`"
+    );
+    if !available.unwrap_or(false) {
+        bail!("`avatar.lipsync.provider = \"{name}\"`: the ONNX Runtime at {} has no {name} execution provider: {fix}", onnxruntime.display());
+    }
+    builder
+        .with_execution_providers([dispatch.error_on_failure()])
+        .map_err(|e| anyhow::anyhow!("`avatar.lipsync.provider = \"{name}\"` (device {}) cannot start: {e}: {fix}", config.device))
+}
+
+/// Time spent per stage, for the benchmark and /metrics.
+#[derive(Debug, Default)]
+pub struct StageTimes {
+    pub mel_ns: AtomicU64,
+    pub crop_ns: AtomicU64,
+    pub inference_ns: AtomicU64,
+    pub paste_ns: AtomicU64,
+    /// Frames the model redrew.
+    pub frames: AtomicU64,
+    pub batches: AtomicU64,
+    /// Frames whose mouth was not ready in time (live) and showed the idle mouth.
+    pub late: AtomicU64,
+    /// Frames in silence or without a face box: no inference.
+    pub skipped: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+impl StageTimes {
+    /// Counts and milliseconds per redrawn frame, per stage.
+    pub fn report(&self) -> serde_json::Value {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let frames = n(&self.frames).max(1) as f64;
+        let per_frame = |c: &AtomicU64| (n(c) as f64 / 1e6 / frames * 1000.0).round() / 1000.0;
+        serde_json::json!({
+            "frames": n(&self.frames),
+            "batches": n(&self.batches),
+            "late": n(&self.late),
+            "skipped": n(&self.skipped),
+            "errors": n(&self.errors),
+            "ms_per_frame": {
+                "mel": per_frame(&self.mel_ns),
+                "crop": per_frame(&self.crop_ns),
+                "inference": per_frame(&self.inference_ns),
+                "paste": per_frame(&self.paste_ns),
+            },
+        })
+    }
+
+    fn add(counter: &AtomicU64, since: Instant) {
+        counter.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+/// One frame to redraw.
+struct Job {
+    frame: u64,
+    /// Index into the pack's frames.
+    source: usize,
+    rect: Rect,
+    mel: Vec<f32>,
+}
+
+struct Done {
+    frame: u64,
+    patch: Option<Patch>,
+}
+
+/// The renderer's side: feeds audio and faces in frame order, takes mouths out.
+pub struct NeuralLipSync {
+    fps: u32,
+    mel: StreamingMel,
+    /// Frames planned whose audio window is not complete yet: (frame, face).
+    waiting: VecDeque<(u64, Option<(usize, Rect)>)>,
+    jobs: Option<Sender<Job>>,
+    done: Receiver<Done>,
+    in_flight: HashSet<u64>,
+    ready: HashMap<u64, Option<Patch>>,
+    batch: usize,
+    pub times: Arc<StageTimes>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NeuralLipSync {
+    /// Starts the worker; `frames` are the pack's frames the faces refer to.
+    pub fn start(model: FaceModel, frames: Arc<Vec<Pixmap>>, fps: u32, batch: usize) -> NeuralLipSync {
+        let (job_tx, job_rx) = unbounded::<Job>();
+        let (done_tx, done_rx) = unbounded();
+        let times = Arc::new(StageTimes::default());
+        let batch = batch.clamp(1, 64);
+        let worker_times = times.clone();
+        let worker = std::thread::Builder::new()
+            .name("lipsync".into())
+            .spawn(move || run_worker(model, frames, batch, job_rx, done_tx, worker_times))
+            .expect("spawn lip-sync worker");
+        NeuralLipSync {
+            fps,
+            mel: StreamingMel::new(),
+            waiting: VecDeque::new(),
+            jobs: Some(job_tx),
+            done: done_rx,
+            in_flight: HashSet::new(),
+            ready: HashMap::new(),
+            batch,
+            times,
+            worker: Some(worker),
+        }
+    }
+
+    /// How many frames the output must trail the timeline: the audio window, one frame
+    /// per batch slot, and one to spare.
+    pub fn lookahead_frames(&self) -> u64 {
+        WINDOW_FRAMES + self.batch as u64 + 1
+    }
+
+    /// Frame `frame`'s audio (48 kHz) and the face to redraw in it (pack frame, box);
+    /// call once per frame, in order.
+    pub fn push(&mut self, frame: u64, audio: &[i16], face: Option<(usize, Rect)>) {
+        let t = Instant::now();
+        self.mel.push(audio);
+        StageTimes::add(&self.times.mel_ns, t);
+        self.waiting.push_back((frame, face));
+        while let Some(&(f, face)) = self.waiting.front() {
+            let c = mel::first_column(f, self.fps);
+            let Some(window) = self.mel.window(c) else { break };
+            self.waiting.pop_front();
+            self.mel.forget_before(c);
+            let audible = window.chunks_exact(WINDOW_COLUMNS).fold([0f32; WINDOW_COLUMNS], |mut acc, band| {
+                acc.iter_mut().zip(band).for_each(|(a, v)| *a += v / MEL_BANDS as f32);
+                acc
+            });
+            let audible = audible.iter().any(|&level| level > AUDIBLE_LEVEL);
+            match (face, &self.jobs) {
+                (Some((source, rect)), Some(jobs)) if audible => {
+                    if jobs.send(Job { frame: f, source, rect, mel: window }).is_ok() {
+                        self.in_flight.insert(f);
+                    }
+                }
+                _ => {
+                    self.times.skipped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// The mouth for `frame`, if the model drew one. Waits for it until `deadline`
+    /// (live: the frame's due time; render: None waits as long as it takes).
+    pub fn take(&mut self, frame: u64, deadline: Option<Instant>) -> Option<Patch> {
+        self.ready.retain(|&f, _| f >= frame);
+        if !self.in_flight.contains(&frame) {
+            return self.ready.remove(&frame).flatten();
+        }
+        loop {
+            if let Some(p) = self.ready.remove(&frame) {
+                self.in_flight.remove(&frame);
+                return p;
+            }
+            let got = match deadline {
+                Some(d) => self.done.recv_deadline(d).ok(),
+                None => self.done.recv_timeout(Duration::from_secs(60)).ok(),
+            };
+            match got {
+                Some(d) => {
+                    if d.frame >= frame {
+                        self.ready.insert(d.frame, d.patch);
+                    } else {
+                        self.in_flight.remove(&d.frame);
+                    }
+                }
+                None => {
+                    // Not in time: this frame shows the video's own mouth.
+                    self.in_flight.remove(&frame);
+                    self.times.late.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for NeuralLipSync {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+fn run_worker(mut model: FaceModel, frames: Arc<Vec<Pixmap>>, batch: usize, jobs: Receiver<Job>, done: Sender<Done>, times: Arc<StageTimes>) {
+    let s = model.size;
+    let mut mels = Vec::new();
+    let mut faces = Vec::new();
+    let mut warned = false;
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < batch {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        let t = Instant::now();
+        mels.clear();
+        faces.clear();
+        faces.resize(group.len() * 6 * s * s, 0.0);
+        for (j, job) in group.iter().enumerate() {
+            mels.extend_from_slice(&job.mel);
+            face::crop_input(&frames[job.source], job.rect, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
+        }
+        StageTimes::add(&times.crop_ns, t);
+        let t = Instant::now();
+        let out = model.infer(&mels, &faces, group.len());
+        StageTimes::add(&times.inference_ns, t);
+        times.batches.fetch_add(1, Ordering::Relaxed);
+        match out {
+            Ok(out) => {
+                let t = Instant::now();
+                for (j, job) in group.iter().enumerate() {
+                    let patch = face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, job.rect);
+                    let _ = done.send(Done { frame: job.frame, patch: Some(patch) });
+                }
+                StageTimes::add(&times.paste_ns, t);
+                times.frames.fetch_add(group.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                // The stream goes on with the video's own mouth.
+                times.errors.fetch_add(group.len() as u64, Ordering::Relaxed);
+                if !std::mem::replace(&mut warned, true) {
+                    tracing::error!("lip-sync model failed ({e:#}); these frames show the video's own mouth");
+                }
+                for job in &group {
+                    let _ = done.send(Done { frame: job.frame, patch: None });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frames_window_is_complete_within_window_frames() {
+        let mut m = StreamingMel::new();
+        for n in 0..200u64 {
+            m.push(&[0; 1920]);
+            // After pushing frame n, frame n - WINDOW_FRAMES has its whole window.
+            if n >= WINDOW_FRAMES {
+                let f = n - WINDOW_FRAMES;
+                assert!(m.window(mel::first_column(f, 25)).is_some(), "frame {f} after {n}");
+            }
+        }
+    }
+}
