@@ -12,7 +12,6 @@ use gstreamer_app as gst_app;
 use resvg::tiny_skia::PixmapMut;
 use serde::Serialize;
 
-use crate::avatar::Motion;
 use crate::broadcast::Broadcast;
 use crate::config::Config;
 use crate::lipsync::Mouth;
@@ -46,6 +45,24 @@ pub struct BenchReport {
     pub reference_piper_tts: Option<String>,
     /// Seconds of speech the audio-to-mouth model handles per second on one thread.
     pub mouth_model_x_realtime: f64,
+    /// The neural (Wav2Lip-contract) lip-sync path per stage, on the configured model
+    /// and provider, or the repo's test model on the CPU.
+    pub neural_lipsync: LipsyncBench,
+}
+
+/// Milliseconds per frame of each stage of the neural lip-sync, and frames per second
+/// of the whole path on one stream.
+#[derive(Debug, Serialize)]
+pub struct LipsyncBench {
+    pub model: String,
+    pub provider: String,
+    pub batch: usize,
+    pub face_size: usize,
+    pub mel_ms: f64,
+    pub crop_ms: f64,
+    pub inference_ms: f64,
+    pub paste_ms: f64,
+    pub fps: f64,
 }
 
 const TTS_SENTENCES: &[&str] = &[
@@ -68,6 +85,8 @@ pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
     let reference = reference_piper(config)?;
     eprintln!("bench: mouth model …");
     let mouth_model_x_realtime = mouth_model_speed(config)?;
+    eprintln!("bench: neural lip-sync …");
+    let neural_lipsync = neural_lipsync(config)?;
     eprintln!("bench: pipeline ({pipeline_seconds} s of show) …");
     let pipeline_fps = pipeline_fps(config, pipeline_seconds)?;
     Ok(BenchReport {
@@ -82,20 +101,21 @@ pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
         reference_piper_tts_rtf: reference.as_ref().map(|r| r.0),
         reference_piper_tts: reference.map(|r| r.1),
         mouth_model_x_realtime,
+        neural_lipsync,
     })
 }
 
 /// Frames with every mouth shape, a blink or two, captions and the product card.
 fn sample_frames(config: &Config, scene: &mut Scene, count: usize, mut each: impl FnMut(&[u8])) {
     let size = config.video.size;
-    let mut motion = Motion::new(config.video.fps, 3);
     let mut buf = vec![0u8; scene.frame_bytes()];
+    let silence = vec![0i16; (crate::speech::OUTPUT_RATE / config.video.fps) as usize];
     for i in 0..count {
         let mouth = Mouth::ALL[(i / 2) % Mouth::ALL.len()];
-        let pose = motion.pose(i as u64, mouth, mouth != Mouth::X);
+        let plan = scene.avatar.plan(i as u64, mouth, mouth != Mouth::X, &silence, &[], config.video.fps);
         let mut pixmap = PixmapMut::from_bytes(&mut buf, size.width, size.height).expect("frame size");
         let caption = Some((CAPTION, (i / 8) % CAPTION.split_whitespace().count()));
-        scene.render(&mut pixmap, &pose, &Overlays { frame: i as u64, caption, product: "" });
+        scene.render(&mut pixmap, &plan, &Overlays { frame: i as u64, caption, product: "" }, None);
         each(&buf);
     }
 }
@@ -199,6 +219,93 @@ fn reference_piper(config: &Config) -> Result<Option<(f64, String)>> {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).context("the reference piper-tts's answer")?;
     let rtf = r["synth_seconds"].as_f64().unwrap_or(f64::NAN) / r["audio_seconds"].as_f64().unwrap_or(f64::NAN);
     Ok(Some((rtf, format!("piper-tts {} on onnxruntime {}", r["version"].as_str().unwrap_or("?"), r["onnxruntime"].as_str().unwrap_or("?")))))
+}
+
+/// The test model in the repo: the bench's default when no lip-sync model is configured.
+pub const TEST_LIPSYNC_MODEL: &str = "assets/lipsync/test-wav2lip.onnx";
+
+/// Each stage of the neural lip-sync on frames the size of the output with a face box
+/// of a half-body shot, speech as the audio: mel (streaming, per frame), crop, model
+/// (in batches), paste (resize, mask, blend).
+fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
+    use crate::lipsync::neural::{FaceModel, face, mel};
+    let mut lc = config.avatar.lipsync.clone();
+    if lc.model.as_os_str().is_empty() {
+        lc.model = TEST_LIPSYNC_MODEL.into();
+    }
+    let mut model = FaceModel::load(&lc, &config.voice.onnxruntime_path())?;
+    let size = config.video.size;
+    let mut frame = resvg::tiny_skia::Pixmap::new(size.width, size.height).context("frame size")?;
+    frame.fill(resvg::tiny_skia::Color::from_rgba8(205, 160, 130, 255));
+    // A face in a half-body 9:16 shot: about 30 % of the width.
+    let (fw, fh) = (size.width as f32 * 0.3, size.width as f32 * 0.36);
+    let rect = face::Rect::padded([(size.width as f32 - fw) / 2.0, size.height as f32 * 0.12, fw, fh], [0.0, 10.0, 0.0, 0.0], size.width, size.height)
+        .context("face box")?;
+    let mut speaker = Speaker::load(&config.voice)?;
+    let mut speech: Vec<i16> = Vec::new();
+    for s in TTS_SENTENCES {
+        speech.extend_from_slice(speaker.speak(s, "")?.context("benchmark sentence was not speakable")?.samples());
+    }
+    let per_frame = (crate::speech::OUTPUT_RATE / config.video.fps) as usize;
+    let frames = (speech.len() / per_frame).min(200);
+    let s = model.size;
+    let batch = lc.batch.max(1);
+    let (mut mel_t, mut crop_t, mut infer_t, mut paste_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    for pass in 0..2 {
+        // Pass 0 warms up (allocations, the model's first runs); pass 1 is timed.
+        let mut stream = mel::StreamingMel::new();
+        let mut windows = Vec::new();
+        let t = Instant::now();
+        for n in 0..frames + mel::WINDOW_COLUMNS {
+            let chunk = speech.get(n * per_frame..(n + 1) * per_frame).unwrap_or(&[]);
+            stream.push(if chunk.is_empty() { &[0; 1920][..per_frame.min(1920)] } else { chunk });
+            if n >= crate::lipsync::neural::WINDOW_FRAMES as usize {
+                let f = (n - crate::lipsync::neural::WINDOW_FRAMES as usize) as u64;
+                if let Some(w) = stream.window(mel::first_column(f, config.video.fps)) {
+                    windows.push(w);
+                }
+            }
+        }
+        let mel_time = t.elapsed();
+        let count = windows.len().min(frames);
+        let mut faces = vec![0f32; batch * 6 * s * s];
+        let (mut c, mut i, mut p) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        for start in (0..count).step_by(batch) {
+            let b = batch.min(count - start);
+            let t = Instant::now();
+            for j in 0..b {
+                face::crop_input(&frame, rect, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
+            }
+            c += t.elapsed();
+            let mels: Vec<f32> = windows[start..start + b].concat();
+            let t = Instant::now();
+            let out = model.infer(&mels, &faces[..b * 6 * s * s], b)?;
+            i += t.elapsed();
+            let t = Instant::now();
+            let mut target = frame.clone();
+            for j in 0..b {
+                face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, rect).blend_onto(&mut target);
+            }
+            p += t.elapsed();
+        }
+        if pass == 1 {
+            let n = count.max(1) as u32;
+            (mel_t, crop_t, infer_t, paste_t) = (mel_time / n, c / n, i / n, p / n);
+        }
+    }
+    let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
+    let total = (mel_t + crop_t + infer_t + paste_t).as_secs_f64();
+    Ok(LipsyncBench {
+        model: lc.model.display().to_string(),
+        provider: format!("{:?}", lc.provider).to_lowercase(),
+        batch,
+        face_size: s,
+        mel_ms: ms(mel_t),
+        crop_ms: ms(crop_t),
+        inference_ms: ms(infer_t),
+        paste_ms: ms(paste_t),
+        fps: 1.0 / total.max(1e-9),
+    })
 }
 
 fn mouth_model_speed(config: &Config) -> Result<f64> {

@@ -2,6 +2,7 @@
 //! scene -> media pipeline, the same loop for `live` (paced by the pipeline clock)
 //! and `render` (as fast as possible). In live mode the control API runs beside it.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,7 +104,7 @@ impl Broadcast {
         let lines = Arc::new(Lines::default());
         let (command_tx, command_rx) = bounded(COMMAND_QUEUE);
         let size = config.video.size;
-        let shared = Arc::new(Shared::new(
+        let mut shared = Shared::new(
             size.width,
             size.height,
             config.video.fps,
@@ -116,7 +117,11 @@ impl Broadcast {
             config.show.file.clone(),
             scene.background_names(),
             voice_names,
-        ));
+        );
+        shared.avatar = scene.avatar.name().to_string();
+        shared.gestures = scene.avatar.gesture_names();
+        shared.lipsync = scene.avatar.lipsync_times();
+        let shared = Arc::new(shared);
         let _watcher = ShowWatcher::spawn(shared.clone());
         let _api = match &self.api {
             Some(listen) => Some(ApiServer::start(listen, config.api.token.clone(), config.chat.llm.clone(), shared.clone())?),
@@ -134,55 +139,82 @@ impl Broadcast {
             Moderation::new(config.moderation.clone()),
             transcript,
         );
-        let mut timeline = Timeline::new(config.video.fps, director, self.pacing, config.avatar.seed);
+        let mut timeline = Timeline::new(config.video.fps, director, self.pacing);
+        // A video pack's lip-sync reads the audio ahead of each frame: the picture (and
+        // the sound with it) goes out `lookahead` frames after the timeline makes it.
+        let lookahead = scene.avatar.lookahead_frames();
+        timeline.set_output_delay(lookahead);
+        timeline.programme.output_delay = Duration::from_nanos(timeline.clock.frame_pts_ns(lookahead));
+        if lookahead > 0 {
+            tracing::info!("the picture trails the timeline by {lookahead} frames for the lip-sync model's audio window");
+        }
         let total_frames = self.duration.map(|d| (d.as_secs_f64() * config.video.fps as f64).round() as u64);
+        let delay_ns = timeline.clock.frame_pts_ns(lookahead);
 
         media.start()?;
         let started = Instant::now();
         let mut report = Report::default();
         let frame_ns = 1_000_000_000 / config.video.fps as u64;
         let mut closing_since: Option<u64> = None;
+        let mut held: VecDeque<Made> = VecDeque::new();
+        // The next frame to go out.
+        let mut out_frame = 0u64;
         loop {
-            if total_frames.is_some_and(|t| timeline.frame() >= t) {
+            if total_frames.is_some_and(|t| out_frame >= t) {
                 break;
             }
+            let mut making = true;
             if stop.load(Ordering::Relaxed) {
                 // Ctrl-C / SIGTERM: the line on air ends at its next word boundary, then
-                // the stream ends (at most a few seconds later).
+                // the stream ends (at most a few seconds later) with what is made.
                 let since = *closing_since.get_or_insert_with(|| {
                     tracing::info!("stopping: ending the line on air at a word boundary");
                     timeline.close();
                     timeline.frame()
                 });
-                if timeline.closed() || timeline.frame() - since >= CLOSE_WAIT_SECONDS * config.video.fps as u64 {
-                    break;
+                making = !(timeline.closed() || timeline.frame() - since >= CLOSE_WAIT_SECONDS * config.video.fps as u64);
+            }
+            while making && held.len() as u64 <= lookahead {
+                let tick = timeline.tick();
+                if let Some(line) = tick.started_line {
+                    let on_air = tick.video_pts_ns + delay_ns;
+                    tracing::info!(at = on_air as f64 / 1e9, "on air: {line}");
                 }
+                let plan = scene.avatar.plan(tick.frame, tick.mouth, tick.speaking, tick.audio, tick.cues, config.video.fps);
+                held.push_back(Made {
+                    frame: tick.frame,
+                    video_pts_ns: tick.video_pts_ns,
+                    video_duration_ns: tick.video_duration_ns,
+                    audio_pts_ns: tick.audio_pts_ns,
+                    audio_duration_ns: tick.audio_duration_ns,
+                    audio: tick.audio.to_vec(),
+                    cues: tick.cues.to_vec(),
+                    caption: tick.caption.map(|(t, w)| (t.to_string(), w)),
+                    product: tick.product.to_string(),
+                    started_line: tick.started_line.is_some(),
+                    plan,
+                });
             }
+            let Some(made) = held.pop_front() else { break };
+            let frame = made.frame;
+            debug_assert_eq!(frame, out_frame);
+            let mut deadline = None;
             if live {
-                // The pipeline clock paces the stream: frame n is made one frame before
-                // it is due.
-                let due = timeline.clock.frame_pts_ns(timeline.frame());
-                media.wait_until(due.saturating_sub(frame_ns));
-            }
-            let tick = timeline.tick();
-            let frame = tick.frame;
-            if let Some(line) = tick.started_line {
-                tracing::info!(at = tick.video_pts_ns as f64 / 1e9, "on air: {line}");
-            }
-            if live {
+                // The pipeline clock paces the stream: frame n goes out one frame before
+                // it is due; a video pack's mouth may take most of that frame.
+                media.wait_until(made.video_pts_ns.saturating_sub(frame_ns));
+                deadline = Some(Instant::now() + Duration::from_nanos(frame_ns * 3 / 4));
                 if let Some(now) = media.running_time_ns() {
-                    if now > tick.video_pts_ns + frame_ns {
+                    if now > made.video_pts_ns + frame_ns {
                         shared.late_frames.fetch_add(1, Ordering::Relaxed);
-                        let late_us = (now - tick.video_pts_ns) / 1000;
+                        let late_us = (now - made.video_pts_ns) / 1000;
                         if late_us > shared.worst_late_us.fetch_max(late_us, Ordering::Relaxed) {
-                            tracing::warn!(frame, at = tick.video_pts_ns as f64 / 1e9, "frame late by {} ms (the machine is short of CPU)", late_us / 1000);
+                            tracing::warn!(frame, at = made.video_pts_ns as f64 / 1e9, "frame late by {} ms (the machine is short of CPU)", late_us / 1000);
                         }
                     }
                 }
             }
-            let pose = tick.pose;
-            let started_line = tick.started_line.is_some();
-            for cue in tick.cues {
+            for cue in &made.cues {
                 let cmd = match cue {
                     Cue::Background(name) => SceneCommand::Background { name: name.clone(), crossfade_ms: None },
                     Cue::Card(visible) => SceneCommand::Card { product: None, visible: Some(*visible), sale_seconds: None },
@@ -191,10 +223,10 @@ impl Broadcast {
                 };
                 apply_scene(&mut scene, &shared, &cmd, frame, "show markup");
             }
-            let overlays = Overlays { frame, caption: tick.caption, product: tick.product };
-            media.push_frame(tick.video_pts_ns, tick.video_duration_ns, |data| {
+            let overlays = Overlays { frame, caption: made.caption.as_ref().map(|(t, w)| (t.as_str(), *w)), product: &made.product };
+            media.push_frame(made.video_pts_ns, made.video_duration_ns, |data| {
                 let mut pixmap = PixmapMut::from_bytes(data, size.width, size.height).expect("frame buffer has the frame size");
-                scene.render(&mut pixmap, &pose, &overlays);
+                scene.render(&mut pixmap, &made.plan, &overlays, deadline);
                 if config.video.latency_marker {
                     crate::scene::marker::draw(data, size.width, crate::scene::marker::now_ms());
                 }
@@ -202,7 +234,7 @@ impl Broadcast {
                     shared.snapshot.offer(frame, data);
                 }
             })?;
-            media.push_audio(tick.audio, tick.audio_pts_ns, tick.audio_duration_ns)?;
+            media.push_audio(&made.audio, made.audio_pts_ns, made.audio_duration_ns)?;
             media.poll()?;
             for cmd in std::mem::take(&mut timeline.programme.scene_commands) {
                 apply_scene(&mut scene, &shared, &cmd, frame + 1, "the API");
@@ -213,8 +245,9 @@ impl Broadcast {
             if let Some(show) = timeline.programme.new_show.take() {
                 scene.set_show(show);
             }
+            out_frame += 1;
             report.frames += 1;
-            publish(&shared, &timeline, started_line);
+            publish(&shared, &timeline, made.started_line, out_frame);
             if self.progress && report.frames % config.video.fps as u64 == 0 {
                 draw_progress(report.frames, total_frames, config.video.fps, started.elapsed());
             }
@@ -235,6 +268,21 @@ impl Broadcast {
         report.wall_seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
+}
+
+/// A frame the timeline made, held until it goes out (see `lookahead`).
+struct Made {
+    frame: u64,
+    video_pts_ns: u64,
+    video_duration_ns: u64,
+    audio_pts_ns: u64,
+    audio_duration_ns: u64,
+    audio: Vec<i16>,
+    cues: Vec<Cue>,
+    caption: Option<(String, usize)>,
+    product: String,
+    started_line: bool,
+    plan: crate::avatar::Plan,
 }
 
 /// Reloads the show file when it changes on disk (checked once a second), without
@@ -298,9 +346,9 @@ fn apply_scene(scene: &mut crate::scene::Scene, shared: &Shared, cmd: &SceneComm
 }
 
 /// Per-frame counters for the API (atomics), and the line on air when it changes.
-fn publish(shared: &Shared, timeline: &Timeline<Director>, line_changed: bool) {
+fn publish(shared: &Shared, timeline: &Timeline<Director>, line_changed: bool, frames_out: u64) {
     let stats = &timeline.stats;
-    shared.frames.store(timeline.frame(), Ordering::Relaxed);
+    shared.frames.store(frames_out, Ordering::Relaxed);
     shared.lines_spoken.store(stats.lines_spoken, Ordering::Relaxed);
     shared.speech_underruns.store(stats.speech_underruns, Ordering::Relaxed);
     shared.interruptions.store(stats.interruptions, Ordering::Relaxed);

@@ -53,6 +53,11 @@ pub fn run(config: &Config) -> Vec<Finding> {
         add(format!("mouth model {}", model.display()), problem);
     }
 
+    match crate::avatar::Avatar::check(config, have_ort) {
+        Ok(what) => add(format!("avatar {}: {what}", config.avatar.pack.display()), None),
+        Err(e) => add(format!("avatar {}", config.avatar.pack.display()), Some(format!("{e:#}"))),
+    }
+
     let language = if piper { "en-us" } else { config.voice.language.as_str() };
     let espeak = speech::espeak::available().and_then(|_| speech::espeak::phonemize(language, "check"));
     add(format!("espeak-ng ({})", speech::espeak::LIBRARY), espeak.err().map(|e| format!("{e:#}")));

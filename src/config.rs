@@ -280,15 +280,17 @@ impl VoiceConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AvatarConfig {
-    /// Folder with the host's vector layers and avatar.toml.
+    /// Avatar pack folder (avatar.toml and its media; docs/avatar-packs.md).
     pub pack: PathBuf,
     /// Seed for blinks and idle motion, so a render is reproducible.
     pub seed: u64,
+    /// The face model that redraws a video pack's mouth.
+    pub lipsync: crate::lipsync::neural::LipsyncConfig,
 }
 
 impl Default for AvatarConfig {
     fn default() -> Self {
-        AvatarConfig { pack: PathBuf::from("assets/avatars/cartoon-host"), seed: 7 }
+        AvatarConfig { pack: PathBuf::from("assets/avatars/cartoon-host"), seed: 7, lipsync: Default::default() }
     }
 }
 
@@ -451,6 +453,13 @@ impl Config {
             bail!("`audio.bitrate_kbps`: {} is out of range; use 32 to 320 (128 is usual)", self.audio.bitrate_kbps);
         }
         self.voice.validate("voice")?;
+        let lipsync = &self.avatar.lipsync;
+        if !(1..=64).contains(&lipsync.batch) {
+            bail!("`avatar.lipsync.batch`: {} is out of range; use 1 to 64 (4 suits a CPU, 8-16 a GPU)", lipsync.batch);
+        }
+        if lipsync.threads > 64 || lipsync.device < 0 {
+            bail!("`avatar.lipsync.threads` is 0 (all cores) to 64 and `avatar.lipsync.device` a GPU number from 0");
+        }
         for (name, v) in &self.voices {
             if name == crate::speech::voices::DEFAULT || name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '/') {
                 bail!("`voices.{name}`: pick another name (not `default`, no spaces or slashes)");

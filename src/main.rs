@@ -70,6 +70,11 @@ enum Command {
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
     },
+    /// Avatar packs: make one from footage of a person.
+    Avatar {
+        #[command(subcommand)]
+        command: AvatarCommand,
+    },
     /// Measure render, encode, end-to-end and speech speed.
     Bench {
         #[arg(long, default_value = "config/demo.toml")]
@@ -81,6 +86,57 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         seconds: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum AvatarCommand {
+    /// Make a video pack from a clip of a person (green or blue screen, or any background).
+    Import {
+        /// The footage: .mp4, .mkv, .mov, .m4v or .webm.
+        #[arg(long)]
+        video: PathBuf,
+        /// The pack folder to write (e.g. assets/avatars/NAME).
+        #[arg(long)]
+        out: PathBuf,
+        /// The presenter's name in the pack (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// The face box in the first frame, X,Y,W,H in pixels (forehead to chin); it is tracked from there.
+        #[arg(long, value_parser = parse_box, required_unless_present = "face_detector")]
+        face: Option<[f32; 4]>,
+        /// A face-detector ONNX model (UltraFace contract, docs/avatar-packs.md) run on every frame.
+        #[arg(long)]
+        face_detector: Option<PathBuf>,
+        /// The config naming ONNX Runtime (for --face-detector).
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        /// The screen to key out: auto (measured at the frame's border), green, blue, #rrggbb, or none.
+        #[arg(long, default_value = "auto")]
+        key: String,
+        /// The idle section, START-END in seconds (default: the longest stretch outside the gestures).
+        #[arg(long, value_parser = parse_span)]
+        idle: Option<(f64, f64)>,
+        /// A gesture, NAME=START-END in seconds; repeatable.
+        #[arg(long = "gesture", value_parser = parse_gesture)]
+        gestures: Vec<(String, f64, f64)>,
+    },
+}
+
+fn parse_box(s: &str) -> Result<[f32; 4], String> {
+    let v: Vec<f32> = s.split(',').map(|p| p.trim().parse::<f32>()).collect::<Result<_, _>>().map_err(|_| format!("`{s}`: write X,Y,W,H in pixels"))?;
+    <[f32; 4]>::try_from(v).map_err(|_| format!("`{s}`: write four numbers X,Y,W,H"))
+}
+
+fn parse_span(s: &str) -> Result<(f64, f64), String> {
+    let (a, b) = s.split_once('-').ok_or_else(|| format!("`{s}`: write START-END in seconds, e.g. 0.5-6"))?;
+    let n = |x: &str| x.trim().trim_end_matches('s').parse::<f64>().map_err(|_| format!("`{s}`: write START-END in seconds, e.g. 0.5-6"));
+    Ok((n(a)?, n(b)?))
+}
+
+fn parse_gesture(s: &str) -> Result<(String, f64, f64), String> {
+    let (name, span) = s.split_once('=').ok_or_else(|| format!("`{s}`: write NAME=START-END, e.g. wave=4-6"))?;
+    let (a, b) = parse_span(span)?;
+    Ok((name.trim().to_string(), a, b))
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -179,6 +235,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
+        Command::Avatar { command: AvatarCommand::Import { video, out, name, face, face_detector, config, key, idle, gestures } } => {
+            let onnxruntime = match &face_detector {
+                Some(_) => Config::load(&config)?.voice.onnxruntime_path(),
+                None => PathBuf::new(),
+            };
+            let opts = avatarcast::avatar::import::ImportOptions { video, out, name, face, face_detector, onnxruntime, key, idle, gestures, progress: true };
+            let r = avatarcast::avatar::import::run(&opts)?;
+            println!("read {} frames of {}x{} at {:.2} fps", r.frames, r.size.0, r.size.1, r.fps);
+            match &r.key {
+                Some(c) => println!("keyed out the screen, colour {c}"),
+                None => println!("no key: the footage shows with its own background"),
+            }
+            println!("idle: frames {}..={}, played forth and back", r.idle.first, r.idle.last);
+            for (n, g) in &r.gestures {
+                println!("gesture {n}: frames {}..={}, from idle frame {} back to {}", g.first, g.last, g.entry, g.returns_to);
+            }
+            if r.lost_faces > 0 {
+                println!("the face was lost in {} frames: their mouth will not be redrawn (give a tighter --face)", r.lost_faces);
+            }
+            println!("wrote {}", r.manifest.display());
+            println!("before it can go on air: put the signed consent statement in the pack and fill in [consent] in avatar.toml");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench { config, json, seconds } => {
             let config = Config::load(&config)?;
             if cfg!(debug_assertions) {
@@ -202,6 +281,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     _ => println!("  reference rtf          -  piper-tts not installed (scripts/setup.sh)"),
                 }
                 println!("  mouth_model       {:7.0}x  real time, audio to mouth shapes on one thread", report.mouth_model_x_realtime);
+                let l = &report.neural_lipsync;
+                println!(
+                    "  neural_lipsync_fps {:7.1}  {} on {} ({}x{} face, batch {}): mel {:.2} + crop {:.2} + inference {:.2} + paste {:.2} ms/frame",
+                    l.fps, l.model, l.provider, l.face_size, l.face_size, l.batch, l.mel_ms, l.crop_ms, l.inference_ms, l.paste_ms
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -92,6 +92,7 @@ fn openapi_document_lists_exactly_the_routes() {
         let body: &[u8] = match (*method, path.as_str()) {
             ("post", "/v1/comments") => br#"{"user": "ann", "text": "how much is it?"}"#,
             ("put", "/v1/show") => &show,
+            ("post", "/v1/gesture") => br#"{"name": "wave"}"#,
             ("post", _) => br#"{"text": "Hello there."}"#,
             ("put", "/v1/scene") => br#"{"background": "night"}"#,
             ("put", "/v1/overlays/card") => br#"{"product": "lamp", "visible": true}"#,

@@ -1,40 +1,33 @@
-//! The host: a sprite pack of vector layers (body, head, eyes, mouth shapes) drawn at
-//! the output size once, then posed every frame with breathing, sway, blinks and
-//! the mouth shape lip-sync asks for.
+//! The host. A pack is a folder with avatar.toml and its media (docs/avatar-packs.md):
+//! `sprite` packs are layered vector art posed every frame (sprite.rs), `video` packs a
+//! real person's footage with neural lip-sync (video.rs). Both know named gestures,
+//! started from show markup or the API; an unknown name is reported, never fatal.
 
+pub mod consent;
+pub mod face_detector;
+pub mod import;
+pub mod key;
 pub mod motion;
+pub mod sprite;
+pub mod video;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use resvg::tiny_skia::{FilterQuality, PixmapMut, PixmapPaint, Transform};
+use resvg::tiny_skia::PixmapMut;
 use serde::Deserialize;
 
+use crate::config::Config;
 use crate::lipsync::Mouth;
-use crate::raster::{self, Placed};
-pub use motion::{Eyes, Motion, Pose};
-
-/// avatar.toml in a sprite pack.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PackManifest {
-    pub name: String,
-    /// "sprite" (the only kind so far).
-    pub kind: String,
-    /// Size of the art's coordinate system; every layer uses it.
-    pub canvas: [f32; 2],
-    /// Where the head turns.
-    pub neck: [f32; 2],
-    /// Where breathing scales the body from.
-    pub hips: [f32; 2],
-    /// Centre of the mouth, for tools and tests that look at it.
-    pub mouth: [f32; 2],
-    pub framing: FramingRects,
-}
+use crate::lipsync::neural::{FaceModel, NeuralLipSync, StageTimes};
+use crate::show::markup::Cue;
+pub use motion::{Eyes, HeadMove, Motion, Pose};
+pub use sprite::SpriteAvatar;
+pub use video::VideoAvatar;
 
 /// Canvas rectangles [x, y, width, height] that fill the frame's height.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FramingRects {
     pub half: [f32; 4],
@@ -72,96 +65,186 @@ impl Placement {
     }
 }
 
-/// The pack's layers drawn for one framing.
-struct Layers {
-    placement: Placement,
-    body: Placed,
-    head: Placed,
-    eyes: HashMap<Eyes, Placed>,
-    mouths: HashMap<Mouth, Placed>,
+/// The part of avatar.toml every pack has.
+#[derive(Deserialize)]
+struct PackKind {
+    kind: String,
 }
 
-pub struct Avatar {
-    pub manifest: PackManifest,
-    framing: Framing,
-    /// Both framings are drawn at load, so a switch costs nothing on air.
-    sets: HashMap<Framing, Layers>,
+fn read_manifest(pack: &Path) -> Result<String> {
+    std::fs::read_to_string(pack.join("avatar.toml"))
+        .with_context(|| format!("avatar pack {}: cannot read avatar.toml; check `avatar.pack`", pack.display()))
+}
+
+/// What one frame of the host shows, decided when the timeline makes the frame
+/// (drawing may come a few frames later, see `Avatar::lookahead_frames`).
+#[derive(Debug, Clone)]
+pub enum Plan {
+    Sprite { pose: Pose, body: sprite::SpritePlan },
+    Video(video::VideoPlan),
+}
+
+pub enum Avatar {
+    Sprite { art: SpriteAvatar, motion: Motion },
+    Video(VideoAvatar),
 }
 
 impl Avatar {
-    pub fn load(pack: &Path, width: u32, height: u32) -> Result<Avatar> {
-        let manifest_path = pack.join("avatar.toml");
-        let text = std::fs::read_to_string(&manifest_path).with_context(|| {
-            format!("avatar pack {}: cannot read avatar.toml; check `avatar.pack`", pack.display())
-        })?;
-        let manifest: PackManifest =
-            crate::config::from_toml(&text).with_context(|| format!("avatar pack manifest {}", manifest_path.display()))?;
-        if manifest.kind != "sprite" {
-            bail!("{}: `kind = \"{}\"` is not supported; use \"sprite\"", manifest_path.display(), manifest.kind);
-        }
-        let mut trees = HashMap::new();
-        let mut files = vec!["body.svg".to_string(), "head.svg".into(), "eyes-open.svg".into(), "eyes-half.svg".into(), "eyes-closed.svg".into()];
-        files.extend(Mouth::ALL.iter().map(|m| format!("mouth-{}.svg", m.letter())));
-        for file in &files {
-            let path: PathBuf = pack.join(file);
-            trees.insert(file.clone(), raster::load_svg_file(&path).with_context(|| format!("avatar pack {}", pack.display()))?);
-        }
-        let mut sets = HashMap::new();
-        for (framing, rect) in [(Framing::Half, manifest.framing.half), (Framing::Full, manifest.framing.full)] {
-            let placement = Placement::fit(rect, width, height);
-            let layer = |file: &str| -> Result<Placed> {
-                let full = raster::render_svg(&trees[file], width, height, placement.scale, placement.dx, placement.dy)?;
-                raster::crop_to_content(&full).with_context(|| format!("avatar layer {}", pack.join(file).display()))
-            };
-            let mut eyes = HashMap::new();
-            for (e, file) in [(Eyes::Open, "eyes-open.svg"), (Eyes::Half, "eyes-half.svg"), (Eyes::Closed, "eyes-closed.svg")] {
-                eyes.insert(e, layer(file)?);
+    /// Loads `avatar.pack`; a video pack also starts its lip-sync model.
+    pub fn load(config: &Config) -> Result<Avatar> {
+        let pack = &config.avatar.pack;
+        let size = config.video.size;
+        let text = read_manifest(pack)?;
+        let kind: PackKind = toml::from_str(&text).with_context(|| format!("avatar pack manifest {}", pack.join("avatar.toml").display()))?;
+        match kind.kind.as_str() {
+            "sprite" => Ok(Avatar::Sprite {
+                art: SpriteAvatar::load(pack, size.width, size.height, config.video.fps)?,
+                motion: Motion::new(config.video.fps, config.avatar.seed),
+            }),
+            "video" => {
+                let mut v = VideoAvatar::load(pack, size.width, size.height, config.video.fps)?;
+                let lipsync = &config.avatar.lipsync;
+                if lipsync.model.as_os_str().is_empty() {
+                    tracing::warn!("avatar pack {}: no `avatar.lipsync.model`, so the mouth shows the footage as recorded", pack.display());
+                } else {
+                    let model = FaceModel::load(lipsync, &config.voice.onnxruntime_path())?;
+                    tracing::info!(model = %lipsync.model.display(), provider = ?lipsync.provider, size = model.size, "neural lip-sync ready");
+                    let frames = v.frames();
+                    v.attach_lipsync(NeuralLipSync::start(model, frames, config.video.fps, lipsync.batch));
+                }
+                Ok(Avatar::Video(v))
             }
-            let mut mouths = HashMap::new();
-            for m in Mouth::ALL {
-                mouths.insert(m, layer(&format!("mouth-{}.svg", m.letter()))?);
-            }
-            sets.insert(framing, Layers { placement, body: layer("body.svg")?, head: layer("head.svg")?, eyes, mouths });
+            other => bail!("{}: `kind = \"{other}\"` is not a pack kind; use \"sprite\" or \"video\"", pack.join("avatar.toml").display()),
         }
-        Ok(Avatar { manifest, framing: Framing::Half, sets })
+    }
+
+    /// What `avatarcast check` can say about the pack without decoding its footage:
+    /// its manifest, layers or files, consent, and the lip-sync model (loaded when
+    /// ONNX Runtime is there, else only looked for).
+    pub fn check(config: &Config, have_onnxruntime: bool) -> Result<String> {
+        let pack = &config.avatar.pack;
+        let text = read_manifest(pack)?;
+        let kind: PackKind = toml::from_str(&text).with_context(|| format!("avatar pack manifest {}", pack.join("avatar.toml").display()))?;
+        match kind.kind.as_str() {
+            "sprite" => {
+                let s = SpriteAvatar::load(pack, config.video.size.width, config.video.size.height, config.video.fps)?;
+                Ok(format!("sprite pack {} ({} gestures)", s.manifest.name, s.manifest.gestures.len()))
+            }
+            "video" => {
+                let m = VideoAvatar::manifest(pack)?;
+                let lipsync = &config.avatar.lipsync;
+                let model = match lipsync.model.as_os_str().is_empty() {
+                    true => "no lip-sync model".to_string(),
+                    false if have_onnxruntime => {
+                        let f = FaceModel::load(lipsync, &config.voice.onnxruntime_path())?;
+                        format!("lip-sync model {} ({}x{}, {:?})", lipsync.model.display(), f.size, f.size, lipsync.provider)
+                    }
+                    false if lipsync.model.is_file() => format!("lip-sync model {}", lipsync.model.display()),
+                    false => bail!("lip-sync model {} not found: set `avatar.lipsync.model`", lipsync.model.display()),
+                };
+                Ok(format!("video pack {} ({} gestures), {model}", m.name, m.gestures.len()))
+            }
+            other => bail!("{}: `kind = \"{other}\"` is not a pack kind; use \"sprite\" or \"video\"", pack.join("avatar.toml").display()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Avatar::Sprite { art, .. } => &art.manifest.name,
+            Avatar::Video(v) => &v.manifest.name,
+        }
+    }
+
+    /// Frames the picture trails the timeline (the lip-sync model reads ahead).
+    pub fn lookahead_frames(&self) -> u64 {
+        match self {
+            Avatar::Sprite { .. } => 0,
+            Avatar::Video(v) => v.lookahead_frames(),
+        }
     }
 
     pub fn set_framing(&mut self, framing: Framing) {
-        self.framing = framing;
-    }
-
-    /// Where the canvas lands in the frame, for the current framing.
-    pub fn placement(&self) -> Placement {
-        self.sets[&self.framing].placement
-    }
-
-    /// Draws the posed host onto the frame.
-    pub fn draw(&self, frame: &mut PixmapMut, pose: &Pose) {
-        let p = &self.placement();
-        let (_, hy) = p.map(self.manifest.hips);
-        let (nx, ny) = p.map(self.manifest.neck);
-        let sway = pose.sway_px * p.scale;
-        // Breathing stretches the torso upwards from the hips.
-        let s = 1.0 + pose.breath;
-        let body = Transform::from_row(1.0, 0.0, 0.0, s, sway, hy * (1.0 - s));
-        // The head rides on the neck and tilts around it.
-        let neck_moved = (nx + sway, hy + (ny - hy) * s);
-        let head = Transform::from_translate(neck_moved.0 - nx, neck_moved.1 - ny + pose.nod_px * p.scale)
-            .pre_concat(Transform::from_rotate_at(pose.tilt_deg, nx, ny));
-        let paint = PixmapPaint { quality: FilterQuality::Bilinear, ..Default::default() };
-        let set = &self.sets[&self.framing];
-        for (layer, t) in [
-            (&set.body, body),
-            (&set.head, head),
-            (&set.eyes[&pose.eyes], head),
-            (&set.mouths[&pose.mouth], head),
-        ] {
-            frame.draw_pixmap(layer.x, layer.y, layer.pixmap.as_ref(), &paint, t, None);
+        match self {
+            Avatar::Sprite { art, .. } => art.set_framing(framing),
+            Avatar::Video(v) => v.set_framing(framing),
         }
     }
 
-    /// The mouth's centre in output pixels when the host stands at rest.
-    pub fn mouth_position(&self) -> (f32, f32) {
-        self.placement().map(self.manifest.mouth)
+    pub fn placement(&self) -> Placement {
+        match self {
+            Avatar::Sprite { art, .. } => art.placement(),
+            Avatar::Video(v) => v.placement(),
+        }
+    }
+
+    pub fn gesture_names(&self) -> Vec<String> {
+        match self {
+            Avatar::Sprite { art, .. } => art.gesture_names(),
+            Avatar::Video(v) => v.gesture_names(),
+        }
+    }
+
+    /// Starts gesture `name` at a natural point from frame `frame` on.
+    pub fn gesture(&mut self, name: &str, frame: u64) -> Result<()> {
+        if !self.gesture_names().iter().any(|g| g == name) {
+            let have = self.gesture_names();
+            let have = if have.is_empty() { "none".to_string() } else { have.join(", ") };
+            bail!("gesture `{name}` is not in avatar pack {} (it has: {have}); skipped", self.name());
+        }
+        match self {
+            Avatar::Sprite { art, motion } => {
+                let g = art.gesture(name).cloned().expect("checked above");
+                if let Some(head) = g.head {
+                    motion.head_move(head, frame);
+                }
+                if g.body.is_some() {
+                    art.start_body_pose(name, frame);
+                }
+            }
+            Avatar::Video(v) => v.queue_gesture(name, frame),
+        }
+        Ok(())
+    }
+
+    /// Decides frame `n`: markup cues reached in it, the mouth shape from timings, its
+    /// audio. Call once per frame, in order.
+    pub fn plan(&mut self, n: u64, mouth: Mouth, speaking: bool, audio: &[i16], cues: &[Cue], fps: u32) -> Plan {
+        for cue in cues {
+            let started = match cue {
+                Cue::Emphasis => {
+                    if let Avatar::Sprite { motion, .. } = self {
+                        motion.emphasise(n);
+                    }
+                    Ok(())
+                }
+                Cue::Gesture(g) => self.gesture(g, n),
+                _ => Ok(()),
+            };
+            if let Err(e) = started {
+                tracing::warn!("show markup: {e:#}");
+            }
+        }
+        match self {
+            Avatar::Sprite { art, motion } => Plan::Sprite { pose: motion.pose(n, mouth, speaking), body: art.plan(n) },
+            Avatar::Video(v) => Plan::Video(v.plan(n, audio, fps)),
+        }
+    }
+
+    /// Draws frame `n` as planned. `deadline`: how long a video pack may wait for its
+    /// mouth (live: the frame's due time; None in render mode: as long as it takes).
+    pub fn draw(&mut self, frame: &mut PixmapMut, n: u64, plan: &Plan, deadline: Option<Instant>) {
+        match (self, plan) {
+            (Avatar::Sprite { art, .. }, Plan::Sprite { pose, body }) => art.draw(frame, pose, body),
+            (Avatar::Video(v), Plan::Video(p)) => v.draw(frame, n, p, deadline),
+            _ => debug_assert!(false, "a plan from another pack"),
+        }
+    }
+
+    /// Per-stage times of the neural lip-sync, when it runs.
+    pub fn lipsync_times(&self) -> Option<std::sync::Arc<StageTimes>> {
+        match self {
+            Avatar::Video(v) => v.lipsync().map(|l| l.times.clone()),
+            _ => None,
+        }
     }
 }

@@ -11,6 +11,18 @@ pub enum Eyes {
     Closed,
 }
 
+/// A head gesture, drawn procedurally on any pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadMove {
+    /// Down and back up (also on every emphasised word).
+    Nod,
+    /// Side to side, twice.
+    Shake,
+    /// A friendly lean to one side and back.
+    Tilt,
+}
+
 /// Everything the avatar needs to draw one frame.
 #[derive(Debug, Clone, Copy)]
 pub struct Pose {
@@ -46,8 +58,8 @@ pub struct Motion {
     blink_start: Option<u64>,
     /// How strongly the head follows speech, eased so it never jumps.
     talk: f32,
-    /// Frame of the last emphasised word: a short nod.
-    emphasis: Option<u64>,
+    /// The head move in progress and the frame it started.
+    head: Option<(HeadMove, u64)>,
 }
 
 /// Eyelids per frame of a blink at 25 fps: half, closed, closed, half (~160 ms).
@@ -55,7 +67,7 @@ const BLINK: [Eyes; 4] = [Eyes::Half, Eyes::Closed, Eyes::Closed, Eyes::Half];
 
 impl Motion {
     pub fn new(fps: u32, seed: u64) -> Motion {
-        let mut m = Motion { fps: fps as f32, rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1), next_blink: 0, blink_start: None, talk: 0.0, emphasis: None };
+        let mut m = Motion { fps: fps as f32, rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1), next_blink: 0, blink_start: None, talk: 0.0, head: None };
         m.next_blink = m.blink_gap(0);
         m
     }
@@ -68,7 +80,12 @@ impl Motion {
 
     /// An emphasised word starts now: the head gives a small nod.
     pub fn emphasise(&mut self, frame: u64) {
-        self.emphasis = Some(frame);
+        self.head_move(HeadMove::Nod, frame);
+    }
+
+    /// Starts a head move now; one in progress gives way.
+    pub fn head_move(&mut self, kind: HeadMove, frame: u64) {
+        self.head = Some((kind, frame));
     }
 
     /// The pose for frame `frame`; call once per frame, in order.
@@ -93,21 +110,35 @@ impl Motion {
         let target = if speaking { 1.0 } else { 0.0 };
         self.talk += (target - self.talk) * (1.0 - (-1.0 / (0.4 * self.fps)).exp());
 
+        let (head_tilt, head_nod) = self.head_offsets(frame);
         Pose {
             mouth,
             eyes,
             breath: 0.004 * (tau * t / 4.2).sin(),
             sway_px: 3.0 * (tau * t / 9.0).sin() + 1.0 * (tau * t / 3.7).sin(),
-            tilt_deg: 1.2 * (tau * t / 7.3).sin() + self.talk * 1.0 * (tau * t / 2.1).sin(),
-            nod_px: self.talk * 2.0 * (tau * t / 0.9).sin() + self.emphasis_nod(frame),
+            tilt_deg: 1.2 * (tau * t / 7.3).sin() + self.talk * 1.0 * (tau * t / 2.1).sin() + head_tilt,
+            nod_px: self.talk * 2.0 * (tau * t / 0.9).sin() + head_nod,
         }
     }
 
-    /// Down and back up over about 0.4 s.
-    fn emphasis_nod(&self, frame: u64) -> f32 {
-        let Some(start) = self.emphasis else { return 0.0 };
+    /// Extra head tilt (degrees) and bob (art pixels) of the head move in progress.
+    fn head_offsets(&mut self, frame: u64) -> (f32, f32) {
+        let Some((kind, start)) = self.head else { return (0.0, 0.0) };
         let t = (frame.saturating_sub(start)) as f32 / self.fps;
-        if t > 0.4 { 0.0 } else { 6.0 * (std::f32::consts::PI * t / 0.4).sin() }
+        let pi = std::f32::consts::PI;
+        let (seconds, offsets) = match kind {
+            // Down and back up over 0.4 s.
+            HeadMove::Nod => (0.4, (0.0, 6.0 * (pi * t / 0.4).sin())),
+            // Two swings of ±4° over 0.9 s, fading out.
+            HeadMove::Shake => (0.9, (4.0 * (1.0 - t / 0.9) * (2.0 * std::f32::consts::TAU * t / 0.9).sin(), 0.0)),
+            // Lean 5° and back over 1.2 s.
+            HeadMove::Tilt => (1.2, (5.0 * (pi * t / 1.2).sin(), 0.0)),
+        };
+        if t > seconds {
+            self.head = None;
+            return (0.0, 0.0);
+        }
+        offsets
     }
 }
 

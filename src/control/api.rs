@@ -30,6 +30,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/lines/{id}"),
     ("delete", "/v1/takeover"),
     ("put", "/v1/scene"),
+    ("post", "/v1/gesture"),
     ("put", "/v1/overlays/card"),
     ("put", "/v1/overlays/captions"),
     ("get", "/v1/products"),
@@ -114,6 +115,7 @@ fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/lines/{id}", get(line))
         .route("/v1/takeover", delete(release_takeover))
         .route("/v1/scene", put(put_scene))
+        .route("/v1/gesture", post(post_gesture))
         .route("/v1/overlays/card", put(put_card))
         .route("/v1/overlays/captions", put(put_captions))
         .route("/v1/products", get(products))
@@ -285,6 +287,25 @@ async fn put_scene(State(state): State<Arc<ApiState>>, headers: HeaderMap, body:
         }
     }
     resp
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GestureRequest {
+    name: String,
+}
+
+/// Starts a gesture of the avatar pack at its next natural point.
+async fn post_gesture(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req: GestureRequest = match parse_body(&headers, &body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    if !state.shared.gestures.contains(&req.name) {
+        let have = if state.shared.gestures.is_empty() { "none".to_string() } else { state.shared.gestures.join(", ") };
+        return error(StatusCode::UNPROCESSABLE_ENTITY, format!("no gesture `{}` in avatar pack {} (it has: {have})", req.name, state.shared.avatar), Some("name"));
+    }
+    scene_change(&state, SceneCommand::Gesture { name: req.name })
 }
 
 #[derive(Deserialize)]
@@ -506,6 +527,7 @@ async fn status(State(state): State<Arc<ApiState>>) -> Response {
             "disk_bytes": s.speech_cache.disk_bytes(),
         },
         "backgrounds": s.backgrounds,
+        "avatar": { "name": s.avatar, "gestures": s.gestures, "lipsync": s.lipsync.as_ref().map(|l| l.report()) },
         "video": { "width": s.width, "height": s.height, "fps": s.fps },
     }))
     .into_response()
@@ -595,6 +617,14 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
     metric("speech_cache_disk_bytes", "gauge", "Bytes of the speech cache on disk.", cache.disk_bytes() as f64);
     if let Some(whep) = &s.whep {
         metric("webrtc_viewers", "gauge", "WebRTC (WHEP) viewers connected or connecting.", whep.viewer_count() as f64);
+    }
+    if let Some(l) = &s.lipsync {
+        let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed) as f64;
+        metric("lipsync_frames_total", "counter", "Frames whose mouth the neural lip-sync redrew.", n(&l.frames));
+        metric("lipsync_late_frames_total", "counter", "Frames whose redrawn mouth was not ready in time (the footage's own mouth showed).", n(&l.late));
+        metric("lipsync_skipped_frames_total", "counter", "Frames in silence or without a face box (no inference).", n(&l.skipped));
+        metric("lipsync_errors_total", "counter", "Frames the lip-sync model failed on.", n(&l.errors));
+        metric("lipsync_inference_seconds_total", "counter", "Time in the lip-sync model.", n(&l.inference_ns) / 1e9);
     }
     crate::output::metrics(&s.outputs, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()

@@ -49,6 +49,11 @@ pub struct Shared {
     pub backgrounds: Vec<String>,
     /// Voice names lines and shows may use.
     pub voice_names: Vec<String>,
+    /// The avatar pack's name and gestures, for POST /v1/gesture and status.
+    pub avatar: String,
+    pub gestures: Vec<String>,
+    /// The neural lip-sync's per-stage counters, when a video pack runs it.
+    pub lipsync: Option<Arc<crate::lipsync::neural::StageTimes>>,
     /// Events for WebSocket clients (JSON text); sending never blocks the render thread.
     pub events: tokio::sync::broadcast::Sender<String>,
     /// Where the show file lives (PUT /v1/show writes it there).
@@ -103,6 +108,9 @@ impl Shared {
             show: Mutex::new(show),
             backgrounds,
             voice_names,
+            avatar: String::new(),
+            gestures: Vec::new(),
+            lipsync: None,
             events: tokio::sync::broadcast::channel(1024).0,
             show_path,
             last_product: Mutex::new(String::new()),

@@ -3,6 +3,8 @@
 //! fills them in, pushes frames and samples with timestamps from the media clock,
 //! and turns bus errors into sentences.
 
+pub mod decode;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use resvg::tiny_skia::{Color, FilterQuality, Pixmap, PixmapMut, PixmapPaint, Transform};
 use serde::Deserialize;
 
-use crate::avatar::{Avatar, Pose};
+use crate::avatar::{Avatar, Plan};
 use crate::config::{Config, FrameSize};
 use crate::raster::{self, Placed};
 use crate::show::file::ShowFile;
@@ -28,6 +28,8 @@ pub enum SceneCommand {
     Card { product: Option<String>, visible: Option<bool>, sale_seconds: Option<u32> },
     Captions { visible: bool },
     Framing { framing: crate::avatar::Framing },
+    /// A gesture of the avatar pack, started at its next natural point.
+    Gesture { name: String },
 }
 
 /// What the frame shows besides the host; `frame` is the stream's frame counter.
@@ -115,7 +117,7 @@ impl Scene {
                 bail!("show file uses [background {name}], but the config has no `scene.backgrounds.{name}`");
             }
         }
-        let mut avatar = Avatar::load(&config.avatar.pack, size.width, size.height)?;
+        let mut avatar = Avatar::load(config)?;
         avatar.set_framing(config.scene.framing);
         let label = label::render(size, config.scene.label_position)?;
         let logo = match &config.scene.logo {
@@ -214,14 +216,16 @@ impl Scene {
             }
             SceneCommand::Captions { visible } => self.captions_on = *visible,
             SceneCommand::Framing { framing } => self.avatar.set_framing(*framing),
+            SceneCommand::Gesture { name } => self.avatar.gesture(name, frame)?,
         }
         Ok(())
     }
 
-    /// Draws one frame into `frame` (premultiplied RGBA, the output size).
-    pub fn render(&mut self, frame: &mut PixmapMut, pose: &Pose, overlays: &Overlays) {
+    /// Draws one frame into `frame` (premultiplied RGBA, the output size); the host as
+    /// `plan` says. `deadline`: how long the host may wait for a video pack's mouth.
+    pub fn render(&mut self, frame: &mut PixmapMut, plan: &Plan, overlays: &Overlays, deadline: Option<std::time::Instant>) {
         self.draw_background(frame, overlays.frame);
-        self.avatar.draw(frame, pose);
+        self.avatar.draw(frame, overlays.frame, plan, deadline);
         let paint = PixmapPaint { quality: FilterQuality::Nearest, ..Default::default() };
         let identity = Transform::identity();
         if let Some(card) = self.card_pixmap(overlays) {

@@ -129,6 +129,8 @@ pub struct Director {
     event_due: Vec<f64>,
     /// Stream time of the last tick.
     now: f64,
+    /// How long after the timeline makes a frame it is on air (the avatar's lookahead).
+    pub output_delay: std::time::Duration,
 }
 
 impl Director {
@@ -163,6 +165,7 @@ impl Director {
             seed: 1,
             event_due: Vec::new(),
             now: 0.0,
+            output_delay: std::time::Duration::ZERO,
         };
         d.schedule_events(0.0);
         d.plan_show();
@@ -475,7 +478,8 @@ impl Director {
                     self.takeover = true;
                 }
                 if q.part == 0 && !q.resumed {
-                    let ms = q.received.elapsed().as_secs_f64() * 1000.0;
+                    // On air when the picture shows it, after the renderer's lookahead.
+                    let ms = (q.received.elapsed() + self.output_delay).as_secs_f64() * 1000.0;
                     self.lines.update(q.id, |r| r.on_air_latency_ms = Some(ms));
                     self.stats.last_insert_latency_ms = Some(ms);
                 }

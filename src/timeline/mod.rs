@@ -6,7 +6,6 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::avatar::{Motion, Pose};
 use crate::lipsync::Mouth;
 use crate::show::director::{Director, Next, Origin};
 use crate::show::markup::Cue;
@@ -83,7 +82,9 @@ pub struct Tick<'a> {
     pub audio_pts_ns: u64,
     pub audio_duration_ns: u64,
     pub audio: &'a [i16],
-    pub pose: Pose,
+    /// The mouth shape the timings give for this frame, and whether a line is on air.
+    pub mouth: Mouth,
+    pub speaking: bool,
     /// The line that started during this frame, if any.
     pub started_line: Option<&'a str>,
     /// Markup cues reached during this frame.
@@ -132,16 +133,18 @@ pub struct Timeline<P: Programme> {
     /// Next global sample to emit.
     sample: u64,
     audio: Vec<i16>,
-    motion: Motion,
     started_line: Option<String>,
     fired: Vec<Cue>,
     /// Stopping: the line on air ends at its next word boundary and nothing follows.
     closing: bool,
+    /// Frames between making a frame and its going on air (the avatar's lookahead):
+    /// times told to the programme are air times.
+    output_delay_frames: u64,
     pub stats: TimelineStats,
 }
 
 impl<P: Programme> Timeline<P> {
-    pub fn new(fps: u32, programme: P, pacing: Pacing, seed: u64) -> Timeline<P> {
+    pub fn new(fps: u32, programme: P, pacing: Pacing) -> Timeline<P> {
         Timeline {
             clock: MediaClock { fps, rate: OUTPUT_RATE },
             pacing,
@@ -151,10 +154,10 @@ impl<P: Programme> Timeline<P> {
             current: None,
             sample: 0,
             audio: Vec::with_capacity((OUTPUT_RATE / fps + 1) as usize),
-            motion: Motion::new(fps, seed),
             started_line: None,
             fired: Vec::new(),
             closing: false,
+            output_delay_frames: 0,
             stats: TimelineStats::default(),
         }
     }
@@ -182,11 +185,17 @@ impl<P: Programme> Timeline<P> {
         }
     }
 
-    fn seconds(&self, sample: u64) -> f64 {
-        sample as f64 / self.clock.rate as f64
+    /// The frames are shown this many frames after they are made.
+    pub fn set_output_delay(&mut self, frames: u64) {
+        self.output_delay_frames = frames;
     }
 
-    /// Advances one frame: fills its audio and works out its pose.
+    /// When `sample` is on air, in stream seconds.
+    fn seconds(&self, sample: u64) -> f64 {
+        (sample + self.clock.first_sample_of_frame(self.output_delay_frames)) as f64 / self.clock.rate as f64
+    }
+
+    /// Advances one frame: fills its audio and works out its mouth shape.
     pub fn tick(&mut self) -> Tick<'_> {
         let n = self.frame;
         let (s0, s1) = (self.clock.first_sample_of_frame(n), self.clock.first_sample_of_frame(n + 1));
@@ -246,15 +255,6 @@ impl<P: Programme> Timeline<P> {
                 }
             }
         }
-        for cue in &self.fired {
-            match cue {
-                Cue::Emphasis => self.motion.emphasise(n),
-                Cue::Gesture(g) if g == "nod" => self.motion.emphasise(n),
-                Cue::Gesture(g) => tracing::warn!("gesture `{g}` is not in this avatar pack (it has: nod); skipped"),
-                _ => {}
-            }
-        }
-        let pose = self.motion.pose(n, mouth, speaking);
         let (caption, product) = match &self.current {
             // A recording without a caption shows none.
             Some(Current { segment: Segment::Speech(u), start, .. }) if !u.text.is_empty() => {
@@ -275,7 +275,8 @@ impl<P: Programme> Timeline<P> {
             audio_pts_ns: self.clock.sample_pts_ns(s0),
             audio_duration_ns: self.clock.sample_pts_ns(s1) - self.clock.sample_pts_ns(s0),
             audio: &self.audio,
-            pose,
+            mouth,
+            speaking,
             started_line: self.started_line.as_deref(),
             cues: &self.fired,
             caption,
@@ -406,7 +407,7 @@ mod tests {
         let mut script = Script::default();
         script.queue.push_back(show(Segment::Silence { samples: 5000 }));
         script.queue.push_back(show(Segment::Speech(utterance(48_000))));
-        let mut t = Timeline::new(25, script, Pacing::Live, 1);
+        let mut t = Timeline::new(25, script, Pacing::Live);
         let mut total = 0u64;
         for n in 0..100u64 {
             let tick = t.tick();
@@ -421,7 +422,7 @@ mod tests {
 
     #[test]
     fn odd_frame_rates_never_drift() {
-        let mut t = Timeline::new(30, Script::default(), Pacing::Live, 1);
+        let mut t = Timeline::new(30, Script::default(), Pacing::Live);
         let mut total = 0u64;
         for _ in 0..30 * 60 {
             total += t.tick().audio.len() as u64;
@@ -434,12 +435,12 @@ mod tests {
         let mut script = Script::default();
         script.queue.push_back(show(Segment::Silence { samples: 1920 * 10 }));
         script.queue.push_back(show(Segment::Speech(utterance(1920 * 40))));
-        let mut t = Timeline::new(25, script, Pacing::Render, 1);
+        let mut t = Timeline::new(25, script, Pacing::Render);
         let mut open = Vec::new();
         let mut audible = Vec::new();
         for _ in 0..60 {
             let tick = t.tick();
-            open.push(tick.pose.mouth != Mouth::X);
+            open.push(tick.mouth != Mouth::X);
             audible.push(tick.audio.iter().any(|&s| s != 0));
         }
         // Speech occupies frames 10..50; the open mouth its middle half, frames 20..40.
@@ -460,7 +461,7 @@ mod tests {
                 cues: vec![],
             },
         ));
-        let mut t = Timeline::new(25, script, Pacing::Live, 1);
+        let mut t = Timeline::new(25, script, Pacing::Live);
         for _ in 0..60 {
             t.tick();
         }

@@ -2,6 +2,8 @@
 //! on loopback (started and stopped by pid), and ffprobe/ffmpeg to see what arrived.
 #![allow(dead_code)]
 
+pub mod clip;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -211,6 +213,31 @@ pub fn decode_audio(file: &Path) -> Vec<i16> {
     out.stdout.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
 }
 
+/// Each decoded frame, scaled to `w` x `h` RGB, through `each` (frames are not kept).
+pub fn map_video_frames<T>(file: &Path, w: u32, h: u32, mut each: impl FnMut(&[u8]) -> T) -> Vec<T> {
+    use std::io::Read;
+    let mut child = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-an", "-vf", &format!("scale={w}:{h}"), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ffmpeg");
+    let mut out = child.stdout.take().unwrap();
+    let mut buf = vec![0u8; (w * h * 3) as usize];
+    let mut results = Vec::new();
+    while out.read_exact(&mut buf).is_ok() {
+        results.push(each(&buf));
+    }
+    assert!(child.wait().unwrap().success(), "ffmpeg could not decode {}", file.display());
+    results
+}
+
+/// Whether an RGB pixel is within `tolerance` (per-channel distance) of `colour`.
+pub fn near(p: &[u8], colour: [u8; 3], tolerance: i32) -> bool {
+    (0..3).map(|i| (p[i] as i32 - colour[i] as i32).pow(2)).sum::<i32>() < tolerance * tolerance
+}
+
 /// Decoded video frames cropped to a rectangle, RGB.
 pub fn decode_video_crop(file: &Path, x: u32, y: u32, w: u32, h: u32) -> Vec<Vec<u8>> {
     let out = Command::new("ffmpeg")
@@ -228,7 +255,7 @@ pub const MOUTH_INTERIOR: [u8; 3] = [0x7a, 0x10, 0x30];
 /// How far open the mouth is in each decoded frame: pixels of the mouth-interior colour
 /// in a box around the mouth.
 pub fn mouth_openness(file: &Path, width: u32, height: u32) -> Vec<u32> {
-    let avatar = avatarcast::avatar::Avatar::load(&repo().join("assets/avatars/cartoon-host"), width, height).unwrap();
+    let avatar = avatarcast::avatar::SpriteAvatar::load(&repo().join("assets/avatars/cartoon-host"), width, height, 25).unwrap();
     let (mx, my) = avatar.mouth_position();
     let scale = avatar.placement().scale;
     let (bw, bh) = ((120.0 * scale) as u32 & !1, (90.0 * scale) as u32 & !1);
@@ -291,13 +318,19 @@ pub fn best_lag(openness: &[f64], level: &[f64], max: i64) -> (i64, f64) {
 /// there is speech, rests in silence, and moves in step with the sound (within one
 /// frame). Returns (best lag in frames, correlation) for the test's message.
 pub fn assert_mouth_follows_speech(file: &Path, width: u32, height: u32, fps: f64) -> (i64, f64) {
-    let (v, a) = (packets(file, "v"), packets(file, "a"));
     let open: Vec<f64> = mouth_openness(file, width, height).into_iter().map(|c| c as f64).collect();
+    assert_openness_follows_speech(&open, 12.0, file, fps)
+}
+
+/// As `assert_mouth_follows_speech`, for any measure of openness per decoded frame;
+/// above `open_above` counts as open.
+pub fn assert_openness_follows_speech(open: &[f64], open_above: f64, file: &Path, fps: f64) -> (i64, f64) {
+    let (v, a) = (packets(file, "v"), packets(file, "a"));
     let audio = decode_audio(file);
     let level = audio_level_per_frame(&audio, a[0].pts, v[0].pts, fps, open.len());
     assert!(open.len() as f64 > fps * 5.0, "too few decoded frames: {}", open.len());
 
-    let is_open = |o: f64| o > 12.0;
+    let is_open = |o: f64| o > open_above;
     let speech: Vec<usize> = (0..open.len()).filter(|&i| level[i] > 300.0).collect();
     // Silence: the digital silence between lines (decoded AAC leaves a level of 0-3)
     // within 3 frames either side. A quiet stop consonant inside a word (level ~20) is

@@ -1,0 +1,511 @@
+//! `avatarcast avatar import`: footage of a person becomes a video pack. One pass over
+//! the video keys out the screen, tracks the face box from the one given on the
+//! command line, and keeps a small thumbnail of every frame; from those it picks the
+//! idle section and its turning points (where the person moves least), and for each
+//! gesture the idle frames its first and last frames match best. It writes the
+//! manifest, the face boxes and a consent template that must be filled in before
+//! the pack loads.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use super::key::{ChromaKey, KeySettings, measure_screen, parse_color};
+use super::video::{FaceTrack, FrameRange, VideoGesture};
+
+pub struct ImportOptions {
+    pub video: PathBuf,
+    pub out: PathBuf,
+    pub name: Option<String>,
+    /// Face box [x, y, w, h] in the first frame (source pixels); with a detector, it
+    /// may be left out.
+    pub face: Option<[f32; 4]>,
+    /// A face-detector model (face_detector.rs), run on every frame; the tracker
+    /// fills the frames where it finds none.
+    pub face_detector: Option<PathBuf>,
+    /// ONNX Runtime, for the detector.
+    pub onnxruntime: PathBuf,
+    /// "auto" (measure the screen), "green", "blue", "#rrggbb" or "none".
+    pub key: String,
+    /// Idle section in seconds; None: the longest stretch outside the gestures.
+    pub idle: Option<(f64, f64)>,
+    /// Gestures: name, start and end in seconds.
+    pub gestures: Vec<(String, f64, f64)>,
+    pub progress: bool,
+}
+
+#[derive(Debug)]
+pub struct ImportReport {
+    pub frames: usize,
+    pub fps: f64,
+    pub size: (u32, u32),
+    pub key: Option<String>,
+    pub idle: FrameRange,
+    pub gestures: Vec<(String, VideoGesture)>,
+    /// Frames where the tracker lost the face.
+    pub lost_faces: usize,
+    pub manifest: PathBuf,
+}
+
+/// Thumbnail width for frame similarity.
+const THUMB_W: usize = 48;
+/// The face template's width in tracking pixels.
+const TRACK_FACE_W: f32 = 40.0;
+/// Tracking below this match (normalized cross-correlation) counts as lost.
+const LOST_SCORE: f32 = 0.5;
+
+/// A grey image.
+#[derive(Clone)]
+struct Gray {
+    w: usize,
+    h: usize,
+    px: Vec<f32>,
+}
+
+impl Gray {
+    /// Box-filtered grey of premultiplied RGBA, `factor` source pixels per grey pixel.
+    fn from_rgba(rgba: &[u8], width: u32, height: u32, factor: f32) -> Gray {
+        let (sw, sh) = (width as usize, height as usize);
+        let (w, h) = (((sw as f32 / factor) as usize).max(1), ((sh as f32 / factor) as usize).max(1));
+        let mut px = vec![0f32; w * h];
+        let mut count = vec![0u32; w * h];
+        for y in 0..sh {
+            let gy = ((y * h) / sh).min(h - 1);
+            for x in 0..sw {
+                let gx = ((x * w) / sw).min(w - 1);
+                let p = &rgba[(y * sw + x) * 4..][..3];
+                px[gy * w + gx] += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+                count[gy * w + gx] += 1;
+            }
+        }
+        px.iter_mut().zip(&count).for_each(|(v, &c)| *v /= c.max(1) as f32);
+        Gray { w, h, px }
+    }
+
+    fn crop(&self, x: usize, y: usize, w: usize, h: usize) -> Gray {
+        let px = (y..y + h).flat_map(|r| self.px[r * self.w + x..r * self.w + x + w].iter().copied()).collect();
+        Gray { w, h, px }
+    }
+
+    /// Normalized cross-correlation of `t` placed at (x, y).
+    fn ncc(&self, t: &Gray, x: usize, y: usize) -> f32 {
+        let n = (t.w * t.h) as f32;
+        let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0f32, 0f32, 0f32, 0f32, 0f32);
+        for r in 0..t.h {
+            let row = &self.px[(y + r) * self.w + x..][..t.w];
+            for (a, b) in row.iter().zip(&t.px[r * t.w..(r + 1) * t.w]) {
+                sa += a;
+                sb += b;
+                saa += a * a;
+                sbb += b * b;
+                sab += a * b;
+            }
+        }
+        let cov = sab - sa * sb / n;
+        let var = ((saa - sa * sa / n) * (sbb - sb * sb / n)).max(1e-6).sqrt();
+        cov / var
+    }
+
+    fn distance(&self, other: &Gray) -> f32 {
+        self.px.iter().zip(&other.px).map(|(a, b)| (a - b).abs()).sum::<f32>() / self.px.len() as f32
+    }
+}
+
+/// Follows the face from frame to frame: the best match near the last position,
+/// against both the first frame's face and the last frame's (so it neither drifts
+/// nor loses a face that turns a little).
+struct Tracker {
+    factor: f32,
+    first: Gray,
+    last: Gray,
+    /// Top-left in tracking pixels.
+    pos: (usize, usize),
+    size: [f32; 2],
+}
+
+impl Tracker {
+    /// Moves to a box found otherwise (a detection).
+    fn follow(&mut self, frame: &Gray, b: [f32; 4]) {
+        let x = ((b[0] / self.factor) as usize).min(frame.w.saturating_sub(self.first.w));
+        let y = ((b[1] / self.factor) as usize).min(frame.h.saturating_sub(self.first.h));
+        self.pos = (x, y);
+        self.last = frame.crop(x, y, self.first.w, self.first.h);
+    }
+
+    fn track(&mut self, frame: &Gray) -> (Option<[f32; 4]>, f32) {
+        // The first frame's face anchors the track (a template renewed every frame would
+        // stick where motion is below a pixel per frame); the last frame's takes over
+        // only when the face has changed too much to match it.
+        let (mut at, mut best) = self.best_match(frame, &self.first);
+        if best < ANCHOR_SCORE {
+            let last = self.last.clone();
+            let (at_last, score) = self.best_match(frame, &last);
+            if score > best {
+                (at, best) = (at_last, score);
+            }
+        }
+        if best < LOST_SCORE {
+            return (None, best);
+        }
+        // Sub-pixel: a parabola through the scores either side of the best.
+        let template = if best >= ANCHOR_SCORE { &self.first } else { &self.last };
+        let score = |x: i64, y: i64| {
+            let ok = x >= 0 && y >= 0 && x as usize + template.w <= frame.w && y as usize + template.h <= frame.h;
+            ok.then(|| frame.ncc(template, x as usize, y as usize))
+        };
+        let refine = |minus: Option<f32>, plus: Option<f32>| match (minus, plus) {
+            (Some(m), Some(p)) if m - 2.0 * best + p < -1e-6 => ((m - p) / (2.0 * (m - 2.0 * best + p))).clamp(-0.5, 0.5),
+            _ => 0.0,
+        };
+        let (x, y) = (at.0 as i64, at.1 as i64);
+        let fx = refine(score(x - 1, y), score(x + 1, y));
+        let fy = refine(score(x, y - 1), score(x, y + 1));
+        self.pos = at;
+        self.last = frame.crop(at.0, at.1, self.first.w, self.first.h);
+        let b = [(at.0 as f32 + fx) * self.factor, (at.1 as f32 + fy) * self.factor, self.size[0], self.size[1]];
+        (Some(b), best)
+    }
+
+    /// The position near the last one where `template` matches best, and its score.
+    fn best_match(&self, frame: &Gray, template: &Gray) -> ((usize, usize), f32) {
+        let (tw, th) = (template.w, template.h);
+        let reach = (tw / 2).max(4) as i64;
+        let (mut best, mut at) = (f32::MIN, self.pos);
+        for dy in -reach..=reach {
+            for dx in -reach..=reach {
+                let (x, y) = (self.pos.0 as i64 + dx, self.pos.1 as i64 + dy);
+                if x < 0 || y < 0 || x as usize + tw > frame.w || y as usize + th > frame.h {
+                    continue;
+                }
+                let s = frame.ncc(template, x as usize, y as usize);
+                if s > best {
+                    best = s;
+                    at = (x as usize, y as usize);
+                }
+            }
+        }
+        (at, best)
+    }
+}
+
+/// The first frame's face matching at least this well anchors the track.
+const ANCHOR_SCORE: f32 = 0.8;
+
+/// Detections are smoothed this much into the box so far (no jitter in the crops).
+const DETECTION_WEIGHT: f32 = 0.4;
+
+pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
+    if let Some([fx, fy, fw, fh]) = opts.face {
+        if fw < 16.0 || fh < 16.0 {
+            bail!("--face {fx},{fy},{fw},{fh}: the face box must be at least 16x16 pixels");
+        }
+    }
+    let mut detector = match &opts.face_detector {
+        Some(model) => Some(super::face_detector::FaceDetector::load(model, &opts.onnxruntime)?),
+        None if opts.face.is_none() => bail!("give --face X,Y,W,H (the face in the first frame) or --face-detector MODEL.onnx"),
+        None => None,
+    };
+    let mut first_face = opts.face;
+    for (name, s, e) in &opts.gestures {
+        if !(e > s) || *s < 0.0 || name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            bail!("--gesture {name}={s}-{e}: write NAME=START-END in seconds, END after START, NAME of letters, digits, - and _");
+        }
+    }
+    let ext = opts.video.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
+    if !crate::scene::video::is_video(&opts.video) {
+        bail!("--video {}: give an .mp4, .mkv, .mov, .m4v or .webm file", opts.video.display());
+    }
+    let mut key: Option<(ChromaKey, String)> = None;
+    let mut tracker: Option<Tracker> = None;
+    let mut faces: Vec<Option<[f32; 4]>> = Vec::new();
+    let mut thumbs = Vec::new();
+    let mut boxes: Vec<Option<[u32; 4]>> = Vec::new();
+    let mut info = None;
+    let mut lost = 0;
+    let mut last_report = std::time::Instant::now();
+    crate::media::decode::for_each_frame(&opts.video, |i, vi, rgba| {
+        info = Some(vi);
+        let detected = match &mut detector {
+            Some(d) => d.detect(rgba, vi.width, vi.height)?,
+            None => None,
+        };
+        let mut data = rgba.to_vec();
+        if i == 0 {
+            if first_face.is_none() {
+                first_face = detected;
+            }
+            let Some([fx, fy, fw, fh]) = first_face else {
+                bail!("the face detector found no face in the first frame: give --face X,Y,W,H");
+            };
+            if fx < 0.0 || fy < 0.0 || fx + fw > vi.width as f32 || fy + fh > vi.height as f32 {
+                bail!("the face box {fx},{fy},{fw},{fh} is not inside the {}x{} frame", vi.width, vi.height);
+            }
+            key = match opts.key.trim() {
+                "none" => None,
+                spec => {
+                    let measured = measure_screen(&data, vi.width, vi.height);
+                    if spec != "auto" {
+                        let named = parse_color(spec)?;
+                        let settings = |c: [u8; 3]| KeySettings { color: format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]), tolerance: 0.2, softness: 0.1, spill: true };
+                        // The screen as filmed must be the colour named, give or take the light.
+                        if ChromaKey::new(&settings(named))?.alpha(measured[0], measured[1], measured[2]) > 0.0 {
+                            bail!(
+                                "--key {spec}: the frame's border is #{:02x}{:02x}{:02x}, not a {spec} screen; use --key auto, another colour or none",
+                                measured[0], measured[1], measured[2]
+                            );
+                        }
+                    }
+                    let color = format!("#{:02x}{:02x}{:02x}", measured[0], measured[1], measured[2]);
+                    let settings = KeySettings { color: color.clone(), tolerance: 0.12, softness: 0.1, spill: true };
+                    Some((ChromaKey::new(&settings).with_context(|| format!("the screen colour measured at the frame's border, {color}"))?, color))
+                }
+            };
+        }
+        if let Some((k, _)) = &key {
+            k.apply(&mut data);
+        }
+        boxes.push(opaque_box(&data, vi.width, vi.height));
+        let thumb_factor = vi.width as f32 / THUMB_W as f32;
+        thumbs.push(Gray::from_rgba(&data, vi.width, vi.height, thumb_factor));
+        let [fx, fy, fw, fh] = first_face.expect("set at the first frame");
+        let factor = fw / TRACK_FACE_W;
+        let gray = Gray::from_rgba(&data, vi.width, vi.height, factor);
+        let face = match &mut tracker {
+            None => {
+                let (x, y) = ((fx / factor) as usize, (fy / factor) as usize);
+                let (w, h) = ((fw / factor) as usize, (fh / factor) as usize);
+                let (w, h) = (w.min(gray.w - x), h.min(gray.h - y));
+                let t = gray.crop(x, y, w, h);
+                tracker = Some(Tracker { factor, first: t.clone(), last: t, pos: (x, y), size: [fw, fh] });
+                Some([fx, fy, fw, fh])
+            }
+            Some(t) => match (detected, faces.last().copied().flatten()) {
+                // A detection, steadied by the box so far; the tracker follows it.
+                (Some(d), prev) => {
+                    let b: [f32; 4] = match prev {
+                        Some(p) => std::array::from_fn(|k| p[k] * (1.0 - DETECTION_WEIGHT) + d[k] * DETECTION_WEIGHT),
+                        None => d,
+                    };
+                    t.follow(&gray, b);
+                    Some(b)
+                }
+                (None, _) => {
+                    let (b, _) = t.track(&gray);
+                    lost += usize::from(b.is_none());
+                    b
+                }
+            },
+        };
+        faces.push(face);
+        if opts.progress && last_report.elapsed().as_millis() >= 250 {
+            last_report = std::time::Instant::now();
+            progress("reading and tracking", i + 1, vi.frames);
+        }
+        Ok(true)
+    })?;
+    let info = info.context("no frames")?;
+    let n = faces.len();
+    if opts.progress {
+        progress("reading and tracking", n, Some(n));
+        eprintln!();
+    }
+    let fps = info.fps;
+    let at = |s: f64| ((s * fps).round() as usize).min(n - 1);
+
+    // Motion between consecutive frames, for the idle's turning points.
+    let motion: Vec<f32> = (0..n).map(|i| if i == 0 { 0.0 } else { thumbs[i].distance(&thumbs[i - 1]) }).collect();
+    let gesture_frames: Vec<(usize, usize)> = opts.gestures.iter().map(|(_, s, e)| (at(*s), at(*e))).collect();
+    let (idle_first, idle_last) = match opts.idle {
+        Some((s, e)) if e > s => (at(s), at(e)),
+        Some((s, e)) => bail!("--idle {s}-{e}: the end must come after the start"),
+        None => longest_calm(n, &gesture_frames, (fps * 0.3) as usize).context(
+            "no stretch of the footage lies outside the gestures to idle on: give --idle START-END, or shorter gestures",
+        )?,
+    };
+    if idle_last < idle_first + (fps as usize).max(3) {
+        bail!("the idle section ({idle_first}..{idle_last}) is shorter than a second: give --idle START-END with more footage");
+    }
+    // Turning points: the stillest frame near each end, where reversing shows least.
+    let edge = ((idle_last - idle_first) / 5).max(1);
+    let stillest = |range: std::ops::Range<usize>| range.min_by(|&a, &b| motion[a].total_cmp(&motion[b])).unwrap_or(0);
+    let idle = FrameRange { first: stillest(idle_first..idle_first + edge), last: stillest(idle_last + 1 - edge..idle_last + 1) };
+    let nearest_idle = |frame: usize| (idle.first..=idle.last).min_by(|&a, &b| thumbs[frame].distance(&thumbs[a]).total_cmp(&thumbs[frame].distance(&thumbs[b]))).unwrap_or(idle.first);
+    let gestures: Vec<(String, VideoGesture)> = opts
+        .gestures
+        .iter()
+        .zip(&gesture_frames)
+        .map(|((name, _, _), &(first, last))| {
+            (name.clone(), VideoGesture { first, last, entry: nearest_idle(first), returns_to: nearest_idle(last) })
+        })
+        .collect();
+
+    let [fx, fy, fw, fh] = first_face.context("no first frame")?;
+    // Framing: the person's extent over the frames the pack uses.
+    let used = |i: usize| (idle.first..=idle.last).contains(&i) || gestures.iter().any(|(_, g)| (g.first..=g.last).contains(&i));
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    for b in (0..n).filter(|&i| used(i)).filter_map(|i| boxes[i]) {
+        x0 = x0.min(b[0]);
+        y0 = y0.min(b[1]);
+        x1 = x1.max(b[0] + b[2]);
+        y1 = y1.max(b[1] + b[3]);
+    }
+    if x1 <= x0 {
+        bail!("nothing is left after keying out the screen: check --key (measured {:?})", key.as_ref().map(|k| &k.1));
+    }
+    let (w, h) = (info.width as f32, info.height as f32);
+    let margin = h * 0.03;
+    let (bx0, by0, bx1, by1) = ((x0 as f32 - margin).max(0.0), (y0 as f32 - margin).max(0.0), (x1 as f32 + margin).min(w), (y1 as f32 + margin).min(h));
+    let full = [bx0, by0, bx1 - bx0, by1 - by0];
+    // Head to waist is about three head heights.
+    let half_bottom = (fy + 3.2 * fh).min(by1).max(by0 + 2.0 * fh);
+    let half = [bx0, by0, bx1 - bx0, half_bottom - by0];
+
+    std::fs::create_dir_all(opts.out.join("consent")).with_context(|| format!("cannot create {}", opts.out.display()))?;
+    let footage = format!("footage.{ext}");
+    std::fs::copy(&opts.video, opts.out.join(&footage)).with_context(|| format!("cannot copy the footage into {}", opts.out.display()))?;
+    let source = match &opts.face_detector {
+        Some(d) => format!("face detector {}, tracked where it found none", d.display()),
+        None => format!("tracked from the box {fx},{fy},{fw},{fh} given on the command line"),
+    };
+    let track = FaceTrack { source, boxes: faces };
+    std::fs::write(opts.out.join("faces.json"), serde_json::to_string(&track)?)?;
+    let name = opts.name.clone().unwrap_or_else(|| opts.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or("host".into()));
+    let manifest = manifest_text(&name, &footage, key.as_ref().map(|k| k.1.as_str()), idle, &gestures, full, half);
+    let manifest_path = opts.out.join("avatar.toml");
+    std::fs::write(&manifest_path, manifest)?;
+    std::fs::write(opts.out.join("consent/README.txt"), CONSENT_README)?;
+    Ok(ImportReport { frames: n, fps, size: (info.width, info.height), key: key.map(|k| k.1), idle, gestures, lost_faces: lost, manifest: manifest_path })
+}
+
+/// The longest run of frames at least `margin` away from every gesture.
+fn longest_calm(n: usize, gestures: &[(usize, usize)], margin: usize) -> Option<(usize, usize)> {
+    let busy = |i: usize| gestures.iter().any(|&(a, b)| i + margin >= a && i <= b + margin);
+    let (mut best, mut start): (Option<(usize, usize)>, Option<usize>) = (None, None);
+    for i in 0..=n {
+        match (i < n && !busy(i), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if best.is_none_or(|(a, b)| i - 1 - s > b - a) {
+                    best = Some((s, i - 1));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    best
+}
+
+/// Bounding box [x, y, w, h] of the pixels at least half opaque.
+fn opaque_box(rgba: &[u8], width: u32, height: u32) -> Option<[u32; 4]> {
+    let (w, h) = (width as usize, height as usize);
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for y in 0..h {
+        for x in 0..w {
+            if rgba[(y * w + x) * 4 + 3] >= 128 {
+                x0 = x0.min(x);
+                y0 = y0.min(y);
+                x1 = x1.max(x + 1);
+                y1 = y1.max(y + 1);
+            }
+        }
+    }
+    (x1 > x0).then(|| [x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32])
+}
+
+fn progress(what: &str, done: usize, total: Option<usize>) {
+    let mut err = std::io::stderr().lock();
+    let _ = match total {
+        Some(t) if t > 0 => {
+            let width = 30;
+            let filled = (done * width / t).min(width);
+            write!(err, "\r{what} [{}{}] {done}/{t} frames", "#".repeat(filled), ".".repeat(width - filled))
+        }
+        _ => write!(err, "\r{what}: {done} frames"),
+    };
+    let _ = err.flush();
+}
+
+fn manifest_text(name: &str, footage: &str, key: Option<&str>, idle: FrameRange, gestures: &[(String, VideoGesture)], full: [f32; 4], half: [f32; 4]) -> String {
+    let rect = |r: [f32; 4]| format!("[{:.0}, {:.0}, {:.0}, {:.0}]", r[0], r[1], r[2], r[3]);
+    let mut s = format!(
+        "# Video avatar pack written by `avatarcast avatar import` (format: docs/avatar-packs.md).\n\
+         name = {name:?}\nkind = \"video\"\n# Footage of a real person: the pack loads only with their consent on record (below).\n\
+         real_person = true\nvideo = {footage:?}\nfaces = \"faces.json\"\nface_padding = [0, 10, 0, 0]\n\n"
+    );
+    if let Some(color) = key {
+        s += &format!("# The screen colour as filmed, measured at the frame's border.\n[key]\ncolor = \"{color}\"\ntolerance = 0.12\nsoftness = 0.1\nspill = true\n\n");
+    }
+    s += &format!("# Played forth and back; both ends are the stillest frames near them.\n[idle]\nfirst = {}\nlast = {}\n\n", idle.first, idle.last);
+    for (name, g) in gestures {
+        s += &format!(
+            "# Starts when the idle passes frame {entry}, returns into it at frame {ret}.\n[gestures.{name}]\nfirst = {}\nlast = {}\nentry = {entry}\nreturns_to = {ret}\n\n",
+            g.first,
+            g.last,
+            entry = g.entry,
+            ret = g.returns_to
+        );
+    }
+    s += &format!("# Rectangles of the footage [x, y, w, h] that fill the frame's height.\n[framing]\nfull = {}\nhalf = {}\n\n", rect(full), rect(half));
+    s += "# Fill in before the pack can go on air: who, when (YYYY-MM-DD), for what use, and the\n\
+          # signed statement's file inside this folder (see consent/README.txt).\n\
+          [consent]\nperson = \"\"\ndate = \"\"\nuse = \"\"\nstatement = \"consent/statement.pdf\"\n";
+    s
+}
+
+const CONSENT_README: &str = "\
+Put the signed consent statement of the person in this footage here (for example
+statement.pdf), and fill in [consent] in ../avatar.toml: person, date (YYYY-MM-DD),
+use (what the likeness may be used for, in the words of the statement) and
+statement (this file's path inside the pack).
+
+avatarcast refuses to load a real person's pack without it. Deep-synthesis rules
+(China's Provisions on Deep Synthesis, the EU AI Act Art. 50) require the person's
+consent to the use of their likeness.
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_idle_is_the_longest_stretch_clear_of_gestures() {
+        // 200 frames, a gesture at 100..150, 5 frames of margin: 0..=94 beats 156..=199.
+        assert_eq!(longest_calm(200, &[(100, 150)], 5), Some((0, 94)));
+        assert_eq!(longest_calm(200, &[(10, 50)], 5), Some((56, 199)));
+        assert_eq!(longest_calm(20, &[(0, 19)], 0), None);
+    }
+
+    #[test]
+    fn the_tracker_follows_a_moving_face() {
+        // A bright disc with a dark "mouth" moving 2 px per frame to the right.
+        let frame = |cx: f32| {
+            let (w, h) = (160u32, 120u32);
+            let mut rgba = vec![0u8; (w * h * 4) as usize];
+            for y in 0..h {
+                for x in 0..w {
+                    let (dx, dy) = (x as f32 - cx, y as f32 - 60.0);
+                    let v = if (dx * dx + dy * dy) < 400.0 { if dy > 6.0 && dx.abs() < 6.0 { 60 } else { 220 } } else { 20 };
+                    let i = ((y * w + x) * 4) as usize;
+                    rgba[i..i + 4].copy_from_slice(&[v, v, v, 255]);
+                }
+            }
+            Gray::from_rgba(&rgba, w, h, 1.0)
+        };
+        let first = frame(50.0);
+        let t = first.crop(28, 38, 44, 44);
+        let mut tracker = Tracker { factor: 1.0, first: t.clone(), last: t.clone(), pos: (28, 38), size: [44.0, 44.0] };
+        for i in 1..=20 {
+            let (b, score) = tracker.track(&frame(50.0 + 2.0 * i as f32));
+            let b = b.unwrap_or_else(|| panic!("lost at frame {i} (score {score})"));
+            assert!((b[0] - (28.0 + 2.0 * i as f32)).abs() <= 1.0 && (b[1] - 38.0).abs() <= 1.0, "frame {i}: {b:?}");
+        }
+        // Slow drift, a third of a pixel a frame: followed, not stuck.
+        let mut tracker = Tracker { factor: 1.0, first: t.clone(), last: t.clone(), pos: (28, 38), size: [44.0, 44.0] };
+        for i in 1..=30 {
+            let (b, _) = tracker.track(&frame(50.0 + i as f32 / 3.0));
+            assert!((b.unwrap()[0] - (28.0 + i as f32 / 3.0)).abs() <= 0.7, "frame {i}: {b:?}");
+        }
+    }
+}
