@@ -281,8 +281,8 @@ fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
             let t = Instant::now();
             let out = model.infer(&mels, &faces[..b * 6 * s * s], b)?;
             i += t.elapsed();
-            let t = Instant::now();
             let mut target = frame.clone();
+            let t = Instant::now();
             for j in 0..b {
                 face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, rect).blend_onto(&mut target);
             }

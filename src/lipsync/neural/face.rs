@@ -86,31 +86,42 @@ pub struct Patch {
     pub mask: Vec<u8>,
 }
 
-/// Mask weight at (u, v) in the box (0..1 each): nothing above 45 % of its height, all
-/// from 62 % down, fading out towards the sides and the bottom edge (the outer 2 % of
-/// the box untouched, so the paste has no edge).
-fn mask_weight(u: f32, v: f32) -> f32 {
+/// The feathered lower-face mask, separably: a weight per box row (nothing above 45 %
+/// of the box's height, all from 62 % down, fading out at the bottom edge) and per
+/// column (fading out towards the sides); the outer 2 % of the box stays untouched,
+/// so the paste has no edge.
+fn mask_factors(width: usize, height: usize) -> (Vec<f32>, Vec<f32>) {
     let smooth = |e0: f32, e1: f32, x: f32| {
         let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
         t * t * (3.0 - 2.0 * t)
     };
-    smooth(0.45, 0.62, v) * smooth(0.02, 0.16, u) * smooth(0.02, 0.16, 1.0 - u) * smooth(0.02, 0.1, 1.0 - v)
+    let rows = (0..height).map(|y| (y as f32 + 0.5) / height as f32).map(|v| smooth(0.45, 0.62, v) * smooth(0.02, 0.1, 1.0 - v)).collect();
+    let cols = (0..width).map(|x| (x as f32 + 0.5) / width as f32).map(|u| smooth(0.02, 0.16, u) * smooth(0.02, 0.16, 1.0 - u)).collect();
+    (rows, cols)
 }
 
-/// Builds the patch from one model output: [3][size][size], BGR in 0..1.
+/// Builds the patch from one model output: [3][size][size], BGR in 0..1. Rows the mask
+/// leaves out are not resized at all.
 pub fn patch_from_output(output: &[f32], size: usize, rect: Rect) -> Patch {
     let (bw, bh) = (rect.width() as usize, rect.height() as usize);
     let xs = taps(size as u32, bw as u32);
     let ys = taps(size as u32, bh as u32);
+    let (row_w, col_w) = mask_factors(bw, bh);
     let plane = size * size;
     let mut rgb = vec![0u8; bw * bh * 3];
     let mut mask = vec![0u8; bw * bh];
     for (y, &(iy, fy)) in ys.iter().enumerate() {
+        if row_w[y] <= 0.0 {
+            continue;
+        }
         let iy1 = (iy + 1).min(size - 1);
         for (x, &(ix, fx)) in xs.iter().enumerate() {
-            let ix1 = (ix + 1).min(size - 1);
             let o = y * bw + x;
-            mask[o] = (mask_weight((x as f32 + 0.5) / bw as f32, (y as f32 + 0.5) / bh as f32) * 255.0 + 0.5) as u8;
+            mask[o] = (row_w[y] * col_w[x] * 255.0 + 0.5) as u8;
+            if mask[o] == 0 {
+                continue;
+            }
+            let ix1 = (ix + 1).min(size - 1);
             for (rgb_c, bgr_c) in [(0usize, 2usize), (1, 1), (2, 0)] {
                 let p = |r: usize, c: usize| output[bgr_c * plane + r * size + c];
                 let top = p(iy, ix) * (1.0 - fx) + p(iy, ix1) * fx;
