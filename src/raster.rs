@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result, bail};
-use resvg::tiny_skia::{IntSize, Pixmap, PremultipliedColorU8, Transform};
+use resvg::tiny_skia::{IntSize, Pixmap, Transform};
 use resvg::usvg;
 
 /// A pixmap placed at an offset in output coordinates.
@@ -48,6 +48,49 @@ pub fn load_svg_file(path: &Path) -> Result<usvg::Tree> {
     parse_svg(&data, &path.display().to_string())
 }
 
+/// A pack layer: vector art, or pixels that span the pack's canvas.
+pub enum LayerArt {
+    Svg(usvg::Tree),
+    Png(Pixmap),
+}
+
+/// Loads a layer by its extension: .svg or .png.
+pub fn load_layer(path: &Path) -> Result<LayerArt> {
+    match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+        Some("svg") => load_svg_file(path).map(LayerArt::Svg),
+        Some("png") => {
+            let img = image::open(path).with_context(|| format!("cannot decode {}: use a PNG file", path.display()))?.to_rgba8();
+            Ok(LayerArt::Png(premultiplied(&img)))
+        }
+        _ => bail!("{}: a layer is an .svg or a .png", path.display()),
+    }
+}
+
+/// Draws a layer onto a `width`x`height` pixmap: canvas point p lands at p·scale + (dx, dy).
+/// A PNG is stretched over the whole canvas (`canvas`, the pack's canvas size).
+pub fn render_layer(art: &LayerArt, canvas: [f32; 2], width: u32, height: u32, scale: f32, dx: f32, dy: f32) -> Result<Pixmap> {
+    match art {
+        LayerArt::Svg(tree) => render_svg(tree, width, height, scale, dx, dy),
+        LayerArt::Png(png) => {
+            let mut pixmap = Pixmap::new(width, height).context("pixmap size")?;
+            let (sx, sy) = (scale * canvas[0] / png.width() as f32, scale * canvas[1] / png.height() as f32);
+            let paint = resvg::tiny_skia::PixmapPaint { quality: resvg::tiny_skia::FilterQuality::Bicubic, ..Default::default() };
+            pixmap.draw_pixmap(0, 0, png.as_ref(), &paint, Transform::from_row(sx, 0.0, 0.0, sy, dx, dy), None);
+            Ok(pixmap)
+        }
+    }
+}
+
+fn premultiplied(img: &image::RgbaImage) -> Pixmap {
+    let (w, h) = img.dimensions();
+    let mut data = Vec::with_capacity((w * h * 4) as usize);
+    for p in img.pixels() {
+        let a = p.0[3] as u16;
+        data.extend_from_slice(&[(p.0[0] as u16 * a / 255) as u8, (p.0[1] as u16 * a / 255) as u8, (p.0[2] as u16 * a / 255) as u8, p.0[3]]);
+    }
+    Pixmap::from_vec(data, IntSize::from_wh(w, h).expect("image size")).expect("pixmap")
+}
+
 /// Loads a PNG or JPEG and covers `width`x`height` with it (scaled to fill, centred, cropped).
 pub fn load_image_cover(path: &Path, width: u32, height: u32) -> Result<Pixmap> {
     let img = image::open(path)
@@ -58,21 +101,8 @@ pub fn load_image_cover(path: &Path, width: u32, height: u32) -> Result<Pixmap> 
     let (sw, sh) = (((iw as f32 * scale).round() as u32).max(width), ((ih as f32 * scale).round() as u32).max(height));
     let resized = image::imageops::resize(&img, sw, sh, image::imageops::FilterType::CatmullRom);
     let (ox, oy) = ((sw - width) / 2, (sh - height) / 2);
-    let mut data = Vec::with_capacity((width * height * 4) as usize);
-    for y in 0..height {
-        for x in 0..width {
-            let p = resized.get_pixel(x + ox, y + oy).0;
-            let c = PremultipliedColorU8::from_rgba(
-                ((p[0] as u16 * p[3] as u16) / 255) as u8,
-                ((p[1] as u16 * p[3] as u16) / 255) as u8,
-                ((p[2] as u16 * p[3] as u16) / 255) as u8,
-                p[3],
-            )
-            .expect("premultiplied");
-            data.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
-        }
-    }
-    Pixmap::from_vec(data, IntSize::from_wh(width, height).expect("size")).context("image size")
+    let cropped = image::imageops::crop_imm(&resized, ox, oy, width, height).to_image();
+    Ok(premultiplied(&cropped))
 }
 
 /// Cuts a pixmap down to the bounding box of its visible pixels (plus a 2 px margin

@@ -1,4 +1,4 @@
-//! Sprite packs: layered vector art (body poses, head, eyes, mouth shapes A-H and X),
+//! Sprite packs: layered art, SVG or PNG (body poses, head, eyes, mouth shapes A-H and X),
 //! drawn at the output size once at load, then posed every frame.
 
 use std::collections::HashMap;
@@ -52,6 +52,15 @@ pub struct SpriteGesture {
 
 fn default_gesture_seconds() -> f32 {
     1.5
+}
+
+/// NAME.svg or NAME.png in the pack, whichever is there.
+fn find_layer(pack: &Path, name: &str) -> Result<String> {
+    ["svg", "png"]
+        .iter()
+        .map(|ext| format!("{name}.{ext}"))
+        .find(|f| pack.join(f).is_file())
+        .with_context(|| format!("avatar pack {}: layer {name} is missing; add {name}.svg or {name}.png", pack.display()))
 }
 
 /// Frames a body pose takes to blend in and out.
@@ -110,28 +119,34 @@ impl SpriteAvatar {
                 bail!("{}: gesture `{name}`: `seconds` must be between 0.2 and 30", manifest_path.display());
             }
         }
-        let mut files = vec!["body.svg".to_string(), "head.svg".into(), "eyes-open.svg".into(), "eyes-half.svg".into(), "eyes-closed.svg".into()];
-        files.extend(Mouth::ALL.iter().map(|m| format!("mouth-{}.svg", m.letter())));
+        // Each layer is NAME.svg or NAME.png; gesture bodies are named in full.
+        let mut files: Vec<String> = ["body", "head", "eyes-open", "eyes-half", "eyes-closed"]
+            .into_iter()
+            .map(String::from)
+            .chain(Mouth::ALL.iter().map(|m| format!("mouth-{}", m.letter())))
+            .map(|name| find_layer(pack, &name))
+            .collect::<Result<_>>()?;
         files.extend(manifest.gestures.values().filter_map(|g| g.body.clone()));
-        let mut trees = HashMap::new();
+        let mut art = HashMap::new();
         for file in &files {
             let path: PathBuf = pack.join(file);
-            trees.insert(file.clone(), raster::load_svg_file(&path).with_context(|| format!("avatar pack {}", pack.display()))?);
+            art.insert(file.clone(), raster::load_layer(&path).with_context(|| format!("avatar pack {}", pack.display()))?);
         }
+        let file_of = |name: &str| files.iter().find(|f| f.strip_suffix(".svg").or(f.strip_suffix(".png")) == Some(name)).cloned().unwrap_or_default();
         let mut sets = HashMap::new();
         for (framing, rect) in [(Framing::Half, manifest.framing.half), (Framing::Full, manifest.framing.full)] {
             let placement = Placement::fit(rect, width, height);
             let layer = |file: &str| -> Result<Placed> {
-                let full = raster::render_svg(&trees[file], width, height, placement.scale, placement.dx, placement.dy)?;
+                let full = raster::render_layer(&art[file], manifest.canvas, width, height, placement.scale, placement.dx, placement.dy)?;
                 raster::crop_to_content(&full).with_context(|| format!("avatar layer {}", pack.join(file).display()))
             };
             let mut eyes = HashMap::new();
-            for (e, file) in [(Eyes::Open, "eyes-open.svg"), (Eyes::Half, "eyes-half.svg"), (Eyes::Closed, "eyes-closed.svg")] {
-                eyes.insert(e, layer(file)?);
+            for (e, name) in [(Eyes::Open, "eyes-open"), (Eyes::Half, "eyes-half"), (Eyes::Closed, "eyes-closed")] {
+                eyes.insert(e, layer(&file_of(name))?);
             }
             let mut mouths = HashMap::new();
             for m in Mouth::ALL {
-                mouths.insert(m, layer(&format!("mouth-{}.svg", m.letter()))?);
+                mouths.insert(m, layer(&file_of(&format!("mouth-{}", m.letter())))?);
             }
             let mut bodies = HashMap::new();
             for (name, g) in &manifest.gestures {
@@ -139,7 +154,7 @@ impl SpriteAvatar {
                     bodies.insert(name.clone(), layer(file)?);
                 }
             }
-            sets.insert(framing, Layers { placement, body: layer("body.svg")?, bodies, head: layer("head.svg")?, eyes, mouths });
+            sets.insert(framing, Layers { placement, body: layer(&file_of("body"))?, bodies, head: layer(&file_of("head"))?, eyes, mouths });
         }
         Ok(SpriteAvatar { manifest, framing: Framing::Half, sets, fps, playing: None, scratch: None })
     }
@@ -222,5 +237,48 @@ impl SpriteAvatar {
     /// The mouth's centre in output pixels when the host stands at rest.
     pub fn mouth_position(&self) -> (f32, f32) {
         self.placement().map(self.manifest.mouth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resvg::tiny_skia::Pixmap;
+
+    fn draw(pack: &Path) -> Pixmap {
+        let mut avatar = SpriteAvatar::load(pack, 360, 640, 25).unwrap();
+        let mut frame = Pixmap::new(360, 640).unwrap();
+        let pose = Pose { mouth: Mouth::D, eyes: Eyes::Open, breath: 0.0, sway_px: 0.0, tilt_deg: 0.0, nod_px: 0.0 };
+        avatar.draw(&mut frame.as_mut(), &pose, &SpritePlan::default());
+        frame
+    }
+
+    #[test]
+    fn png_layers_draw_like_svg_ones() {
+        let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/avatars/cartoon-host");
+        let dir = std::env::temp_dir().join(format!("avatarcast-png-pack-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(&built_in).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+        // The head as pixels spanning the canvas (720x2240), instead of vector art.
+        let tree = raster::load_svg_file(&dir.join("head.svg")).unwrap();
+        let pixels = raster::render_svg(&tree, 720, 2240, 1.0, 0.0, 0.0).unwrap();
+        let straight: Vec<u8> = pixels.pixels().iter().flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        }).collect();
+        image::save_buffer(dir.join("head.png"), &straight, 720, 2240, image::ExtendedColorType::Rgba8).unwrap();
+        std::fs::remove_file(dir.join("head.svg")).unwrap();
+
+        let (svg, png) = (draw(&built_in), draw(&dir));
+        let diff = svg.data().iter().zip(png.data()).map(|(a, b)| (*a as i32 - *b as i32).abs()).sum::<i32>() as f64 / svg.data().len() as f64;
+        assert!(diff < 1.0, "PNG head differs from the SVG one by {diff:.2} per channel");
+
+        std::fs::remove_file(dir.join("head.png")).unwrap();
+        let e = SpriteAvatar::load(&dir, 360, 640, 25).err().unwrap().to_string();
+        assert!(e.contains("layer head is missing; add head.svg or head.png"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -80,6 +80,23 @@ pub fn frame(t: f32) -> Pixmap {
 
 /// Writes the clip (H.264 in MP4) with ffmpeg.
 pub fn write(path: &Path) {
+    encode(path, frame);
+}
+
+/// Writes the clip's matte: white where the presenter is, black where the screen is.
+pub fn write_matte(path: &Path) {
+    encode(path, |t| {
+        let mut f = frame(t);
+        for p in f.pixels_mut() {
+            let on_screen = [p.red(), p.green(), p.blue()] == SCREEN;
+            let v = if on_screen { 0 } else { 255 };
+            *p = resvg::tiny_skia::PremultipliedColorU8::from_rgba(v, v, v, 255).unwrap();
+        }
+        f
+    });
+}
+
+fn encode(path: &Path, frame: impl Fn(f32) -> Pixmap) {
     let mut ff = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgba", "-s", &format!("{WIDTH}x{HEIGHT}"), "-r", &FPS.to_string(), "-i", "-"])
         // Tagged BT.709, as cameras tag their footage, so every decoder reads the colours the same.
