@@ -5,14 +5,12 @@
 
 mod common;
 
-use common::clip::{self, FPS, WAVE};
+use common::clip::{self, FPS};
 use common::*;
 
-/// The presenter's sideways shift at clip frame `i` (tests/common/clip.rs).
+/// The presenter's sideways shift at clip frame `i`.
 fn sway(i: usize) -> f32 {
-    let t = i as f32 / FPS as f32;
-    let st = if t < WAVE.0 { t } else if t < WAVE.1 { WAVE.0 } else { t - (WAVE.1 - WAVE.0) };
-    8.0 * (std::f32::consts::TAU * st / 9.0).sin()
+    clip::sway(i as f32 / FPS as f32)
 }
 
 #[test]

@@ -53,12 +53,17 @@ fn arm_angle(t: f32) -> f32 {
     8.0 + ease * (142.0 + 14.0 * (std::f32::consts::TAU * 2.0 * (t - a)).sin())
 }
 
+/// The presenter's sideways shift at `t` seconds. The sway's clock stops while the
+/// arm waves, as a presenter stands to wave.
+pub fn sway(t: f32) -> f32 {
+    let clock = if t < WAVE.0 { t } else if t < WAVE.1 { WAVE.0 } else { t - (WAVE.1 - WAVE.0) };
+    8.0 * (std::f32::consts::TAU * clock / 9.0).sin()
+}
+
 pub fn frame(t: f32) -> Pixmap {
     let mut p = Pixmap::new(WIDTH, HEIGHT).unwrap();
     p.fill(Color::from_rgba8(SCREEN[0], SCREEN[1], SCREEN[2], 255));
-    // The sway's clock stops while the arm waves, as a presenter stands to wave.
-    let sway_t = if t < WAVE.0 { t } else if t < WAVE.1 { WAVE.0 } else { t - (WAVE.1 - WAVE.0) };
-    let dx = 8.0 * (std::f32::consts::TAU * sway_t / 9.0).sin();
+    let dx = sway(t);
     let x = |v: f32| v + dx;
     let legs = [0x33, 0x3a, 0x4a];
     limb(&mut p, (x(162.0), 380.0), (x(158.0), 600.0), 30.0, legs);
