@@ -157,6 +157,7 @@ impl Broadcast {
         let frame_ns = 1_000_000_000 / config.video.fps as u64;
         let mut closing_since: Option<u64> = None;
         let mut held: VecDeque<Made> = VecDeque::new();
+        let mut made_playing = false;
         // The next frame to go out.
         let mut out_frame = 0u64;
         loop {
@@ -193,7 +194,17 @@ impl Broadcast {
                     product: tick.product.to_string(),
                     started_line: tick.started_line.is_some(),
                     plan,
+                    now_playing: None,
+                    events: Vec::new(),
                 });
+                // What the API says is on air changes when the frame goes out.
+                let made = held.back_mut().expect("just pushed");
+                let playing = timeline.current_line().is_some();
+                if made.started_line || playing != made_playing {
+                    made.now_playing = Some(now_playing(&timeline));
+                    made_playing = playing;
+                }
+                made.events = std::mem::take(&mut timeline.programme.events);
             }
             let Some(made) = held.pop_front() else { break };
             let frame = made.frame;
@@ -239,7 +250,7 @@ impl Broadcast {
             for cmd in std::mem::take(&mut timeline.programme.scene_commands) {
                 apply_scene(&mut scene, &shared, &cmd, frame + 1, "the API");
             }
-            for event in timeline.programme.events.drain(..) {
+            for event in made.events {
                 shared.emit(event);
             }
             if let Some(show) = timeline.programme.new_show.take() {
@@ -247,7 +258,7 @@ impl Broadcast {
             }
             out_frame += 1;
             report.frames += 1;
-            publish(&shared, &timeline, made.started_line, out_frame);
+            publish(&shared, &timeline, made.now_playing, out_frame);
             if self.progress && report.frames % config.video.fps as u64 == 0 {
                 draw_progress(report.frames, total_frames, config.video.fps, started.elapsed());
             }
@@ -283,6 +294,10 @@ struct Made {
     product: String,
     started_line: bool,
     plan: crate::avatar::Plan,
+    /// The line on air, when it changed in this frame (Some(None): nothing on air now).
+    now_playing: Option<Option<NowPlaying>>,
+    /// Events the programme raised while making this frame, sent when it goes out.
+    events: Vec<serde_json::Value>,
 }
 
 /// Reloads the show file when it changes on disk (checked once a second), without
@@ -346,7 +361,7 @@ fn apply_scene(scene: &mut crate::scene::Scene, shared: &Shared, cmd: &SceneComm
 }
 
 /// Per-frame counters for the API (atomics), and the line on air when it changes.
-fn publish(shared: &Shared, timeline: &Timeline<Director>, line_changed: bool, frames_out: u64) {
+fn publish(shared: &Shared, timeline: &Timeline<Director>, now_playing: Option<Option<NowPlaying>>, frames_out: u64) {
     let stats = &timeline.stats;
     shared.frames.store(frames_out, Ordering::Relaxed);
     shared.lines_spoken.store(stats.lines_spoken, Ordering::Relaxed);
@@ -356,29 +371,28 @@ fn publish(shared: &Shared, timeline: &Timeline<Director>, line_changed: bool, f
     if let Some(ms) = timeline.programme.stats.last_insert_latency_ms {
         shared.last_insert_latency_us.store((ms * 1000.0) as u64, Ordering::Relaxed);
     }
-    let playing = timeline.current_line().is_some();
-    let was_playing = shared.now_playing.lock().map(|g| g.is_some()).unwrap_or(false);
-    if line_changed {
-        if let Some((_, u)) = timeline.current_line().filter(|(_, u)| !u.product.is_empty()) {
-            if let Ok(mut p) = shared.last_product.lock() {
-                p.clone_from(&u.product);
-            }
+    let Some(now) = now_playing else { return };
+    if let Some(product) = now.as_ref().map(|n| &n.product).filter(|p| !p.is_empty()) {
+        if let Ok(mut p) = shared.last_product.lock() {
+            p.clone_from(product);
         }
     }
-    if line_changed || playing != was_playing {
-        let now = timeline.current_line().map(|(origin, u)| NowPlaying {
-            text: u.text.clone(),
-            product: u.product.clone(),
-            source: origin.label().into(),
-            id: match origin {
-                Origin::Line { id, .. } => Some(*id),
-                Origin::Show { .. } => None,
-            },
-        });
-        if let Ok(mut g) = shared.now_playing.lock() {
-            *g = now;
-        }
+    if let Ok(mut g) = shared.now_playing.lock() {
+        *g = now;
     }
+}
+
+/// The line on air in the timeline now, as the API shows it.
+fn now_playing(timeline: &Timeline<Director>) -> Option<NowPlaying> {
+    timeline.current_line().map(|(origin, u)| NowPlaying {
+        text: u.text.clone(),
+        product: u.product.clone(),
+        source: origin.label().into(),
+        id: match origin {
+            Origin::Line { id, .. } => Some(*id),
+            Origin::Show { .. } => None,
+        },
+    })
 }
 
 fn draw_progress(frames: u64, total: Option<u64>, fps: u32, elapsed: Duration) {
