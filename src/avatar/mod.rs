@@ -184,24 +184,17 @@ impl Avatar {
         }
     }
 
-    /// Starts gesture `name` at a natural point from frame `frame` on.
-    pub fn gesture(&mut self, name: &str, frame: u64) -> Result<()> {
+    /// Asks for gesture `name`: it starts at a natural point from the next frame the
+    /// avatar plans (so an API request and a markup cue go by the same clock).
+    pub fn gesture(&mut self, name: &str) -> Result<()> {
         if !self.gesture_names().iter().any(|g| g == name) {
             let have = self.gesture_names();
             let have = if have.is_empty() { "none".to_string() } else { have.join(", ") };
             bail!("gesture `{name}` is not in avatar pack {} (it has: {have}); skipped", self.name());
         }
         match self {
-            Avatar::Sprite { art, motion } => {
-                let g = art.gesture(name).cloned().expect("checked above");
-                if let Some(head) = g.head {
-                    motion.head_move(head, frame);
-                }
-                if g.body.is_some() {
-                    art.start_body_pose(name, frame);
-                }
-            }
-            Avatar::Video(v) => v.queue_gesture(name, frame),
+            Avatar::Sprite { art, .. } => art.request(name),
+            Avatar::Video(v) => v.request(name),
         }
         Ok(())
     }
@@ -217,7 +210,7 @@ impl Avatar {
                     }
                     Ok(())
                 }
-                Cue::Gesture(g) => self.gesture(g, n),
+                Cue::Gesture(g) => self.gesture(g),
                 _ => Ok(()),
             };
             if let Err(e) = started {
@@ -225,7 +218,13 @@ impl Avatar {
             }
         }
         match self {
-            Avatar::Sprite { art, motion } => Plan::Sprite { pose: motion.pose(n, mouth, speaking), body: art.plan(n) },
+            Avatar::Sprite { art, motion } => {
+                let (body, head) = art.plan(n);
+                if let Some(head) = head {
+                    motion.head_move(head, n);
+                }
+                Plan::Sprite { pose: motion.pose(n, mouth, speaking), body }
+            }
             Avatar::Video(v) => Plan::Video(v.plan(n, audio, fps)),
         }
     }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use resvg::tiny_skia::{BlendMode, Color, FilterQuality, Pixmap, PixmapMut, PixmapPaint, Transform};
@@ -80,7 +81,7 @@ struct Layers {
 /// A gesture on air: its name and the frame it started.
 #[derive(Debug, Clone)]
 struct Playing {
-    name: String,
+    name: Arc<str>,
     start: u64,
     frames: u64,
 }
@@ -92,6 +93,8 @@ pub struct SpriteAvatar {
     sets: HashMap<Framing, Layers>,
     fps: u32,
     playing: Option<Playing>,
+    /// A gesture asked for, started by the next `plan`.
+    requested: Option<String>,
     /// Off-frame sum for body-pose blends.
     scratch: Option<Pixmap>,
 }
@@ -99,7 +102,8 @@ pub struct SpriteAvatar {
 /// What a sprite frame shows besides the pose: the gesture body and its weight.
 #[derive(Debug, Clone, Default)]
 pub struct SpritePlan {
-    pub body: Option<(String, f32)>,
+    /// (gesture name, shared so a plan per frame allocates nothing; weight).
+    pub body: Option<(Arc<str>, f32)>,
 }
 
 impl SpriteAvatar {
@@ -156,7 +160,7 @@ impl SpriteAvatar {
             }
             sets.insert(framing, Layers { placement, body: layer(&file_of("body"))?, bodies, head: layer(&file_of("head"))?, eyes, mouths });
         }
-        Ok(SpriteAvatar { manifest, framing: Framing::Half, sets, fps, playing: None, scratch: None })
+        Ok(SpriteAvatar { manifest, framing: Framing::Half, sets, fps, playing: None, requested: None, scratch: None })
     }
 
     pub fn set_framing(&mut self, framing: Framing) {
@@ -172,19 +176,28 @@ impl SpriteAvatar {
         self.manifest.gestures.keys().cloned().collect()
     }
 
-    pub fn gesture(&self, name: &str) -> Option<&SpriteGesture> {
-        self.manifest.gestures.get(name)
+    /// Asks for gesture `name` (one of `gesture_names`); the next `plan` starts it.
+    pub fn request(&mut self, name: &str) {
+        self.requested = Some(name.to_string());
     }
 
-    /// Starts a body pose now (a sprite can blend from any frame); a gesture already
-    /// playing gives way.
-    pub fn start_body_pose(&mut self, name: &str, frame: u64) {
-        let frames = (self.manifest.gestures[name].seconds * self.fps as f32).round().max(2.0 * BLEND_FRAMES as f32) as u64;
-        self.playing = Some(Playing { name: name.to_string(), start: frame, frames });
+    /// The gesture body for frame `frame` and how far it has blended in (0..1], and a
+    /// head move to start now. A gesture asked for starts here (a sprite can blend from
+    /// any frame); one already playing gives way.
+    pub fn plan(&mut self, frame: u64) -> (SpritePlan, Option<HeadMove>) {
+        let mut head = None;
+        if let Some(name) = self.requested.take() {
+            let g = &self.manifest.gestures[&name];
+            head = g.head;
+            if g.body.is_some() {
+                let frames = (g.seconds * self.fps as f32).round().max(2.0 * BLEND_FRAMES as f32) as u64;
+                self.playing = Some(Playing { name: name.into(), start: frame, frames });
+            }
+        }
+        (self.body_plan(frame), head)
     }
 
-    /// The gesture body for frame `frame` and how far it has blended in (0..1].
-    pub fn plan(&mut self, frame: u64) -> SpritePlan {
+    fn body_plan(&mut self, frame: u64) -> SpritePlan {
         let Some(p) = &self.playing else { return SpritePlan::default() };
         let t = frame.saturating_sub(p.start);
         if t >= p.frames {
@@ -212,7 +225,7 @@ impl SpriteAvatar {
         let paint = PixmapPaint { quality: FilterQuality::Bilinear, ..Default::default() };
         let set = &self.sets[&self.framing];
         // A gesture pose blends over the resting body, then replaces it.
-        let gesture = plan.body.as_ref().and_then(|(name, w)| set.bodies.get(name).map(|l| (l, *w)));
+        let gesture = plan.body.as_ref().and_then(|(name, w)| set.bodies.get(&**name).map(|l| (l, *w)));
         match gesture {
             Some((layer, w)) if w >= 1.0 => frame.draw_pixmap(layer.x, layer.y, layer.pixmap.as_ref(), &paint, body, None),
             Some((layer, w)) => {

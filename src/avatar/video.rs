@@ -126,7 +126,8 @@ pub struct VideoAvatar {
     /// Position in the idle's forth-and-back cycle.
     idle_phase: u64,
     playback: Playback,
-    pending: Option<(String, u64)>,
+    /// A gesture asked for, and the frame its wait began (set by the next `plan`).
+    pending: Option<(String, Option<u64>)>,
     fade: Option<(usize, u64, u64)>,
     lipsync: Option<NeuralLipSync>,
     scratch: Option<Pixmap>,
@@ -285,10 +286,10 @@ impl VideoAvatar {
         self.manifest.gestures.keys().cloned().collect()
     }
 
-    /// Queues a gesture: it starts when the idle passes its entry frame (at most
-    /// MAX_WAIT_SECONDS later).
-    pub fn queue_gesture(&mut self, name: &str, frame: u64) {
-        self.pending = Some((name.to_string(), frame));
+    /// Asks for a gesture: it starts when the idle passes its entry frame (at most
+    /// MAX_WAIT_SECONDS after the next `plan`).
+    pub fn request(&mut self, name: &str) {
+        self.pending = Some((name.to_string(), None));
     }
 
     fn idle_frame(&self, phase: u64) -> usize {
@@ -326,13 +327,14 @@ impl VideoAvatar {
             self.playback = Playback::Idle;
         }
         let idle = self.idle_frame(self.idle_phase);
-        if let Some((name, asked)) = self.pending.clone() {
-            let g = self.manifest.gestures[&name];
+        if let Some((name, asked)) = &mut self.pending {
+            let asked = *asked.get_or_insert(n);
+            let g = self.manifest.gestures[name.as_str()];
             let waited = (n - asked) as f32 / fps as f32;
             if idle.abs_diff(g.entry) <= ENTRY_SLACK || waited >= MAX_WAIT_SECONDS {
                 let fade = if idle.abs_diff(g.entry) <= ENTRY_SLACK { FADE_FRAMES } else { LONG_FADE_FRAMES };
                 self.fade = Some((idle, n, fade));
-                self.pending = None;
+                let (name, _) = self.pending.take().expect("pending");
                 self.playback = Playback::Gesture { name, start: n };
                 return g.first;
             }

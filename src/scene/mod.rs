@@ -216,7 +216,7 @@ impl Scene {
             }
             SceneCommand::Captions { visible } => self.captions_on = *visible,
             SceneCommand::Framing { framing } => self.avatar.set_framing(*framing),
-            SceneCommand::Gesture { name } => self.avatar.gesture(name, frame)?,
+            SceneCommand::Gesture { name } => self.avatar.gesture(name)?,
         }
         Ok(())
     }
