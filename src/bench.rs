@@ -269,6 +269,7 @@ fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
         let mel_time = t.elapsed();
         let count = windows.len().min(frames);
         let mut faces = vec![0f32; batch * 6 * s * s];
+        let mut face_image = None;
         let (mut c, mut i, mut p) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
         for start in (0..count).step_by(batch) {
             let b = batch.min(count - start);
@@ -281,10 +282,9 @@ fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
             let t = Instant::now();
             let out = model.infer(&mels, &faces[..b * 6 * s * s], b)?;
             i += t.elapsed();
-            let mut target = frame.clone();
             let t = Instant::now();
             for j in 0..b {
-                face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, rect).blend_onto(&mut target);
+                face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, rect).face_image(&frame, &mut face_image);
             }
             p += t.elapsed();
         }

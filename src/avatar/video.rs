@@ -130,7 +130,10 @@ pub struct VideoAvatar {
     pending: Option<(String, Option<u64>)>,
     fade: Option<(usize, u64, u64)>,
     lipsync: Option<NeuralLipSync>,
+    /// A crossfade's blend of two frames.
     scratch: Option<Pixmap>,
+    /// The face box with the redrawn mouth.
+    face: Option<Pixmap>,
 }
 
 impl VideoAvatar {
@@ -251,6 +254,7 @@ impl VideoAvatar {
             fade: None,
             lipsync: None,
             scratch: None,
+            face: None,
         })
     }
 
@@ -351,39 +355,33 @@ impl VideoAvatar {
         let index = plan.frame - self.first_frame;
         let source = &self.frames[index];
         let mut content = self.content[index];
-        let image = if plan.fade_from.is_some() || patch.is_some() {
-            let scratch = self.scratch.get_or_insert_with(|| source.clone());
-            scratch.data_mut().copy_from_slice(source.data());
-            if let Some((from, w)) = plan.fade_from {
+        let image = match plan.fade_from {
+            Some((from, w)) => {
                 let from = from - self.first_frame;
                 let c = self.content[from];
                 content = [content[0].min(c[0]), content[1].min(c[1]), content[2].max(c[2]), content[3].max(c[3])];
+                let scratch = self.scratch.get_or_insert_with(|| source.clone());
                 let wf = (w * 256.0) as u32;
-                for (o, a) in scratch.data_mut().iter_mut().zip(self.frames[from].data()) {
-                    *o = ((*o as u32 * (256 - wf) + *a as u32 * wf) >> 8) as u8;
+                for ((o, s), a) in scratch.data_mut().iter_mut().zip(source.data()).zip(self.frames[from].data()) {
+                    *o = ((*s as u32 * (256 - wf) + *a as u32 * wf) >> 8) as u8;
                 }
+                &*scratch
             }
-            if let Some(p) = &patch {
-                let t = Instant::now();
-                p.blend_onto(scratch);
-                if let Some(l) = &self.lipsync {
-                    l.times.paste_ns.fetch_add(t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-            &*scratch
-        } else {
-            source
+            None => source,
         };
         let width = out.width() as usize;
         crate::raster::draw_scaled(out.data_mut(), width, image, content, p.scale, p.dx, p.dy);
-    }
-
-    /// The face box of footage frame `frame` in output pixels (tests and tools).
-    pub fn face_in_output(&self, frame: usize) -> Option<(f32, f32, f32, f32)> {
-        let r = self.faces.get(frame.checked_sub(self.first_frame)?)?.as_ref()?;
-        let p = self.placement();
-        let (x, y) = p.map([r.x0 as f32, r.y0 as f32]);
-        Some((x, y, r.width() as f32 * p.scale, r.height() as f32 * p.scale))
+        // The redrawn mouth: its face box alone, drawn over at the same placement.
+        if let Some(patch) = &patch {
+            let t = Instant::now();
+            let face = patch.face_image(image, &mut self.face);
+            let (x0, y0) = (patch.rect.x0 as f32, patch.rect.y0 as f32);
+            let whole = [0, 0, face.width(), face.height()];
+            crate::raster::draw_scaled(out.data_mut(), width, face, whole, p.scale, p.dx + x0 * p.scale, p.dy + y0 * p.scale);
+            if let Some(l) = &self.lipsync {
+                l.times.paste_ns.fetch_add(t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
     }
 }
 

@@ -134,25 +134,35 @@ pub fn patch_from_output(output: &[f32], size: usize, rect: Rect) -> Patch {
 }
 
 impl Patch {
-    /// Lays the mouth into a premultiplied RGBA frame (the frame's own alpha kept).
-    pub fn blend_onto(&self, frame: &mut Pixmap) {
-        let w = frame.width() as usize;
-        let bw = self.rect.width() as usize;
-        let data = frame.data_mut();
-        for y in 0..self.rect.height() as usize {
-            for x in 0..bw {
-                let m = self.mask[y * bw + x] as u32;
-                if m == 0 {
-                    continue;
-                }
-                let px = &mut data[((self.rect.y0 as usize + y) * w + self.rect.x0 as usize + x) * 4..][..4];
-                let a = px[3] as u32;
-                for c in 0..3 {
-                    let generated = self.rgb[(y * bw + x) * 3 + c] as u32 * a / 255;
-                    px[c] = ((px[c] as u32 * (255 - m) + generated * m + 127) / 255) as u8;
-                }
+    /// The face box of `source` (premultiplied RGBA) with the mouth laid in, the
+    /// frame's own alpha kept, as a box-sized pixmap kept in `face` (reused while the
+    /// box keeps its size): the renderer draws it over the frame, so the frame itself
+    /// is never copied.
+    pub fn face_image<'a>(&self, source: &Pixmap, face: &'a mut Option<Pixmap>) -> &'a Pixmap {
+        let (bw, bh) = (self.rect.width(), self.rect.height());
+        if face.as_ref().is_none_or(|f| f.width() != bw || f.height() != bh) {
+            *face = Pixmap::new(bw, bh);
+        }
+        let face = face.as_mut().expect("box is at least 8x8");
+        let (sw, row) = (source.width() as usize, bw as usize * 4);
+        for y in 0..bh as usize {
+            let from = ((self.rect.y0 as usize + y) * sw + self.rect.x0 as usize) * 4;
+            face.data_mut()[y * row..(y + 1) * row].copy_from_slice(&source.data()[from..from + row]);
+        }
+        let data = face.data_mut();
+        for (i, &m) in self.mask.iter().enumerate() {
+            let m = m as u32;
+            if m == 0 {
+                continue;
+            }
+            let px = &mut data[i * 4..i * 4 + 4];
+            let a = px[3] as u32;
+            for c in 0..3 {
+                let generated = self.rgb[i * 3 + c] as u32 * a / 255;
+                px[c] = ((px[c] as u32 * (255 - m) + generated * m + 127) / 255) as u8;
             }
         }
+        face
     }
 }
 
@@ -177,12 +187,14 @@ mod tests {
 
         // A black model output: the box's top and edges stay as they were, its lower middle turns dark.
         let patch = patch_from_output(&vec![0.0; 3 * 96 * 96], 96, rect);
-        let mut out = frame.clone();
-        patch.blend_onto(&mut out);
+        let mut face = None;
+        let out = patch.face_image(&frame, &mut face);
+        assert_eq!((out.width(), out.height()), (rect.width(), rect.height()), "the box alone");
+        // Box coordinates: frame (x, y) is (x - 50, y - 60).
         let px = |f: &Pixmap, x: u32, y: u32| f.pixel(x, y).unwrap().red();
-        assert_eq!(px(&out, 100, 70), 200, "forehead untouched");
-        assert_eq!(px(&out, 51, 150), px(&frame, 51, 150), "box edge untouched");
-        assert_eq!(px(&out, 100, 160), 0, "mouth replaced");
-        assert_eq!(px(&out, 20, 160), 200, "outside the box untouched");
+        assert_eq!(px(out, 100 - 50, 70 - 60), 200, "forehead untouched");
+        assert_eq!(px(out, 51 - 50, 150 - 60), px(&frame, 51, 150), "box edge untouched");
+        assert_eq!(px(out, 100 - 50, 160 - 60), 0, "mouth replaced");
+        assert_eq!(px(&frame, 20, 160), 200, "the frame itself untouched");
     }
 }
