@@ -143,13 +143,13 @@ impl Broadcast {
         // A video pack's lip-sync reads the audio ahead of each frame: the picture (and
         // the sound with it) goes out `lookahead` frames after the timeline makes it.
         let lookahead = scene.avatar.lookahead_frames();
+        let delay_ns = timeline.clock.frame_pts_ns(lookahead);
         timeline.set_output_delay(lookahead);
-        timeline.programme.output_delay = Duration::from_nanos(timeline.clock.frame_pts_ns(lookahead));
+        timeline.programme.output_delay = Duration::from_nanos(delay_ns);
         if lookahead > 0 {
             tracing::info!("the picture trails the timeline by {lookahead} frames for the lip-sync model's audio window");
         }
         let total_frames = self.duration.map(|d| (d.as_secs_f64() * config.video.fps as f64).round() as u64);
-        let delay_ns = timeline.clock.frame_pts_ns(lookahead);
 
         media.start()?;
         let started = Instant::now();
@@ -157,11 +157,11 @@ impl Broadcast {
         let frame_ns = 1_000_000_000 / config.video.fps as u64;
         let mut closing_since: Option<u64> = None;
         let mut held: VecDeque<Made> = VecDeque::new();
+        // Buffers of frames gone out, for the next ones made (no allocation per frame).
+        let mut spare: Vec<FrameBuffers> = Vec::new();
         let mut made_playing = false;
-        // The next frame to go out.
-        let mut out_frame = 0u64;
         loop {
-            if total_frames.is_some_and(|t| out_frame >= t) {
+            if total_frames.is_some_and(|t| report.frames >= t) {
                 break;
             }
             let mut making = true;
@@ -182,17 +182,18 @@ impl Broadcast {
                     tracing::info!(at = on_air as f64 / 1e9, "on air: {line}");
                 }
                 let plan = scene.avatar.plan(tick.frame, tick.mouth, tick.speaking, tick.audio, tick.cues, config.video.fps);
+                let mut buffers = spare.pop().unwrap_or_default();
+                buffers.fill(tick.audio, tick.caption.map_or("", |(t, _)| t), tick.product);
+                let started_line = tick.started_line.is_some();
                 held.push_back(Made {
                     frame: tick.frame,
                     video_pts_ns: tick.video_pts_ns,
                     video_duration_ns: tick.video_duration_ns,
                     audio_pts_ns: tick.audio_pts_ns,
                     audio_duration_ns: tick.audio_duration_ns,
-                    audio: tick.audio.to_vec(),
+                    buffers,
+                    caption_word: tick.caption.map(|(_, w)| w),
                     cues: tick.cues.to_vec(),
-                    caption: tick.caption.map(|(t, w)| (t.to_string(), w)),
-                    product: tick.product.to_string(),
-                    started_line: tick.started_line.is_some(),
                     plan,
                     now_playing: None,
                     events: Vec::new(),
@@ -200,7 +201,7 @@ impl Broadcast {
                 // What the API says is on air changes when the frame goes out.
                 let made = held.back_mut().expect("just pushed");
                 let playing = timeline.current_line().is_some();
-                if made.started_line || playing != made_playing {
+                if started_line || playing != made_playing {
                     made.now_playing = Some(now_playing(&timeline));
                     made_playing = playing;
                 }
@@ -208,7 +209,7 @@ impl Broadcast {
             }
             let Some(made) = held.pop_front() else { break };
             let frame = made.frame;
-            debug_assert_eq!(frame, out_frame);
+            debug_assert_eq!(frame, report.frames);
             let mut deadline = None;
             if live {
                 // The pipeline clock paces the stream: frame n goes out one frame before
@@ -234,7 +235,8 @@ impl Broadcast {
                 };
                 apply_scene(&mut scene, &shared, &cmd, frame, "show markup");
             }
-            let overlays = Overlays { frame, caption: made.caption.as_ref().map(|(t, w)| (t.as_str(), *w)), product: &made.product };
+            let b = &made.buffers;
+            let overlays = Overlays { frame, caption: made.caption_word.map(|w| (b.caption.as_str(), w)), product: &b.product };
             media.push_frame(made.video_pts_ns, made.video_duration_ns, |data| {
                 let mut pixmap = PixmapMut::from_bytes(data, size.width, size.height).expect("frame buffer has the frame size");
                 scene.render(&mut pixmap, &made.plan, &overlays, deadline);
@@ -245,7 +247,7 @@ impl Broadcast {
                     shared.snapshot.offer(frame, data);
                 }
             })?;
-            media.push_audio(&made.audio, made.audio_pts_ns, made.audio_duration_ns)?;
+            media.push_audio(&b.audio, made.audio_pts_ns, made.audio_duration_ns)?;
             media.poll()?;
             for cmd in std::mem::take(&mut timeline.programme.scene_commands) {
                 apply_scene(&mut scene, &shared, &cmd, frame + 1, "the API");
@@ -256,9 +258,9 @@ impl Broadcast {
             if let Some(show) = timeline.programme.new_show.take() {
                 scene.set_show(show);
             }
-            out_frame += 1;
+            spare.push(made.buffers);
             report.frames += 1;
-            publish(&shared, &timeline, made.now_playing, out_frame);
+            publish(&shared, &timeline, made.now_playing, report.frames);
             if self.progress && report.frames % config.video.fps as u64 == 0 {
                 draw_progress(report.frames, total_frames, config.video.fps, started.elapsed());
             }
@@ -288,16 +290,34 @@ struct Made {
     video_duration_ns: u64,
     audio_pts_ns: u64,
     audio_duration_ns: u64,
-    audio: Vec<i16>,
+    buffers: FrameBuffers,
+    /// The caption's highlighted word (the caption is in `buffers`).
+    caption_word: Option<usize>,
     cues: Vec<Cue>,
-    caption: Option<(String, usize)>,
-    product: String,
-    started_line: bool,
     plan: crate::avatar::Plan,
     /// The line on air, when it changed in this frame (Some(None): nothing on air now).
     now_playing: Option<Option<NowPlaying>>,
     /// Events the programme raised while making this frame, sent when it goes out.
     events: Vec<serde_json::Value>,
+}
+
+/// A held frame's audio, caption and product, reused from frame to frame.
+#[derive(Default)]
+struct FrameBuffers {
+    audio: Vec<i16>,
+    caption: String,
+    product: String,
+}
+
+impl FrameBuffers {
+    fn fill(&mut self, audio: &[i16], caption: &str, product: &str) {
+        self.audio.clear();
+        self.audio.extend_from_slice(audio);
+        self.caption.clear();
+        self.caption.push_str(caption);
+        self.product.clear();
+        self.product.push_str(product);
+    }
 }
 
 /// Reloads the show file when it changes on disk (checked once a second), without
