@@ -71,6 +71,23 @@ struct PackKind {
     kind: String,
 }
 
+#[derive(Clone, Copy)]
+enum Kind {
+    Sprite,
+    Video,
+}
+
+/// What kind of pack `pack` is, from its avatar.toml.
+fn pack_kind(pack: &Path) -> Result<Kind> {
+    let manifest = pack.join("avatar.toml");
+    let kind: PackKind = toml::from_str(&read_manifest(pack)?).with_context(|| format!("avatar pack manifest {}", manifest.display()))?;
+    match kind.kind.as_str() {
+        "sprite" => Ok(Kind::Sprite),
+        "video" => Ok(Kind::Video),
+        other => bail!("{}: `kind = \"{other}\"` is not a pack kind; use \"sprite\" or \"video\"", manifest.display()),
+    }
+}
+
 fn read_manifest(pack: &Path) -> Result<String> {
     std::fs::read_to_string(pack.join("avatar.toml"))
         .with_context(|| format!("avatar pack {}: cannot read avatar.toml; check `avatar.pack`", pack.display()))
@@ -94,14 +111,12 @@ impl Avatar {
     pub fn load(config: &Config) -> Result<Avatar> {
         let pack = &config.avatar.pack;
         let size = config.video.size;
-        let text = read_manifest(pack)?;
-        let kind: PackKind = toml::from_str(&text).with_context(|| format!("avatar pack manifest {}", pack.join("avatar.toml").display()))?;
-        match kind.kind.as_str() {
-            "sprite" => Ok(Avatar::Sprite {
+        match pack_kind(pack)? {
+            Kind::Sprite => Ok(Avatar::Sprite {
                 art: SpriteAvatar::load(pack, size.width, size.height, config.video.fps)?,
                 motion: Motion::new(config.video.fps, config.avatar.seed),
             }),
-            "video" => {
+            Kind::Video => {
                 let mut v = VideoAvatar::load(pack, size.width, size.height, config.video.fps)?;
                 let lipsync = &config.avatar.lipsync;
                 if lipsync.model.as_os_str().is_empty() {
@@ -114,7 +129,6 @@ impl Avatar {
                 }
                 Ok(Avatar::Video(v))
             }
-            other => bail!("{}: `kind = \"{other}\"` is not a pack kind; use \"sprite\" or \"video\"", pack.join("avatar.toml").display()),
         }
     }
 
@@ -123,14 +137,12 @@ impl Avatar {
     /// ONNX Runtime is there, else only looked for).
     pub fn check(config: &Config, have_onnxruntime: bool) -> Result<String> {
         let pack = &config.avatar.pack;
-        let text = read_manifest(pack)?;
-        let kind: PackKind = toml::from_str(&text).with_context(|| format!("avatar pack manifest {}", pack.join("avatar.toml").display()))?;
-        match kind.kind.as_str() {
-            "sprite" => {
+        match pack_kind(pack)? {
+            Kind::Sprite => {
                 let s = SpriteAvatar::load(pack, config.video.size.width, config.video.size.height, config.video.fps)?;
                 Ok(format!("sprite pack {} ({} gestures)", s.manifest.name, s.manifest.gestures.len()))
             }
-            "video" => {
+            Kind::Video => {
                 let m = VideoAvatar::manifest(pack)?;
                 let lipsync = &config.avatar.lipsync;
                 let model = match lipsync.model.as_os_str().is_empty() {
@@ -144,7 +156,6 @@ impl Avatar {
                 };
                 Ok(format!("video pack {} ({} gestures), {model}", m.name, m.gestures.len()))
             }
-            other => bail!("{}: `kind = \"{other}\"` is not a pack kind; use \"sprite\" or \"video\"", pack.join("avatar.toml").display()),
         }
     }
 
