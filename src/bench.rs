@@ -228,7 +228,7 @@ pub const TEST_LIPSYNC_MODEL: &str = "assets/lipsync/test-wav2lip.onnx";
 /// of a half-body shot, speech as the audio: mel (streaming, per frame), crop, model
 /// (in batches), paste (resize, mask, blend).
 fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
-    use crate::lipsync::neural::{FaceModel, face, mel};
+    use crate::lipsync::neural::{FaceModel, Job, RedrawBuffers, StageTimes, face, mel, redraw};
     let mut lc = config.avatar.lipsync.clone();
     if lc.model.as_os_str().is_empty() {
         lc.model = TEST_LIPSYNC_MODEL.into();
@@ -268,29 +268,27 @@ fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
         }
         let mel_time = t.elapsed();
         let count = windows.len().min(frames);
-        let mut faces = vec![0f32; batch * 6 * s * s];
+        let times = StageTimes::default();
+        let mut buffers = RedrawBuffers::default();
         let mut face_image = None;
-        let (mut c, mut i, mut p) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
-        for start in (0..count).step_by(batch) {
-            let b = batch.min(count - start);
-            let t = Instant::now();
-            for j in 0..b {
-                face::crop_input(&frame, rect, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
+        let mut face_ns = Duration::ZERO;
+        let mut windows = windows.into_iter().take(count).enumerate();
+        loop {
+            let jobs: Vec<Job> = windows.by_ref().take(batch).map(|(n, mel)| Job { frame: n as u64, source: 0, rect, mel }).collect();
+            if jobs.is_empty() {
+                break;
             }
-            c += t.elapsed();
-            let mels: Vec<f32> = windows[start..start + b].concat();
+            let patches = redraw(&mut model, std::slice::from_ref(&frame), &jobs, &mut buffers, &times)?;
             let t = Instant::now();
-            let out = model.infer(&mels, &faces[..b * 6 * s * s], b)?;
-            i += t.elapsed();
-            let t = Instant::now();
-            for j in 0..b {
-                face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, rect).face_image(&frame, &mut face_image);
+            for p in &patches {
+                p.face_image(&frame, &mut face_image);
             }
-            p += t.elapsed();
+            face_ns += t.elapsed();
         }
+        let ns = |stage| Duration::from_nanos(times.per_frame_ns(stage) as u64);
+        let (c, i, p) = (ns(&times.crop_ns), ns(&times.inference_ns), ns(&times.paste_ns) + face_ns / count.max(1) as u32);
         if pass == 1 {
-            let n = count.max(1) as u32;
-            (mel_t, crop_t, infer_t, paste_t) = (mel_time / n, c / n, i / n, p / n);
+            (mel_t, crop_t, infer_t, paste_t) = (mel_time / count.max(1) as u32, c, i, p);
         }
     }
     let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;

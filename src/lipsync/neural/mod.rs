@@ -180,6 +180,11 @@ pub struct StageTimes {
 }
 
 impl StageTimes {
+    /// Nanoseconds per redrawn frame of a stage.
+    pub fn per_frame_ns(&self, stage: &AtomicU64) -> f64 {
+        stage.load(Ordering::Relaxed) as f64 / self.frames.load(Ordering::Relaxed).max(1) as f64
+    }
+
     /// Counts and milliseconds per redrawn frame, per stage.
     pub fn report(&self) -> serde_json::Value {
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -206,12 +211,46 @@ impl StageTimes {
 }
 
 /// One frame to redraw.
-struct Job {
-    frame: u64,
+pub struct Job {
+    pub frame: u64,
     /// Index into the pack's frames.
-    source: usize,
-    rect: Rect,
-    mel: Vec<f32>,
+    pub source: usize,
+    pub rect: Rect,
+    /// Its audio window, [80][16].
+    pub mel: Vec<f32>,
+}
+
+/// Scratch for `redraw`, kept between batches.
+#[derive(Default)]
+pub struct RedrawBuffers {
+    mels: Vec<f32>,
+    faces: Vec<f32>,
+}
+
+/// One model run over `jobs`: crop, inference and the mouths resized into their boxes,
+/// each stage timed into `times`. The worker's batch, and the benchmark's.
+pub fn redraw(model: &mut FaceModel, frames: &[Pixmap], jobs: &[Job], buffers: &mut RedrawBuffers, times: &StageTimes) -> Result<Vec<Patch>> {
+    let s = model.size;
+    let t = Instant::now();
+    let RedrawBuffers { mels, faces } = buffers;
+    mels.clear();
+    faces.clear();
+    faces.resize(jobs.len() * 6 * s * s, 0.0);
+    for (j, job) in jobs.iter().enumerate() {
+        mels.extend_from_slice(&job.mel);
+        face::crop_input(&frames[job.source], job.rect, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
+    }
+    StageTimes::add(&times.crop_ns, t);
+    let t = Instant::now();
+    let out = model.infer(mels, faces, jobs.len());
+    StageTimes::add(&times.inference_ns, t);
+    times.batches.fetch_add(1, Ordering::Relaxed);
+    let out = out?;
+    let t = Instant::now();
+    let patches = jobs.iter().enumerate().map(|(j, job)| face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, job.rect)).collect();
+    StageTimes::add(&times.paste_ns, t);
+    times.frames.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+    Ok(patches)
 }
 
 struct Done {
@@ -341,9 +380,7 @@ impl Drop for NeuralLipSync {
 }
 
 fn run_worker(mut model: FaceModel, frames: Arc<Vec<Pixmap>>, batch: usize, jobs: Receiver<Job>, done: Sender<Done>, times: Arc<StageTimes>) {
-    let s = model.size;
-    let mut mels = Vec::new();
-    let mut faces = Vec::new();
+    let mut buffers = RedrawBuffers::default();
     let mut warned = false;
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
@@ -353,28 +390,11 @@ fn run_worker(mut model: FaceModel, frames: Arc<Vec<Pixmap>>, batch: usize, jobs
                 Err(_) => break,
             }
         }
-        let t = Instant::now();
-        mels.clear();
-        faces.clear();
-        faces.resize(group.len() * 6 * s * s, 0.0);
-        for (j, job) in group.iter().enumerate() {
-            mels.extend_from_slice(&job.mel);
-            face::crop_input(&frames[job.source], job.rect, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
-        }
-        StageTimes::add(&times.crop_ns, t);
-        let t = Instant::now();
-        let out = model.infer(&mels, &faces, group.len());
-        StageTimes::add(&times.inference_ns, t);
-        times.batches.fetch_add(1, Ordering::Relaxed);
-        match out {
-            Ok(out) => {
-                let t = Instant::now();
-                for (j, job) in group.iter().enumerate() {
-                    let patch = face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, job.rect);
+        match redraw(&mut model, &frames, &group, &mut buffers, &times) {
+            Ok(patches) => {
+                for (job, patch) in group.iter().zip(patches) {
                     let _ = done.send(Done { frame: job.frame, patch: Some(patch) });
                 }
-                StageTimes::add(&times.paste_ns, t);
-                times.frames.fetch_add(group.len() as u64, Ordering::Relaxed);
             }
             Err(e) => {
                 // The stream goes on with the video's own mouth.
