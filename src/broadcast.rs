@@ -3,7 +3,6 @@
 //! and `render` (as fast as possible). In live mode the control API runs beside it.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -181,7 +180,7 @@ impl Broadcast {
                     let on_air = tick.video_pts_ns + delay_ns;
                     tracing::info!(at = on_air as f64 / 1e9, "on air: {line}");
                 }
-                let plan = scene.avatar.plan(tick.frame, tick.mouth, tick.speaking, tick.audio, tick.cues, config.video.fps);
+                let plan = scene.avatar.plan(tick.frame, tick.mouth, tick.steps, tick.speaking, tick.audio, tick.cues, config.video.fps);
                 let mut buffers = spare.pop().unwrap_or_default();
                 buffers.fill(tick.audio, tick.caption.map_or("", |(t, _)| t), tick.product);
                 let started_line = tick.started_line.is_some();
@@ -418,22 +417,12 @@ fn now_playing(timeline: &Timeline<Director>) -> Option<NowPlaying> {
 fn draw_progress(frames: u64, total: Option<u64>, fps: u32, elapsed: Duration) {
     let media = frames as f64 / fps as f64;
     let speed = media / elapsed.as_secs_f64().max(1e-6);
-    let mut err = std::io::stderr().lock();
     match total {
-        Some(t) if t > 0 => {
-            let width = 30;
-            let done = ((frames as f64 / t as f64) * width as f64) as usize;
-            let _ = write!(
-                err,
-                "\r[{}{}] {media:6.1}/{:.1} s  {speed:4.1}x real time",
-                "#".repeat(done.min(width)),
-                ".".repeat(width - done.min(width)),
-                t as f64 / fps as f64
-            );
-        }
-        _ => {
-            let _ = write!(err, "\r{media:8.1} s  {speed:4.1}x real time");
-        }
+        Some(t) if t > 0 => crate::progress::draw(
+            "",
+            Some(frames as f64 / t as f64),
+            &format!("{media:6.1}/{:.1} s  {speed:4.1}x real time", t as f64 / fps as f64),
+        ),
+        _ => crate::progress::draw("", None, &format!("{media:8.1} s  {speed:4.1}x real time")),
     }
-    let _ = err.flush();
 }

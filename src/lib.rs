@@ -13,6 +13,7 @@ pub mod lipsync;
 pub mod media;
 pub mod onnx;
 pub mod output;
+pub mod progress;
 pub mod raster;
 pub mod scene;
 pub mod show;

@@ -113,12 +113,54 @@ enum AvatarCommand {
         /// The screen to key out: auto (measured at the frame's border), green, blue, #rrggbb, or none.
         #[arg(long, default_value = "auto")]
         key: String,
-        /// The idle section, START-END in seconds (default: the longest stretch outside the gestures).
+        /// The idle section, START-END in seconds (default: the quietest 8 s outside the gestures).
         #[arg(long, value_parser = parse_span)]
         idle: Option<(f64, f64)>,
         /// A gesture, NAME=START-END in seconds; repeatable.
         #[arg(long = "gesture", value_parser = parse_gesture)]
         gestures: Vec<(String, f64, f64)>,
+        /// The sentences the presenter reads in the footage, one a line (kept for `avatar eval`).
+        #[arg(long)]
+        script: Option<PathBuf>,
+    },
+    /// Train the presenter's own face model from the pack's footage (with its sound);
+    /// the pack then uses it. Resumes where an interrupted run stopped.
+    Train {
+        /// The video pack (made by `avatar import` from footage with sound).
+        #[arg(long)]
+        pack: PathBuf,
+        /// Stop after this many minutes and write the model trained so far.
+        #[arg(long)]
+        max_minutes: Option<f64>,
+        /// cpu, or cuda (a GPU and the CUDA build of the training toolchain: docs/face-model.md).
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Passes over the footage's frames.
+        #[arg(long, default_value_t = 150.0)]
+        epochs: f64,
+        /// Side of the model's face crop in pixels (a multiple of 32; the generated lower face is half of it tall).
+        #[arg(long, default_value_t = 160)]
+        size: usize,
+        /// The config naming ONNX Runtime and the mouth model.
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+    },
+    /// Measure the trained face model on the footage's held-out sentences, driven by
+    /// the footage's sound and by another voice, beside two baselines.
+    Eval {
+        #[arg(long)]
+        pack: PathBuf,
+        /// The other voice (default: the config's voice).
+        #[arg(long)]
+        voice: Option<String>,
+        /// The sentences read in the footage (default: the pack's script.txt).
+        #[arg(long)]
+        script: Option<PathBuf>,
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -235,12 +277,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        Command::Avatar { command: AvatarCommand::Import { video, out, name, face, face_detector, config, key, idle, gestures } } => {
+        Command::Avatar { command: AvatarCommand::Import { video, out, name, face, face_detector, config, key, idle, gestures, script } } => {
             let onnxruntime = match &face_detector {
                 Some(_) => Config::load(&config)?.voice.onnxruntime_path(),
                 None => PathBuf::new(),
             };
-            let opts = avatarcast::avatar::import::ImportOptions { video, out, name, face, face_detector, onnxruntime, key, idle, gestures, progress: true };
+            let opts = avatarcast::avatar::import::ImportOptions { video, out, name, face, face_detector, onnxruntime, key, idle, gestures, script, progress: true };
             let r = avatarcast::avatar::import::run(&opts)?;
             println!("read {} frames of {}x{} at {:.2} fps", r.frames, r.size.0, r.size.1, r.fps);
             match &r.key {
@@ -256,6 +298,67 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             println!("wrote {}", r.manifest.display());
             println!("before it can go on air: put the signed consent statement in the pack and fill in [consent] in avatar.toml");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Avatar { command: AvatarCommand::Train { pack, max_minutes, device, epochs, size, config } } => {
+            if size % 32 != 0 || !(64..=512).contains(&size) {
+                anyhow::bail!("--size {size}: use a multiple of 32 from 64 to 512 (160 is the default)");
+            }
+            let config = Config::load(&config)?;
+            let opts = avatarcast::avatar::train::TrainOptions {
+                pack,
+                max_minutes,
+                device,
+                size,
+                epochs,
+                width: 1.0,
+                onnxruntime: config.voice.onnxruntime_path(),
+                mouth_model: config.voice.mouth_model.clone(),
+                python: PathBuf::from(avatarcast::avatar::train::PYTHON),
+                script: PathBuf::from(avatarcast::avatar::train::SCRIPT),
+                progress: true,
+            };
+            let r = avatarcast::avatar::train::run(&opts)?;
+            println!(
+                "trained {} of {} steps in {} ({}); held-out lower-face PSNR {:.1} dB",
+                r.steps,
+                r.total_steps,
+                avatarcast::progress::duration(r.train_seconds),
+                r.stopped,
+                r.held_out_psnr_db
+            );
+            println!("wrote {} and {}; the pack uses the model from now on", opts.pack.join(&r.model).display(), opts.pack.join(avatarcast::avatar::train::REPORT_FILE).display());
+            if r.stopped != "done" {
+                println!("run the same command again to train on from here");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Avatar { command: AvatarCommand::Eval { pack, voice, script, config, json } } => {
+            let config = Config::load(&config)?;
+            let opts = avatarcast::avatar::eval::EvalOptions {
+                voice: avatarcast::speech::say::resolve_voice(&config, voice.as_deref())?,
+                pack,
+                script,
+                onnxruntime: config.voice.onnxruntime_path(),
+            };
+            let r = avatarcast::avatar::eval::run(&opts)?;
+            avatarcast::avatar::eval::record(&opts.pack, &r)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("{} held-out frames ({} sentences), lower face:", r.frames, r.sentences);
+                println!("  {:<44} {:>8} {:>7} {:>10} {:>5}", "", "PSNR dB", "SSIM", "opening r", "lag");
+                let row = |name: &str, f: &avatarcast::avatar::eval::Figures| {
+                    println!("  {name:<44} {:>8.2} {:>7.3} {:>10.2} {:>5}", f.psnr_db, f.ssim, f.opening_r, f.lag_frames)
+                };
+                row("model, the footage's own sound", &r.model_footage_sound);
+                if let Some(f) = &r.model_other_voice {
+                    row(&format!("model, another voice ({})", r.other_voice), f);
+                }
+                row("baseline: the idle's own mouth", &r.baseline_idle_mouth);
+                row("baseline: nearest training frame, same shape", &r.baseline_nearest_phoneme);
+                println!("written into {}", opts.pack.join(avatarcast::avatar::train::REPORT_FILE).display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { config, json, seconds } => {
@@ -281,11 +384,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     _ => println!("  reference rtf          -  piper-tts not installed (scripts/setup.sh)"),
                 }
                 println!("  mouth_model       {:7.0}x  real time, audio to mouth shapes on one thread", report.mouth_model_x_realtime);
-                let l = &report.neural_lipsync;
-                println!(
-                    "  neural_lipsync_fps {:7.1}  {} on {} ({}x{} face, batch {}): mel {:.2} + crop {:.2} + inference {:.2} + paste {:.2} ms/frame",
-                    l.fps, l.model, l.provider, l.face_size, l.face_size, l.batch, l.mel_ms, l.crop_ms, l.inference_ms, l.paste_ms
-                );
+                for (name, l) in [("neural_lipsync_fps", &report.neural_lipsync), ("face_model_fps", &report.face_model)] {
+                    println!(
+                        "  {name:<18}{:7.1}  {} on {} ({}x{} face, batch {}): features {:.2} + crop {:.2} + inference {:.2} + paste {:.2} ms/frame",
+                        l.fps, l.model, l.provider, l.face_size, l.face_size, l.batch, l.features_ms, l.crop_ms, l.inference_ms, l.paste_ms
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -24,7 +24,7 @@ fn bench_json_reports_the_figures() {
     let l = &v["neural_lipsync"];
     assert_eq!(l["model"], "assets/lipsync/test-wav2lip.onnx", "{l}");
     assert_eq!((l["provider"].as_str(), l["face_size"].as_u64()), (Some("cpu"), Some(96)), "{l}");
-    let stages: f64 = ["mel_ms", "crop_ms", "inference_ms", "paste_ms"]
+    let stages: f64 = ["features_ms", "crop_ms", "inference_ms", "paste_ms"]
         .iter()
         .map(|k| l[*k].as_f64().filter(|x| *x > 0.0).unwrap_or_else(|| panic!("{k}: {l}")))
         .sum();

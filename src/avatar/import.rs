@@ -6,7 +6,6 @@
 //! manifest, the face boxes and a consent template that must be filled in before
 //! the pack loads.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -32,6 +31,9 @@ pub struct ImportOptions {
     pub idle: Option<(f64, f64)>,
     /// Gestures: name, start and end in seconds.
     pub gestures: Vec<(String, f64, f64)>,
+    /// The sentences the presenter reads in the footage, one a line: kept in the pack
+    /// (script.txt) for `avatar eval`.
+    pub script: Option<PathBuf>,
     pub progress: bool,
 }
 
@@ -319,9 +321,15 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
     let (idle_first, idle_last) = match opts.idle {
         Some((s, e)) if e > s => (at(s), at(e)),
         Some((s, e)) => bail!("--idle {s}-{e}: the end must come after the start"),
-        None => longest_calm(n, &gesture_frames, (fps * 0.3) as usize).context(
-            "no stretch of the footage lies outside the gestures to idle on: give --idle START-END, or shorter gestures",
-        )?,
+        None => {
+            let calm = longest_calm(n, &gesture_frames, (fps * 0.3) as usize).context(
+                "no stretch of the footage lies outside the gestures to idle on: give --idle START-END, or shorter gestures",
+            )?;
+            // A long recording idles on a short quiet part of it: the mouth at rest, and
+            // a channel holds only that much footage in memory.
+            let levels = crate::speech::clip::decode(&opts.video).ok().map(|audio| frame_levels(&audio, fps, n));
+            quietest(calm, (MAX_IDLE_SECONDS * fps) as usize, (MIN_QUIET_IDLE_SECONDS * fps) as usize, levels.as_deref())
+        }
     };
     if idle_last < idle_first + (fps as usize).max(3) {
         bail!("the idle section ({idle_first}..{idle_last}) is shorter than a second: give --idle START-END with more footage");
@@ -370,12 +378,53 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
     };
     let track = FaceTrack { source, boxes: faces };
     std::fs::write(opts.out.join("faces.json"), serde_json::to_string(&track)?)?;
+    if let Some(script) = &opts.script {
+        std::fs::copy(script, opts.out.join("script.txt")).with_context(|| format!("--script {}: cannot copy it into the pack", script.display()))?;
+    }
     let name = opts.name.clone().unwrap_or_else(|| opts.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or("host".into()));
     let manifest = manifest_text(&name, &footage, key.as_ref().map(|k| k.1.as_str()), idle, &gestures, full, half);
     let manifest_path = opts.out.join("avatar.toml");
     std::fs::write(&manifest_path, manifest)?;
     std::fs::write(opts.out.join("consent/README.txt"), CONSENT_README)?;
     Ok(ImportReport { frames: n, fps, size: (info.width, info.height), key: key.map(|k| k.1), idle, gestures, lost_faces: lost, manifest: manifest_path })
+}
+
+/// A default idle is at most this long, and a silent stretch this long is preferred.
+pub const MAX_IDLE_SECONDS: f64 = 8.0;
+const MIN_QUIET_IDLE_SECONDS: f64 = 2.0;
+
+/// RMS of each of `n` frames.
+fn frame_levels(audio: &[i16], fps: f64, n: usize) -> Vec<f32> {
+    let per_frame = crate::speech::OUTPUT_RATE as f64 / fps;
+    (0..n)
+        .map(|i| {
+            let (a, b) = (((i as f64 * per_frame) as usize).min(audio.len()), (((i + 1) as f64 * per_frame) as usize).min(audio.len()));
+            (audio[a..b].iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / (b - a).max(1) as f64).sqrt() as f32
+        })
+        .collect()
+}
+
+/// Where to idle within `range` (both ends included), at most `max` frames: the
+/// longest silent stretch if one lasts `min_quiet` frames, else the quietest `max`
+/// frames; without sound, the first `max` frames.
+fn quietest(range: (usize, usize), max: usize, min_quiet: usize, levels: Option<&[f32]>) -> (usize, usize) {
+    let (first, last) = range;
+    let len = (last - first + 1).min(max.max(1));
+    let Some(levels) = levels else { return (first, first + len - 1) };
+    let silent = crate::lipsync::energy::silence_level(levels);
+    let (mut best, mut run) = ((first, 0usize), (first, 0usize));
+    for i in first..=last {
+        run = if levels[i] < silent { (if run.1 == 0 { i } else { run.0 }, run.1 + 1) } else { (i + 1, 0) };
+        if run.1 > best.1 {
+            best = run;
+        }
+    }
+    if best.1 >= min_quiet.max(1) {
+        return (best.0, best.0 + best.1.min(len) - 1);
+    }
+    let loud = |s: usize| levels[s..s + len].iter().map(|&l| l as f64).sum::<f64>();
+    let start = (first..=last + 1 - len).min_by(|&a, &b| loud(a).total_cmp(&loud(b))).unwrap_or(first);
+    (start, start + len - 1)
 }
 
 /// The longest run of frames at least `margin` away from every gesture.
@@ -415,16 +464,10 @@ fn opaque_box(rgba: &[u8], width: u32, height: u32) -> Option<[u32; 4]> {
 }
 
 fn progress(what: &str, done: usize, total: Option<usize>) {
-    let mut err = std::io::stderr().lock();
-    let _ = match total {
-        Some(t) if t > 0 => {
-            let width = 30;
-            let filled = (done * width / t).min(width);
-            write!(err, "\r{what} [{}{}] {done}/{t} frames", "#".repeat(filled), ".".repeat(width - filled))
-        }
-        _ => write!(err, "\r{what}: {done} frames"),
-    };
-    let _ = err.flush();
+    match total {
+        Some(t) if t > 0 => crate::progress::draw(what, Some(done as f64 / t as f64), &format!("{done}/{t} frames")),
+        _ => crate::progress::draw(what, None, &format!("{done} frames")),
+    }
 }
 
 fn manifest_text(name: &str, footage: &str, key: Option<&str>, idle: FrameRange, gestures: &[(String, VideoGesture)], full: [f32; 4], half: [f32; 4]) -> String {
@@ -475,6 +518,22 @@ mod tests {
         assert_eq!(longest_calm(200, &[(100, 150)], 5), Some((0, 94)));
         assert_eq!(longest_calm(200, &[(10, 50)], 5), Some((56, 199)));
         assert_eq!(longest_calm(20, &[(0, 19)], 0), None);
+    }
+
+    #[test]
+    fn a_long_recording_idles_on_its_quietest_stretch() {
+        // Speech everywhere but frames 300..340 (silent) and 600..700 (quieter speech).
+        let level = |i: usize| match i {
+            300..340 => 2.0,
+            600..700 => 400.0,
+            _ => 3000.0,
+        };
+        let levels: Vec<f32> = (0..1000).map(level).collect();
+        assert_eq!(quietest((0, 999), 200, 25, Some(&levels)), (300, 339), "the silent stretch, all of it");
+        assert_eq!(quietest((0, 999), 30, 25, Some(&levels)), (300, 329), "the silent stretch, cut to the most");
+        let (a, b) = quietest((0, 999), 60, 50, Some(&levels));
+        assert!(a >= 600 && b < 700, "no silence long enough: the quietest speech, {a}..={b}");
+        assert_eq!(quietest((0, 999), 30, 25, None), (0, 29), "no sound: the first stretch");
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //! started from show markup or the API; an unknown name is reported, never fatal.
 
 pub mod consent;
+pub mod eval;
 pub mod face_detector;
 pub mod import;
 pub mod key;
 pub mod motion;
 pub mod sprite;
+pub mod train;
 pub mod video;
 
 use std::path::Path;
@@ -20,7 +22,8 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::lipsync::Mouth;
-use crate::lipsync::neural::{FaceModel, NeuralLipSync, StageTimes};
+use crate::lipsync::neural::{FaceModel, LipsyncConfig, NeuralLipSync, StageTimes};
+use crate::lipsync::phonetic::FrameSteps;
 use crate::show::markup::Cue;
 pub use motion::{Eyes, HeadMove, Motion, Pose};
 pub use sprite::SpriteAvatar;
@@ -93,6 +96,16 @@ fn read_manifest(pack: &Path) -> Result<String> {
         .with_context(|| format!("avatar pack {}: cannot read avatar.toml; check `avatar.pack`", pack.display()))
 }
 
+/// The lip-sync settings for a video pack: the config's model, else the pack's own
+/// trained face model.
+fn lipsync_config(config: &Config, manifest: &video::VideoManifest) -> LipsyncConfig {
+    let mut lipsync = config.avatar.lipsync.clone();
+    if let (true, Some(own)) = (lipsync.model.as_os_str().is_empty(), &manifest.face_model) {
+        lipsync.model = config.avatar.pack.join(own);
+    }
+    lipsync
+}
+
 /// What one frame of the host shows, decided when the timeline makes the frame
 /// (drawing may come a few frames later, see `Avatar::lookahead_frames`).
 #[derive(Debug, Clone)]
@@ -118,7 +131,7 @@ impl Avatar {
             }),
             Kind::Video => {
                 let mut v = VideoAvatar::load(pack, size.width, size.height, config.video.fps)?;
-                let lipsync = &config.avatar.lipsync;
+                let lipsync = &lipsync_config(config, &v.manifest);
                 if lipsync.model.as_os_str().is_empty() {
                     tracing::warn!("avatar pack {}: no `avatar.lipsync.model`, so the mouth shows the footage as recorded", pack.display());
                 } else {
@@ -144,7 +157,7 @@ impl Avatar {
             }
             Kind::Video => {
                 let m = VideoAvatar::manifest(pack)?;
-                let lipsync = &config.avatar.lipsync;
+                let lipsync = &lipsync_config(config, &m);
                 let model = match lipsync.model.as_os_str().is_empty() {
                     true => "no lip-sync model".to_string(),
                     false if have_onnxruntime => {
@@ -212,7 +225,7 @@ impl Avatar {
 
     /// Decides frame `n`: markup cues reached in it, the mouth shape from timings, its
     /// audio. Call once per frame, in order.
-    pub fn plan(&mut self, n: u64, mouth: Mouth, speaking: bool, audio: &[i16], cues: &[Cue], fps: u32) -> Plan {
+    pub fn plan(&mut self, n: u64, mouth: Mouth, steps: FrameSteps, speaking: bool, audio: &[i16], cues: &[Cue], fps: u32) -> Plan {
         for cue in cues {
             let started = match cue {
                 Cue::Emphasis => {
@@ -236,7 +249,7 @@ impl Avatar {
                 }
                 Plan::Sprite { pose: motion.pose(n, mouth, speaking), body }
             }
-            Avatar::Video(v) => Plan::Video(v.plan(n, audio, fps)),
+            Avatar::Video(v) => Plan::Video(v.plan(n, audio, steps, fps)),
         }
     }
 

@@ -17,6 +17,7 @@ use super::consent::ConsentRecord;
 use super::key::{ChromaKey, KeySettings};
 use super::{Framing, FramingRects, Placement};
 use crate::lipsync::neural::{NeuralLipSync, Patch, Rect};
+use crate::lipsync::phonetic::FrameSteps;
 
 fn yes() -> bool {
     true
@@ -57,6 +58,10 @@ pub struct VideoManifest {
     pub idle: FrameRange,
     #[serde(default)]
     pub gestures: BTreeMap<String, VideoGesture>,
+    /// The presenter's own face model, inside the pack (written by `avatar train`);
+    /// used unless the config names another in `avatar.lipsync.model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_model: Option<String>,
     pub framing: FramingRects,
 }
 
@@ -115,11 +120,12 @@ enum Playback {
 
 pub struct VideoAvatar {
     pub manifest: VideoManifest,
-    /// The footage frames the pack uses, keyed and premultiplied, from `first_frame` on.
+    /// The footage frames the pack uses (idle and gestures only), keyed and
+    /// premultiplied, in footage order; `used` maps footage frames to them.
     frames: Arc<Vec<Pixmap>>,
+    used: UsedFrames,
     /// Each frame's visible box [x0, y0, x1, y1): drawing reads only that.
     content: Vec<[u32; 4]>,
-    first_frame: usize,
     faces: Vec<Option<Rect>>,
     framing: Framing,
     placements: [Placement; 2],
@@ -166,7 +172,9 @@ impl VideoAvatar {
         if let Some(k) = &m.key {
             ChromaKey::new(k).with_context(|| at("[key]"))?;
         }
-        for (field, file) in [("video", Some(&m.video)), ("alpha_video", m.alpha_video.as_ref()), ("faces", Some(&m.faces))] {
+        for (field, file) in
+            [("video", Some(&m.video)), ("alpha_video", m.alpha_video.as_ref()), ("faces", Some(&m.faces)), ("face_model", m.face_model.as_ref())]
+        {
             if let Some(file) = file.filter(|f| !pack.join(f).is_file()) {
                 bail!("{}", at(&format!("`{field}` = \"{file}\": {} not found", pack.join(file).display())));
             }
@@ -179,40 +187,41 @@ impl VideoAvatar {
         let m = &manifest;
         let at = |what: &str| format!("{}: {what}", pack.join("avatar.toml").display());
         let key = m.key.as_ref().map(ChromaKey::new).transpose()?;
-        let first = m.gestures.values().map(|g| g.first).chain([m.idle.first]).min().unwrap_or(0);
-        let last = m.gestures.values().map(|g| g.last).chain([m.idle.last]).max().unwrap_or(0);
+        let used = UsedFrames::new(m);
+        let last = used.last();
 
         let started = Instant::now();
         let matte = match &m.alpha_video {
-            Some(file) => Some(read_matte(&pack.join(file), first, last)?),
+            Some(file) => Some(read_matte(&pack.join(file), &used)?),
             None => None,
         };
         let video_path = pack.join(&m.video);
-        let mut frames = Vec::with_capacity(last - first + 1);
-        let mut size = (0, 0);
+        let mut frames = Vec::with_capacity(used.len());
+        // Only the full-body framing (the person's extent) is kept of each frame.
+        let mut crop = [0u32; 4];
         let mut video_fps = 0.0;
         crate::media::decode::for_each_frame(&video_path, |i, info, rgba| {
-            if i < first {
-                return Ok(true);
-            }
-            size = (info.width, info.height);
             video_fps = info.fps;
+            crop = keep_box(m.framing.full, info.width, info.height);
+            let Some(slot) = used.slot(i) else { return Ok(i < last) };
             let mut data = rgba.to_vec();
             match (&key, &matte) {
                 (Some(key), _) => key.apply(&mut data),
                 (None, Some(matte)) => {
-                    let alpha = matte.get(i - first).with_context(|| format!("alpha video is shorter than the footage (frame {i})"))?;
+                    let alpha = matte.get(slot).with_context(|| format!("alpha video is shorter than the footage (frame {i})"))?;
                     premultiply_with(&mut data, alpha);
                 }
                 _ => {}
             }
-            let pixmap = Pixmap::from_vec(data, IntSize::from_wh(info.width, info.height).context("frame size")?).context("frame")?;
-            frames.push(pixmap);
+            let [x0, y0, x1, y1] = crop;
+            let row = (info.width * 4) as usize;
+            let kept: Vec<u8> = (y0 as usize..y1 as usize).flat_map(|y| &data[y * row + x0 as usize * 4..y * row + x1 as usize * 4]).copied().collect();
+            frames.push(Pixmap::from_vec(kept, IntSize::from_wh(x1 - x0, y1 - y0).context("frame size")?).context("frame")?);
             Ok(i < last)
         })
         .with_context(|| format!("avatar pack {}", pack.display()))?;
-        if frames.len() < last - first + 1 {
-            bail!("{}", at(&format!("uses frames up to {last}, but {} has only {}", video_path.display(), first + frames.len())));
+        if frames.len() < used.len() {
+            bail!("{}", at(&format!("uses frames up to {last}, but {} ends sooner", video_path.display())));
         }
         if (video_fps - fps as f64).abs() > 0.5 {
             tracing::warn!("avatar pack {}: the footage is {video_fps:.2} fps and the stream {fps} fps; it plays at {:.0} % speed", pack.display(), fps as f64 / video_fps * 100.0);
@@ -222,21 +231,24 @@ impl VideoAvatar {
             &std::fs::read_to_string(&faces_path).with_context(|| format!("cannot read the face boxes {}", faces_path.display()))?,
         )
         .with_context(|| format!("face boxes {}: expected {{\"boxes\": [[x, y, w, h] or null, ...]}}", faces_path.display()))?;
-        let faces: Vec<Option<Rect>> = (first..=last)
-            .map(|i| track.boxes.get(i).copied().flatten().and_then(|b| Rect::padded(b, m.face_padding, size.0, size.1)))
+        // Everything below is in the kept box's pixels.
+        let [cx, cy, cx1, cy1] = crop;
+        let (kw, kh) = (cx1 - cx, cy1 - cy);
+        let shift = |r: [f32; 4]| [r[0] - cx as f32, r[1] - cy as f32, r[2], r[3]];
+        let faces: Vec<Option<Rect>> = used
+            .frames()
+            .map(|i| track.boxes.get(i).copied().flatten().and_then(|b| Rect::padded(shift(b), m.face_padding, kw, kh)))
             .collect();
         let missing = faces.iter().filter(|f| f.is_none()).count();
         if missing > 0 {
             tracing::warn!("avatar pack {}: {missing} of {} frames have no face box; their mouth is not redrawn", pack.display(), faces.len());
         }
-        let placements = [Placement::fit(m.framing.half, width, height), Placement::fit(m.framing.full, width, height)];
-        let mb = frames.len() as f64 * size.0 as f64 * size.1 as f64 * 4.0 / 1e6;
+        let placements = [Placement::fit(shift(m.framing.half), width, height), Placement::fit(shift(m.framing.full), width, height)];
+        let mb = frames.len() as f64 * kw as f64 * kh as f64 * 4.0 / 1e6;
         tracing::info!(
-            "avatar pack {}: {} frames of {}x{} in memory ({mb:.0} MB), read in {:.1} s",
+            "avatar pack {}: {} frames of {kw}x{kh} (the full-body framing) in memory ({mb:.0} MB), read in {:.1} s",
             m.name,
             frames.len(),
-            size.0,
-            size.1,
             started.elapsed().as_secs_f64()
         );
         let content = frames.iter().map(crate::raster::content_box).collect();
@@ -244,7 +256,7 @@ impl VideoAvatar {
             manifest,
             content,
             frames: Arc::new(frames),
-            first_frame: first,
+            used,
             faces,
             framing: Framing::Half,
             placements,
@@ -258,7 +270,7 @@ impl VideoAvatar {
         })
     }
 
-    /// The pack's frames, for the lip-sync worker (index 0 is footage frame `first_frame()`).
+    /// The pack's frames, for the lip-sync worker (indexed as `UsedFrames::slot`).
     pub fn frames(&self) -> Arc<Vec<Pixmap>> {
         self.frames.clone()
     }
@@ -302,7 +314,7 @@ impl VideoAvatar {
 
     /// Picks the footage frame for stream frame `n` and hands its audio and face to the
     /// lip-sync; call once per frame, in order.
-    pub fn plan(&mut self, n: u64, audio: &[i16], fps: u32) -> VideoPlan {
+    pub fn plan(&mut self, n: u64, audio: &[i16], steps: FrameSteps, fps: u32) -> VideoPlan {
         let frame = self.next_frame(n, fps);
         let fade_from = match self.fade {
             Some((from, start, frames)) if n < start + frames => Some((from, 1.0 - (n - start + 1) as f32 / (frames + 1) as f32)),
@@ -311,9 +323,10 @@ impl VideoAvatar {
                 None
             }
         };
-        let face = self.faces[frame - self.first_frame].map(|r| (frame - self.first_frame, r));
+        let slot = self.used.slot(frame).expect("plans only frames the pack uses");
+        let face = self.faces[slot].map(|r| (slot, r));
         if let Some(l) = &mut self.lipsync {
-            l.push(n, audio, face);
+            l.push(n, audio, steps, face);
         }
         VideoPlan { frame, fade_from }
     }
@@ -352,12 +365,12 @@ impl VideoAvatar {
     pub fn draw(&mut self, out: &mut PixmapMut, n: u64, plan: &VideoPlan, deadline: Option<Instant>) {
         let p = self.placement();
         let patch: Option<Patch> = self.lipsync.as_mut().and_then(|l| l.take(n, deadline));
-        let index = plan.frame - self.first_frame;
+        let index = self.used.slot(plan.frame).expect("plans only frames the pack uses");
         let source = &self.frames[index];
         let mut content = self.content[index];
         let image = match plan.fade_from {
             Some((from, w)) => {
-                let from = from - self.first_frame;
+                let from = self.used.slot(from).expect("fades only between frames the pack uses");
                 let c = self.content[from];
                 content = [content[0].min(c[0]), content[1].min(c[1]), content[2].max(c[2]), content[3].max(c[3])];
                 let scratch = self.scratch.get_or_insert_with(|| source.clone());
@@ -385,6 +398,17 @@ impl VideoAvatar {
     }
 }
 
+/// The pixels [x0, y0, x1, y1) of a frame that a framing rectangle [x, y, w, h]
+/// covers, rounded outwards and inside the frame (at least 1x1).
+fn keep_box(rect: [f32; 4], width: u32, height: u32) -> [u32; 4] {
+    let [x, y, w, h] = rect;
+    let x0 = (x.floor().max(0.0) as u32).min(width - 1);
+    let y0 = (y.floor().max(0.0) as u32).min(height - 1);
+    let x1 = ((x + w).ceil().max(0.0) as u32).clamp(x0 + 1, width);
+    let y1 = ((y + h).ceil().max(0.0) as u32).clamp(y0 + 1, height);
+    [x0, y0, x1, y1]
+}
+
 /// Frame `phase` of a range played forth and back: first..=last, then back down,
 /// the turning frames shown once.
 fn forth_and_back(range: FrameRange, phase: u64) -> usize {
@@ -403,22 +427,85 @@ fn premultiply_with(rgba: &mut [u8], alpha: &[u8]) {
     }
 }
 
-/// The alpha video's frames [first, last] as alpha planes (its red channel).
-fn read_matte(path: &Path, first: usize, last: usize) -> Result<Vec<Vec<u8>>> {
+/// The alpha video's planes (its red channel) of the frames the pack uses.
+fn read_matte(path: &Path, used: &UsedFrames) -> Result<Vec<Vec<u8>>> {
     let mut planes = Vec::new();
     crate::media::decode::for_each_frame(path, |i, _, rgba| {
-        if i >= first {
+        if used.slot(i).is_some() {
             planes.push(rgba.chunks_exact(4).map(|p| p[0]).collect());
         }
-        Ok(i < last)
+        Ok(i < used.last())
     })
     .with_context(|| format!("alpha video {}", path.display()))?;
     Ok(planes)
 }
 
+/// The footage frames a pack plays (its idle and gesture ranges, merged), and where
+/// each sits among the frames held in memory: footage between them is never held,
+/// so a long recording costs only what is played.
+#[derive(Debug, Clone)]
+struct UsedFrames {
+    /// Disjoint ranges in order: (first, last, slot of first).
+    ranges: Vec<(usize, usize, usize)>,
+}
+
+impl UsedFrames {
+    fn new(m: &VideoManifest) -> UsedFrames {
+        let mut spans: Vec<(usize, usize)> = m.gestures.values().map(|g| (g.first, g.last)).chain([(m.idle.first, m.idle.last)]).collect();
+        spans.sort();
+        let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
+        let mut held = 0;
+        for (a, b) in spans {
+            match ranges.last_mut() {
+                Some(last) if a <= last.1 + 1 => {
+                    held += b.saturating_sub(last.1);
+                    last.1 = last.1.max(b);
+                }
+                _ => {
+                    ranges.push((a, b, held));
+                    held += b - a + 1;
+                }
+            }
+        }
+        UsedFrames { ranges }
+    }
+
+    fn slot(&self, frame: usize) -> Option<usize> {
+        self.ranges.iter().find(|r| (r.0..=r.1).contains(&frame)).map(|r| r.2 + frame - r.0)
+    }
+
+    fn len(&self) -> usize {
+        self.ranges.last().map_or(0, |r| r.2 + r.1 - r.0 + 1)
+    }
+
+    fn last(&self) -> usize {
+        self.ranges.last().map_or(0, |r| r.1)
+    }
+
+    fn frames(&self) -> impl Iterator<Item = usize> + '_ {
+        self.ranges.iter().flat_map(|r| r.0..=r.1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_played_frames_are_held() {
+        let manifest: VideoManifest = toml::from_str(
+            "name = \"t\"\nkind = \"video\"\nvideo = \"f.mp4\"\n[idle]\nfirst = 100\nlast = 199\n\
+             [gestures.wave]\nfirst = 5000\nlast = 5049\nentry = 120\nreturns_to = 150\n\
+             [gestures.nod]\nfirst = 190\nlast = 219\nentry = 120\nreturns_to = 150\n\
+             [framing]\nhalf = [0, 0, 1, 1]\nfull = [0, 0, 1, 1]\n",
+        )
+        .unwrap();
+        let used = UsedFrames::new(&manifest);
+        assert_eq!(used.len(), 120 + 50, "idle and nod merged (100..=219), wave apart");
+        assert_eq!((used.slot(100), used.slot(219), used.slot(5000), used.slot(5049)), (Some(0), Some(119), Some(120), Some(169)));
+        assert_eq!((used.slot(99), used.slot(220), used.slot(4999)), (None, None, None));
+        assert_eq!(used.frames().count(), used.len());
+    }
 
     #[test]
     fn idle_plays_forth_and_back_without_repeating_the_turning_frames() {

@@ -4,6 +4,7 @@
 pub mod audio_model;
 pub mod energy;
 pub mod neural;
+pub mod phonetic;
 pub mod visemes;
 
 pub use visemes::Mouth;

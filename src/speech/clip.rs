@@ -17,41 +17,52 @@ use crate::lipsync::audio_model::{SharedMouthModel, phonemes_from_sound};
 /// File types a show may name for `audio`.
 pub const EXTENSIONS: &[&str] = &["wav", "mp3", "flac", "ogg", "opus", "m4a"];
 
-/// The whole file as 48 kHz mono samples.
+/// The whole file as 48 kHz mono samples (a video file's sound too). A file with no
+/// sound is an error, not a wait.
 pub fn decode(path: &Path) -> Result<Vec<i16>> {
     let location = path.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
     let desc = format!(
-        "filesrc location=\"{location}\" ! decodebin ! audioconvert ! audioresample \
+        "filesrc location=\"{location}\" ! decodebin name=dec ! audioconvert name=conv ! audioresample \
          ! audio/x-raw,format=S16LE,rate={OUTPUT_RATE},channels=1,layout=interleaved ! appsink name=sink sync=false"
     );
     let pipeline = gst::parse::launch(&desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow!("not a pipeline"))?;
     let sink = pipeline.by_name("sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).context("appsink")?;
+    let converter_input = pipeline.by_name("conv").and_then(|c| c.static_pad("sink")).context("audioconvert")?;
+    // Once decodebin has shown all its streams, an unlinked converter means no sound.
+    let all_pads = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(dec) = pipeline.by_name("dec") {
+        let flag = all_pads.clone();
+        dec.connect("no-more-pads", false, move |_| {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            None
+        });
+    }
     pipeline.set_state(gst::State::Playing).map_err(|_| anyhow!("cannot open {}", path.display()))?;
+    let bus = pipeline.bus().expect("pipeline has a bus");
     let mut samples = Vec::new();
     let result = loop {
-        match sink.pull_sample() {
-            Ok(sample) => {
-                let Some(buffer) = sample.buffer() else { continue };
-                let map = buffer.map_readable().context("map audio")?;
-                samples.extend(map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+        if let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(200)) {
+            let Some(buffer) = sample.buffer() else { continue };
+            let map = buffer.map_readable().context("map audio")?;
+            samples.extend(map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+            continue;
+        }
+        if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+            if let gst::MessageView::Error(e) = msg.view() {
+                break Err(anyhow!("{}", e.error()));
             }
-            Err(_) => {
-                // EOS, or an error the bus explains.
-                let bus = pipeline.bus().expect("pipeline has a bus");
-                break match bus.pop_filtered(&[gst::MessageType::Error]) {
-                    Some(msg) => match msg.view() {
-                        gst::MessageView::Error(e) => Err(anyhow!("{}", e.error())),
-                        _ => Ok(()),
-                    },
-                    None => Ok(()),
-                };
-            }
+        }
+        if sink.is_eos() {
+            break Ok(());
+        }
+        if all_pads.load(std::sync::atomic::Ordering::SeqCst) && !converter_input.is_linked() {
+            break Err(anyhow!("it has no sound"));
         }
     };
     let _ = pipeline.set_state(gst::State::Null);
-    result.with_context(|| format!("cannot decode the recorded line {}", path.display()))?;
+    result.with_context(|| format!("cannot decode the sound of {}", path.display()))?;
     if samples.is_empty() {
-        bail!("the recorded line {} has no audio", path.display());
+        bail!("{} has no sound", path.display());
     }
     Ok(samples)
 }

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::lipsync::Mouth;
+use crate::lipsync::phonetic::{self, FrameSteps, SILENT_FRAME};
 use crate::show::director::{Director, Next, Origin};
 use crate::show::markup::Cue;
 use crate::speech::{OUTPUT_RATE, Segment, Utterance};
@@ -84,6 +85,8 @@ pub struct Tick<'a> {
     pub audio: &'a [i16],
     /// The mouth shape the timings give for this frame, and whether a line is on air.
     pub mouth: Mouth,
+    /// The shapes of its 10 ms steps, for a trained face model (lipsync::phonetic).
+    pub steps: FrameSteps,
     pub speaking: bool,
     /// The line that started during this frame, if any.
     pub started_line: Option<&'a str>,
@@ -244,6 +247,7 @@ impl<P: Programme> Timeline<P> {
         }
         // Mouth: the shape covering most of this frame's audio window.
         let mut mouth = Mouth::X;
+        let mut steps = SILENT_FRAME;
         let mut speaking = false;
         for a in &self.on_air {
             if a.start < s1 && a.end > s0 {
@@ -252,6 +256,12 @@ impl<P: Programme> Timeline<P> {
                 let m = a.utterance.mouth.mouth_for_window(from, to);
                 if m != Mouth::X {
                     mouth = m;
+                }
+                let own = phonetic::frame_steps(&a.utterance.mouth, from, s1 as i64 - a.start as i64);
+                for (step, m) in steps.iter_mut().zip(own) {
+                    if m != Mouth::X {
+                        *step = m;
+                    }
                 }
             }
         }
@@ -276,6 +286,7 @@ impl<P: Programme> Timeline<P> {
             audio_duration_ns: self.clock.sample_pts_ns(s1) - self.clock.sample_pts_ns(s0),
             audio: &self.audio,
             mouth,
+            steps,
             speaking,
             started_line: self.started_line.as_deref(),
             cues: &self.fired,

@@ -48,32 +48,54 @@ fn taps(src: u32, dst: u32) -> Vec<(usize, f32)> {
         .collect()
 }
 
+/// Resizes the box `rect` of premultiplied RGBA `data` (`width` pixels a row) to
+/// size x size, bilinearly, and hands each output pixel (row-major index, BGR 0..255)
+/// to `put`. The one resampling of the model's crop, for training and on air alike.
+fn sample_box(data: &[u8], width: usize, rect: Rect, size: usize, mut put: impl FnMut(usize, [f32; 3])) {
+    let xs = taps(rect.width(), size as u32);
+    let ys = taps(rect.height(), size as u32);
+    for (oy, &(iy, fy)) in ys.iter().enumerate() {
+        let row0 = (rect.y0 as usize + iy) * width;
+        let row1 = (rect.y0 as usize + (iy + 1).min(rect.height() as usize - 1)) * width;
+        for (ox, &(ix, fx)) in xs.iter().enumerate() {
+            let c0 = rect.x0 as usize + ix;
+            let c1 = rect.x0 as usize + (ix + 1).min(rect.width() as usize - 1);
+            let bgr = [2usize, 1, 0].map(|rgba| {
+                let p = |r: usize, c: usize| data[(r + c) * 4 + rgba] as f32;
+                let top = p(row0, c0) * (1.0 - fx) + p(row0, c1) * fx;
+                let bottom = p(row1, c0) * (1.0 - fx) + p(row1, c1) * fx;
+                top * (1.0 - fy) + bottom * fy
+            });
+            put(oy * size + ox, bgr);
+        }
+    }
+}
+
 /// The model's face input for one frame: [6][size][size], BGR in 0..1; rows from
 /// size/2 down zeroed in channels 0-2 (the mouth the model must draw), channels 3-5
 /// the unmasked reference.
 pub fn crop_input(frame: &Pixmap, rect: Rect, size: usize, out: &mut [f32]) {
     debug_assert_eq!(out.len(), 6 * size * size);
-    let (w, data) = (frame.width() as usize, frame.data());
-    let xs = taps(rect.width(), size as u32);
-    let ys = taps(rect.height(), size as u32);
     let plane = size * size;
-    for (oy, &(iy, fy)) in ys.iter().enumerate() {
-        let row0 = (rect.y0 as usize + iy) * w;
-        let row1 = (rect.y0 as usize + (iy + 1).min(rect.height() as usize - 1)) * w;
-        for (ox, &(ix, fx)) in xs.iter().enumerate() {
-            let c0 = rect.x0 as usize + ix;
-            let c1 = rect.x0 as usize + (ix + 1).min(rect.width() as usize - 1);
-            for (ch, rgba) in [2usize, 1, 0].into_iter().enumerate() {
-                let p = |r: usize, c: usize| data[(r + c) * 4 + rgba] as f32;
-                let top = p(row0, c0) * (1.0 - fx) + p(row0, c1) * fx;
-                let bottom = p(row1, c0) * (1.0 - fx) + p(row1, c1) * fx;
-                let v = (top * (1.0 - fy) + bottom * fy) / 255.0;
-                let i = oy * size + ox;
-                out[(3 + ch) * plane + i] = v;
-                out[ch * plane + i] = if oy >= size / 2 { 0.0 } else { v };
-            }
+    let masked_from = size / 2 * size;
+    sample_box(frame.data(), frame.width() as usize, rect, size, |i, bgr| {
+        for (ch, v) in bgr.into_iter().enumerate() {
+            let v = v / 255.0;
+            out[(3 + ch) * plane + i] = v;
+            out[ch * plane + i] = if i >= masked_from { 0.0 } else { v };
         }
-    }
+    });
+}
+
+/// The face box as a training sample: [size][size][3] BGR bytes (unmasked), sampled
+/// exactly as `crop_input` samples it on air.
+pub fn crop_bgr(rgba: &[u8], width: usize, rect: Rect, size: usize, out: &mut [u8]) {
+    debug_assert_eq!(out.len(), 3 * size * size);
+    sample_box(rgba, width, rect, size, |i, bgr| {
+        for (ch, v) in bgr.into_iter().enumerate() {
+            out[i * 3 + ch] = (v + 0.5) as u8;
+        }
+    });
 }
 
 /// The model's mouth, resized into the face box, with how much of it to show.

@@ -1,12 +1,18 @@
-//! Neural lip-sync for video packs, on the Wav2Lip tensor contract (DESIGN.md §6): the
-//! stream's own audio becomes mel windows (mel.rs), each frame's face box a masked crop
-//! and a reference (face.rs), a worker thread runs the model through ONNX Runtime in
-//! batches, and the mouth it draws goes back into the frame through a feathered mask.
+//! Neural lip-sync for video packs: a face model redraws the mouth inside each
+//! frame's face box. Two kinds of model, told apart by their inputs:
 //!
-//! The model reads 200 ms of audio from each frame on, so the picture is made a few
-//! frames behind the sound it hears: the renderer holds its output back by
-//! `lookahead_frames()` (audio with it, so A/V stays exact). No inference runs in
-//! silence: the idle video shows its own mouth.
+//! - the Wav2Lip tensor contract (DESIGN.md §6): the stream's own audio becomes mel
+//!   windows (mel.rs); it reads 200 ms of audio from each frame on. No inference runs
+//!   in silence: the idle video shows its own mouth.
+//! - a presenter's own model trained by `avatar train` (src/avatar/train.rs): it hears
+//!   the mouth shapes being said (phonetic.rs), whoever's voice says them, and draws
+//!   every frame, silence included (a resting mouth).
+//!
+//! Each frame's face box becomes a masked crop and a reference (face.rs), a worker
+//! thread runs the model through ONNX Runtime in batches, and the mouth goes back into
+//! the frame through a feathered mask. The picture is made a few frames behind the
+//! sound the model needs: the renderer holds its output back by `lookahead_frames()`
+//! (audio with it, so A/V stays exact).
 
 pub mod face;
 pub mod mel;
@@ -27,6 +33,7 @@ use serde::Deserialize;
 pub use face::{Patch, Rect};
 use mel::{MEL_BANDS, StreamingMel, WINDOW_COLUMNS};
 
+use super::phonetic::{self, FrameSteps, WindowQueue};
 use crate::onnx;
 
 /// Where the model runs.
@@ -68,31 +75,70 @@ pub const WINDOW_FRAMES: u64 = 6;
 /// Windows quieter than this everywhere (mel mean per column) are silence.
 const AUDIBLE_LEVEL: f32 = -3.2;
 
+/// What a face model hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conditioning {
+    /// The stream's audio as Wav2Lip's mel window, [80][16] a frame.
+    Mel,
+    /// The mouth shapes being said, [phonetic::WINDOW_STEPS][phonetic::SHAPES] a frame.
+    Phonetic,
+}
+
+impl Conditioning {
+    /// Floats per frame.
+    pub fn len(self) -> usize {
+        match self {
+            Conditioning::Mel => MEL_BANDS * WINDOW_COLUMNS,
+            Conditioning::Phonetic => phonetic::WINDOW_LEN,
+        }
+    }
+
+    fn shape(self, batch: usize) -> Vec<usize> {
+        match self {
+            Conditioning::Mel => vec![batch, 1, MEL_BANDS, WINDOW_COLUMNS],
+            Conditioning::Phonetic => vec![batch, phonetic::WINDOW_STEPS, phonetic::SHAPES],
+        }
+    }
+
+    /// A frame of silence.
+    fn silence(self) -> Vec<f32> {
+        match self {
+            Conditioning::Mel => vec![mel::SILENCE; self.len()],
+            Conditioning::Phonetic => phonetic::windows(&[phonetic::SILENT_FRAME]),
+        }
+    }
+}
+
 /// The model and what its inputs are called.
 pub struct FaceModel {
     session: Session,
-    mel_input: String,
+    condition_input: String,
     face_input: String,
     output: String,
-    /// Side of the square face crop (96 for Wav2Lip, 256 for some).
+    pub conditioning: Conditioning,
+    /// Side of the square face crop (96 for Wav2Lip, 160 for avatarcast's own).
     pub size: usize,
 }
 
 impl FaceModel {
     pub fn load(config: &LipsyncConfig, onnxruntime: &Path) -> Result<FaceModel> {
         let model = &config.model;
-        let hint = "give `avatar.lipsync.model` an ONNX export with the Wav2Lip signature (docs/avatar-packs.md)";
+        let hint = "give `avatar.lipsync.model` a model trained by `avatarcast avatar train` or an ONNX export with the \
+                    Wav2Lip signature (docs/avatar-packs.md)";
         let threads = match config.threads {
             0 => onnx::all_cores(),
             n => n,
         };
         let session = onnx::open_session(model, "lip-sync model", hint, onnxruntime, threads, |b| register_provider(b, config, onnxruntime))?;
         // Input names differ between exports: tell them apart by shape.
-        let (mut mel_input, mut face_input, mut size) = (None, None, 96usize);
+        let (mut condition, mut face_input, mut size) = (None, None, 96usize);
+        const STEPS: i64 = phonetic::WINDOW_STEPS as i64;
+        const SHAPES: i64 = phonetic::SHAPES as i64;
         for input in session.inputs() {
             let shape: Vec<i64> = input.dtype().tensor_shape().map(|s| s.iter().copied().collect()).unwrap_or_default();
             match shape.as_slice() {
-                [_, 1, 80, 16] => mel_input = Some(input.name().to_string()),
+                [_, 1, 80, 16] => condition = Some((input.name().to_string(), Conditioning::Mel)),
+                [_, STEPS, SHAPES] => condition = Some((input.name().to_string(), Conditioning::Phonetic)),
                 [_, 6, h, w] => {
                     face_input = Some(input.name().to_string());
                     if *h > 0 && h == w {
@@ -108,34 +154,35 @@ impl FaceModel {
             .map(|i| format!("{} {:?}", i.name(), i.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default()))
             .collect::<Vec<_>>()
             .join(", ");
-        let (Some(mel_input), Some(face_input)) = (mel_input, face_input) else {
+        let (Some((condition_input, conditioning)), Some(face_input)) = (condition, face_input) else {
             bail!(
-                "lip-sync model {} has inputs {described}; the Wav2Lip contract needs a mel input (B,1,80,16) and a face \
-                 input (B,6,S,S): {hint}",
+                "lip-sync model {} has inputs {described}; a face model needs a face input (B,6,S,S) and either a mel input \
+                 (B,1,80,16) (Wav2Lip) or a phonetic input (B,{STEPS},{SHAPES}) (avatarcast's own): {hint}",
                 model.display()
             );
         };
         let Some(output) = session.outputs().first().map(|o| o.name().to_string()) else {
             bail!("lip-sync model {} has no output: {hint}", model.display());
         };
-        let mut loaded = FaceModel { session, mel_input, face_input, output, size };
+        let mut loaded = FaceModel { session, condition_input, face_input, output, conditioning, size };
         // One silent frame through it: a wrong output shape fails here, not on air.
         let s = loaded.size;
         loaded
-            .infer(&vec![mel::SILENCE; MEL_BANDS * WINDOW_COLUMNS], &vec![0.5; 6 * s * s], 1)
+            .infer(&conditioning.silence(), &vec![0.5; 6 * s * s], 1)
             .with_context(|| format!("lip-sync model {}", model.display()))?;
         Ok(loaded)
     }
 
-    /// Runs `batch` frames: mels [B][80][16], faces [B][6][S][S] -> [B][3][S][S] in 0..1.
-    pub fn infer(&mut self, mels: &[f32], faces: &[f32], batch: usize) -> Result<Vec<f32>> {
+    /// Runs `batch` frames: what it hears ([B][Conditioning::len()]) and faces
+    /// [B][6][S][S] -> [B][3][S][S] in 0..1.
+    pub fn infer(&mut self, conditions: &[f32], faces: &[f32], batch: usize) -> Result<Vec<f32>> {
         let s = self.size;
-        let mel = Tensor::from_array(([batch, 1, MEL_BANDS, WINDOW_COLUMNS], mels.to_vec()))?;
+        let condition = Tensor::from_array((self.conditioning.shape(batch), conditions.to_vec()))?;
         let face = Tensor::from_array(([batch, 6, s, s], faces.to_vec()))?;
-        let outputs = self.session.run(ort::inputs![self.mel_input.as_str() => mel, self.face_input.as_str() => face])?;
+        let outputs = self.session.run(ort::inputs![self.condition_input.as_str() => condition, self.face_input.as_str() => face])?;
         let (shape, values) = outputs[self.output.as_str()].try_extract_tensor::<f32>()?;
         if shape.to_vec() != [batch as i64, 3, s as i64, s as i64] {
-            bail!("output `{}` has shape {:?}; the Wav2Lip contract gives ({batch}, 3, {s}, {s})", self.output, shape.to_vec());
+            bail!("output `{}` has shape {:?}; a face model gives ({batch}, 3, {s}, {s})", self.output, shape.to_vec());
         }
         Ok(values.to_vec())
     }
@@ -165,7 +212,7 @@ fn register_provider(builder: ort::session::builder::SessionBuilder, config: &Li
 /// Time spent per stage, for the benchmark and /metrics.
 #[derive(Debug, Default)]
 pub struct StageTimes {
-    pub mel_ns: AtomicU64,
+    pub features_ns: AtomicU64,
     pub crop_ns: AtomicU64,
     pub inference_ns: AtomicU64,
     pub paste_ns: AtomicU64,
@@ -174,7 +221,7 @@ pub struct StageTimes {
     pub batches: AtomicU64,
     /// Frames whose mouth was not ready in time (live) and showed the idle mouth.
     pub late: AtomicU64,
-    /// Frames in silence or without a face box: no inference.
+    /// Frames without a face box, or in silence (Wav2Lip): no inference.
     pub skipped: AtomicU64,
     pub errors: AtomicU64,
 }
@@ -197,7 +244,7 @@ impl StageTimes {
             "skipped": n(&self.skipped),
             "errors": n(&self.errors),
             "ms_per_frame": {
-                "mel": per_frame(&self.mel_ns),
+                "features": per_frame(&self.features_ns),
                 "crop": per_frame(&self.crop_ns),
                 "inference": per_frame(&self.inference_ns),
                 "paste": per_frame(&self.paste_ns),
@@ -216,14 +263,14 @@ pub struct Job {
     /// Index into the pack's frames.
     pub source: usize,
     pub rect: Rect,
-    /// Its audio window, [80][16].
-    pub mel: Vec<f32>,
+    /// What the model hears for it (Conditioning::len() floats).
+    pub condition: Vec<f32>,
 }
 
 /// Scratch for `redraw`, kept between batches.
 #[derive(Default)]
 pub struct RedrawBuffers {
-    mels: Vec<f32>,
+    conditions: Vec<f32>,
     faces: Vec<f32>,
 }
 
@@ -232,17 +279,17 @@ pub struct RedrawBuffers {
 pub fn redraw(model: &mut FaceModel, frames: &[Pixmap], jobs: &[Job], buffers: &mut RedrawBuffers, times: &StageTimes) -> Result<Vec<Patch>> {
     let s = model.size;
     let t = Instant::now();
-    let RedrawBuffers { mels, faces } = buffers;
-    mels.clear();
+    let RedrawBuffers { conditions, faces } = buffers;
+    conditions.clear();
     faces.clear();
     faces.resize(jobs.len() * 6 * s * s, 0.0);
     for (j, job) in jobs.iter().enumerate() {
-        mels.extend_from_slice(&job.mel);
+        conditions.extend_from_slice(&job.condition);
         face::crop_input(&frames[job.source], job.rect, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
     }
     StageTimes::add(&times.crop_ns, t);
     let t = Instant::now();
-    let out = model.infer(mels, faces, jobs.len());
+    let out = model.infer(conditions, faces, jobs.len());
     StageTimes::add(&times.inference_ns, t);
     times.batches.fetch_add(1, Ordering::Relaxed);
     let out = out?;
@@ -261,7 +308,9 @@ struct Done {
 /// The renderer's side: feeds audio and faces in frame order, takes mouths out.
 pub struct NeuralLipSync {
     fps: u32,
+    conditioning: Conditioning,
     mel: StreamingMel,
+    phonetic: WindowQueue,
     /// Frames planned whose audio window is not complete yet: (frame, face).
     waiting: VecDeque<(u64, Option<(usize, Rect)>)>,
     jobs: Option<Sender<Job>>,
@@ -280,6 +329,7 @@ impl NeuralLipSync {
         let (done_tx, done_rx) = unbounded();
         let times = Arc::new(StageTimes::default());
         let batch = batch.clamp(1, 64);
+        let conditioning = model.conditioning;
         let worker_times = times.clone();
         let worker = std::thread::Builder::new()
             .name("lipsync".into())
@@ -287,7 +337,9 @@ impl NeuralLipSync {
             .expect("spawn lip-sync worker");
         NeuralLipSync {
             fps,
+            conditioning,
             mel: StreamingMel::new(),
+            phonetic: WindowQueue::default(),
             waiting: VecDeque::new(),
             jobs: Some(job_tx),
             done: done_rx,
@@ -299,18 +351,59 @@ impl NeuralLipSync {
         }
     }
 
-    /// How many frames the output must trail the timeline: the audio window, one frame
-    /// per batch slot, and one to spare.
+    /// How many frames the output must trail the timeline: what the model hears after
+    /// the frame, one frame per batch slot, and one to spare.
     pub fn lookahead_frames(&self) -> u64 {
-        WINDOW_FRAMES + self.batch as u64 + 1
+        let hears_ahead = match self.conditioning {
+            Conditioning::Mel => WINDOW_FRAMES,
+            Conditioning::Phonetic => phonetic::FRAMES_AFTER as u64,
+        };
+        hears_ahead + self.batch as u64 + 1
     }
 
-    /// Frame `frame`'s audio (48 kHz) and the face to redraw in it (pack frame, box);
-    /// call once per frame, in order.
-    pub fn push(&mut self, frame: u64, audio: &[i16], face: Option<(usize, Rect)>) {
+    /// Frame `frame`'s audio (48 kHz), its mouth shapes and the face to redraw in it
+    /// (pack frame, box); call once per frame, in order.
+    pub fn push(&mut self, frame: u64, audio: &[i16], steps: FrameSteps, face: Option<(usize, Rect)>) {
+        match self.conditioning {
+            Conditioning::Mel => self.push_mel(frame, audio, face),
+            Conditioning::Phonetic => self.push_phonetic(frame, steps, face),
+        }
+    }
+
+    fn send(&mut self, frame: u64, face: Option<(usize, Rect)>, condition: Vec<f32>) {
+        match (face, &self.jobs) {
+            (Some((source, rect)), Some(jobs)) => {
+                if jobs.send(Job { frame, source, rect, condition }).is_ok() {
+                    self.in_flight.insert(frame);
+                }
+            }
+            _ => {
+                self.times.skipped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn push_phonetic(&mut self, frame: u64, steps: FrameSteps, face: Option<(usize, Rect)>) {
+        let t = Instant::now();
+        self.waiting.push_back((frame, face));
+        self.phonetic.push(frame, steps);
+        let mut window = vec![0f32; phonetic::WINDOW_LEN];
+        let ready = self.phonetic.ready(&mut window);
+        StageTimes::add(&self.times.features_ns, t);
+        let Some(centre) = ready else { return };
+        while let Some(&(f, face)) = self.waiting.front().filter(|(f, _)| *f <= centre) {
+            self.waiting.pop_front();
+            if f == centre {
+                self.send(f, face, window);
+                return;
+            }
+        }
+    }
+
+    fn push_mel(&mut self, frame: u64, audio: &[i16], face: Option<(usize, Rect)>) {
         let t = Instant::now();
         self.mel.push(audio);
-        StageTimes::add(&self.times.mel_ns, t);
+        StageTimes::add(&self.times.features_ns, t);
         self.waiting.push_back((frame, face));
         while let Some(&(f, face)) = self.waiting.front() {
             let c = mel::first_column(f, self.fps);
@@ -322,16 +415,7 @@ impl NeuralLipSync {
                 acc
             });
             let audible = audible.iter().any(|&level| level > AUDIBLE_LEVEL);
-            match (face, &self.jobs) {
-                (Some((source, rect)), Some(jobs)) if audible => {
-                    if jobs.send(Job { frame: f, source, rect, mel: window }).is_ok() {
-                        self.in_flight.insert(f);
-                    }
-                }
-                _ => {
-                    self.times.skipped.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+            self.send(f, face.filter(|_| audible), window);
         }
     }
 
