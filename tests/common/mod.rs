@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod clip;
+pub mod presenter;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
