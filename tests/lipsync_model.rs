@@ -53,7 +53,7 @@ fn models_load_by_shape_and_follow_the_audio() {
 fn wrong_models_and_missing_providers_are_refused() {
     let err = |c: LipsyncConfig| format!("{:#}", FaceModel::load(&c, &onnxruntime()).err().expect("should be refused"));
     let e = err(config("assets/lipsync/mouth-from-audio.onnx"));
-    assert!(e.contains("mouth-from-audio.onnx") && e.contains("Wav2Lip contract") && e.contains("audio"), "{e}");
+    assert!(e.contains("mouth-from-audio.onnx") && e.contains("a face model needs a face input") && e.contains("Wav2Lip") && e.contains("audio"), "{e}");
     let e = err(config("assets/lipsync/nowhere.onnx"));
     assert!(e.contains("nowhere.onnx not found") && e.contains("avatar.lipsync.model"), "{e}");
     // The ONNX Runtime setup unpacks is the CPU build: asking for CUDA is an error, not a quiet CPU run.
