@@ -102,7 +102,6 @@ pub struct TrainReport {
 
 pub fn run(opts: &TrainOptions) -> Result<TrainReport> {
     let started = Instant::now();
-    let deadline_minutes = opts.max_minutes;
     let manifest = VideoAvatar::manifest(&opts.pack)?;
     if manifest.alpha_video.is_some() {
         bail!(
@@ -143,11 +142,13 @@ pub fn run(opts: &TrainOptions) -> Result<TrainReport> {
         .arg("--out")
         .arg(&model_part)
         .args(["--epochs", &opts.epochs.to_string(), "--width", &opts.width.to_string(), "--device", &opts.device]);
-    if let Some(m) = deadline_minutes {
+    let mut deadline = None;
+    if let Some(m) = opts.max_minutes {
         let left = (m - started.elapsed().as_secs_f64() / 60.0).max(0.05);
         cmd.args(["--max-minutes", &format!("{left:.3}")]);
+        deadline = Some(Instant::now() + std::time::Duration::from_secs_f64(left * 60.0));
     }
-    let finished = run_trainer(cmd, opts.progress)?;
+    let finished = run_trainer(cmd, opts.progress, deadline)?;
     // The exported file must meet the contract the stream loads, before the pack uses it.
     let lipsync = LipsyncConfig { model: model_part.clone(), threads: 1, ..LipsyncConfig::default() };
     let loaded = FaceModel::load(&lipsync, &opts.onnxruntime).context("the trained model does not load")?;
@@ -168,8 +169,10 @@ pub fn run(opts: &TrainOptions) -> Result<TrainReport> {
     Ok(report)
 }
 
-/// Runs the trainer, drawing its progress; returns its `finished` line.
-fn run_trainer(mut cmd: Command, show: bool) -> Result<serde_json::Value> {
+/// Runs the trainer, drawing its progress (to the end of its steps or to `deadline`,
+/// whichever comes first); returns its `finished` line.
+fn run_trainer(mut cmd: Command, show: bool, deadline: Option<Instant>) -> Result<serde_json::Value> {
+    let began = Instant::now();
     let mut child = cmd.stdout(Stdio::piped()).spawn().with_context(|| format!("cannot start the trainer {:?}", cmd.get_program()))?;
     // Ctrl-C or SIGTERM: the trainer saves its checkpoint and stops; we wait for it.
     let pid = child.id() as libc::pid_t;
@@ -205,12 +208,18 @@ fn run_trainer(mut cmd: Command, show: bool) -> Result<serde_json::Value> {
                 let (step, steps, seconds) = (event["step"].as_u64().unwrap_or(0), event["steps"].as_u64().unwrap_or(1), event["seconds"].as_f64().unwrap_or(0.0));
                 // ETA from this run's own pace (a resumed run starts later than step 0).
                 let (s0, t0) = *first.get_or_insert((step, seconds));
-                let eta = if step > s0 { (steps - step) as f64 * (seconds - t0) / (step - s0) as f64 } else { f64::NAN };
+                let mut eta = if step > s0 { (steps - step) as f64 * (seconds - t0) / (step - s0) as f64 } else { f64::NAN };
+                let mut done = step as f64 / steps.max(1) as f64;
+                if let Some(d) = deadline {
+                    let left = d.saturating_duration_since(Instant::now()).as_secs_f64();
+                    eta = if eta.is_finite() { eta.min(left) } else { left };
+                    done = done.max(began.elapsed().as_secs_f64() / (began.elapsed().as_secs_f64() + left).max(1e-9));
+                }
                 if show {
                     let eta = if eta.is_finite() { crate::progress::duration(eta) } else { "…".into() };
                     crate::progress::draw(
                         "training",
-                        Some(step as f64 / steps.max(1) as f64),
+                        Some(done),
                         &format!("step {step}/{steps}  loss {:.4}{held}  {} in, ETA {eta}", event["loss"].as_f64().unwrap_or(f64::NAN), crate::progress::duration(seconds)),
                     );
                 }
