@@ -311,7 +311,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 device,
                 size,
                 epochs,
-                width: 1.0,
                 onnxruntime: config.voice.onnxruntime_path(),
                 mouth_model: config.voice.mouth_model.clone(),
                 python: PathBuf::from(avatarcast::avatar::train::PYTHON),

@@ -55,8 +55,6 @@ pub struct TrainOptions {
     pub size: usize,
     /// Passes over the training frames.
     pub epochs: f64,
-    /// Channel multiplier of the network.
-    pub width: f64,
     pub onnxruntime: PathBuf,
     pub mouth_model: PathBuf,
     /// The Python of the training venv and the training script.
@@ -76,7 +74,6 @@ pub struct DataMeta {
     pub size: usize,
     pub fps: f64,
     pub speech_seconds: f64,
-    pub sentences: usize,
     /// Frames [first, end) of each sentence.
     pub sentence_frames: Vec<(usize, usize)>,
     pub held_out_sentences: usize,
@@ -129,7 +126,7 @@ pub fn run(opts: &TrainOptions) -> Result<TrainReport> {
         meta.train_frames,
         meta.held_out_frames,
         meta.held_out_sentences,
-        meta.sentences,
+        meta.sentence_frames.len(),
         meta.speech_seconds
     );
 
@@ -141,7 +138,7 @@ pub fn run(opts: &TrainOptions) -> Result<TrainReport> {
         .arg(&dir)
         .arg("--out")
         .arg(&model_part)
-        .args(["--epochs", &opts.epochs.to_string(), "--width", &opts.width.to_string(), "--device", &opts.device]);
+        .args(["--epochs", &opts.epochs.to_string(), "--device", &opts.device]);
     let mut deadline = None;
     if let Some(m) = opts.max_minutes {
         let left = (m - started.elapsed().as_secs_f64() / 60.0).max(0.05);
@@ -463,7 +460,6 @@ fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<
         size,
         fps,
         speech_seconds: speech.speech_seconds,
-        sentences: speech.sentences.len(),
         sentence_frames: speech.sentences.clone(),
         held_out_sentences: held_sentences,
         held_out_from: held_from,

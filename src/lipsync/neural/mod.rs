@@ -86,7 +86,7 @@ pub enum Conditioning {
 
 impl Conditioning {
     /// Floats per frame.
-    pub fn len(self) -> usize {
+    pub fn frame_len(self) -> usize {
         match self {
             Conditioning::Mel => MEL_BANDS * WINDOW_COLUMNS,
             Conditioning::Phonetic => phonetic::WINDOW_LEN,
@@ -103,7 +103,7 @@ impl Conditioning {
     /// A frame of silence.
     fn silence(self) -> Vec<f32> {
         match self {
-            Conditioning::Mel => vec![mel::SILENCE; self.len()],
+            Conditioning::Mel => vec![mel::SILENCE; self.frame_len()],
             Conditioning::Phonetic => phonetic::windows(&[phonetic::SILENT_FRAME]),
         }
     }
@@ -173,7 +173,7 @@ impl FaceModel {
         Ok(loaded)
     }
 
-    /// Runs `batch` frames: what it hears ([B][Conditioning::len()]) and faces
+    /// Runs `batch` frames: what it hears ([B][Conditioning::frame_len()]) and faces
     /// [B][6][S][S] -> [B][3][S][S] in 0..1.
     pub fn infer(&mut self, conditions: &[f32], faces: &[f32], batch: usize) -> Result<Vec<f32>> {
         let s = self.size;
@@ -263,7 +263,7 @@ pub struct Job {
     /// Index into the pack's frames.
     pub source: usize,
     pub rect: Rect,
-    /// What the model hears for it (Conditioning::len() floats).
+    /// What the model hears for it (Conditioning::frame_len() floats).
     pub condition: Vec<f32>,
 }
 
