@@ -391,16 +391,13 @@ fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<
         let rect = track.boxes.get(i).copied().flatten().and_then(|b| Rect::padded(b, manifest.face_padding, info.width, info.height));
         match rect {
             Some(rect) => {
-                let mut keyed;
-                let pixels = match &key {
-                    Some(k) => {
-                        keyed = rgba.to_vec();
-                        k.apply(&mut keyed);
-                        &keyed[..]
-                    }
-                    None => rgba,
-                };
-                face::crop_bgr(pixels, info.width as usize, rect, size, &mut crop);
+                // The face box alone, keyed as the stream keys it (the crop reads nothing outside it).
+                let mut face_box = super::video::cut(rgba, info.width, [rect.x0, rect.y0, rect.x1, rect.y1], 4);
+                if let Some(k) = &key {
+                    k.apply(&mut face_box);
+                }
+                let local = Rect { x0: 0, y0: 0, x1: rect.width(), y1: rect.height() };
+                face::crop_bgr(&face_box, rect.width() as usize, local, size, &mut crop);
             }
             None => crop.fill(0),
         }

@@ -192,7 +192,7 @@ impl VideoAvatar {
 
         let started = Instant::now();
         let matte = match &m.alpha_video {
-            Some(file) => Some(read_matte(&pack.join(file), &used)?),
+            Some(file) => Some(read_matte(&pack.join(file), &used, m.framing.full)?),
             None => None,
         };
         let video_path = pack.join(&m.video);
@@ -204,18 +204,17 @@ impl VideoAvatar {
             video_fps = info.fps;
             crop = keep_box(m.framing.full, info.width, info.height);
             let Some(slot) = used.slot(i) else { return Ok(i < last) };
-            let mut data = rgba.to_vec();
+            // Cut first, then key: nothing outside the kept box is worked on.
+            let mut kept = cut(rgba, info.width, crop, 4);
             match (&key, &matte) {
-                (Some(key), _) => key.apply(&mut data),
+                (Some(key), _) => key.apply(&mut kept),
                 (None, Some(matte)) => {
                     let alpha = matte.get(slot).with_context(|| format!("alpha video is shorter than the footage (frame {i})"))?;
-                    premultiply_with(&mut data, alpha);
+                    premultiply_with(&mut kept, alpha);
                 }
                 _ => {}
             }
             let [x0, y0, x1, y1] = crop;
-            let row = (info.width * 4) as usize;
-            let kept: Vec<u8> = (y0 as usize..y1 as usize).flat_map(|y| &data[y * row + x0 as usize * 4..y * row + x1 as usize * 4]).copied().collect();
             frames.push(Pixmap::from_vec(kept, IntSize::from_wh(x1 - x0, y1 - y0).context("frame size")?).context("frame")?);
             Ok(i < last)
         })
@@ -427,12 +426,21 @@ fn premultiply_with(rgba: &mut [u8], alpha: &[u8]) {
     }
 }
 
-/// The alpha video's planes (its red channel) of the frames the pack uses.
-fn read_matte(path: &Path, used: &UsedFrames) -> Result<Vec<Vec<u8>>> {
+/// The pixels of `box` ([x0, y0, x1, y1)) of an image `width` pixels wide, `bytes`
+/// per pixel, row after row.
+pub(crate) fn cut(image: &[u8], width: u32, [x0, y0, x1, y1]: [u32; 4], bytes: usize) -> Vec<u8> {
+    let row = width as usize * bytes;
+    (y0 as usize..y1 as usize).flat_map(|y| &image[y * row + x0 as usize * bytes..y * row + x1 as usize * bytes]).copied().collect()
+}
+
+/// The alpha video's planes (its red channel) of the frames the pack uses, cut to the
+/// box the frames are cut to.
+fn read_matte(path: &Path, used: &UsedFrames, full: [f32; 4]) -> Result<Vec<Vec<u8>>> {
     let mut planes = Vec::new();
-    crate::media::decode::for_each_frame(path, |i, _, rgba| {
+    crate::media::decode::for_each_frame(path, |i, info, rgba| {
         if used.slot(i).is_some() {
-            planes.push(rgba.chunks_exact(4).map(|p| p[0]).collect());
+            let red: Vec<u8> = rgba.chunks_exact(4).map(|p| p[0]).collect();
+            planes.push(cut(&red, info.width, keep_box(full, info.width, info.height), 1));
         }
         Ok(i < used.last())
     })
