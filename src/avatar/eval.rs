@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::train::{DataMeta, REPORT_FILE};
+use super::train::{DataMeta, REPORT_FILE, read_npy};
 use super::video::VideoAvatar;
 use crate::config::VoiceConfig;
 use crate::lipsync::neural::{FaceModel, LipsyncConfig};
@@ -69,15 +69,15 @@ pub fn run(opts: &EvalOptions) -> Result<EvalReport> {
     if model.size != s {
         bail!("the pack's model is {} px but its training data {s} px: train again", model.size);
     }
-    let crops = Npy::read(&dir.join("frames.npy"))?;
-    let windows = Npy::read(&dir.join("phonetic.npy"))?;
-    let split = Npy::read(&dir.join("split.npy"))?;
-    let crop = |i: usize| &crops.data[i * s * s * 3..(i + 1) * s * s * 3];
+    let crops = read_npy(&dir.join("frames.npy"))?;
+    let windows = read_npy(&dir.join("phonetic.npy"))?;
+    let split = read_npy(&dir.join("split.npy"))?;
+    let crop = |i: usize| &crops[i * s * s * 3..(i + 1) * s * s * 3];
     let window = |i: usize| -> Vec<f32> {
-        windows.data[i * phonetic::WINDOW_LEN * 4..(i + 1) * phonetic::WINDOW_LEN * 4].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        windows[i * phonetic::WINDOW_LEN * 4..(i + 1) * phonetic::WINDOW_LEN * 4].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
     };
-    let held: Vec<usize> = (0..meta.frames).filter(|&i| split.data[i] == 1).collect();
-    let train: Vec<usize> = (0..meta.frames).filter(|&i| split.data[i] == 0).collect();
+    let held: Vec<usize> = (0..meta.frames).filter(|&i| split[i] == 1).collect();
+    let train: Vec<usize> = (0..meta.frames).filter(|&i| split[i] == 0).collect();
     if held.is_empty() {
         bail!("no held-out frames in {}: train again", dir.display());
     }
@@ -352,22 +352,6 @@ fn best_lag(a: &[f64], b: &[f64], max: i64) -> (i64, f64) {
         })
         .max_by(|p, q| p.1.total_cmp(&q.1).then(q.0.abs().cmp(&p.0.abs())))
         .unwrap_or((0, 0.0))
-}
-
-/// A .npy file as train.rs writes it: shape and raw little-endian data.
-struct Npy {
-    data: Vec<u8>,
-}
-
-impl Npy {
-    fn read(path: &Path) -> Result<Npy> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}: run `avatarcast avatar train` again", path.display()))?;
-        if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-            bail!("{} is not a .npy file: run `avatarcast avatar train` again", path.display());
-        }
-        let header = 10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        Ok(Npy { data: bytes[header.min(bytes.len())..].to_vec() })
-    }
 }
 
 #[cfg(test)]

@@ -525,9 +525,33 @@ impl NpyWriter {
     }
 }
 
+/// The data of a .npy file `NpyWriter` wrote (little-endian, C order), after its header.
+pub(super) fn read_npy(path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = std::fs::read(path).with_context(|| format!("cannot read {}: run `avatarcast avatar train` again", path.display()))?;
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        bail!("{} is not a .npy file: run `avatarcast avatar train` again", path.display());
+    }
+    let header = (10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize).min(bytes.len());
+    bytes.drain(..header);
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn npy_files_read_back_as_written() {
+        let path = std::env::temp_dir().join(format!("avatarcast-npy-{}.npy", std::process::id()));
+        let mut w = NpyWriter::create(&path, "|u1", &[2, 3]).unwrap();
+        w.push(&[1, 2, 3, 4, 5, 6]).unwrap();
+        w.push(&[7, 8, 9, 10, 11, 12]).unwrap();
+        w.finish().unwrap();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()[..NPY_HEADER]).into_owned();
+        assert!(text.contains("'shape': (2, 2, 3)"), "{text}");
+        assert_eq!(read_npy(&path).unwrap(), (1..=12).collect::<Vec<u8>>());
+        let _ = std::fs::remove_file(&path);
+    }
 
     #[test]
     fn the_last_sentences_are_held_out_at_a_pause() {
