@@ -68,6 +68,8 @@ pub struct LipsyncBench {
     pub crop_ms: f64,
     pub inference_ms: f64,
     pub paste_ms: f64,
+    /// The face enhancer after the mouth, when `avatar.lipsync.enhancer` names one.
+    pub enhance_ms: Option<f64>,
     pub fps: f64,
 }
 
@@ -278,9 +280,13 @@ pub const TEST_LIPSYNC_MODEL: &str = "assets/lipsync/test-wav2lip.onnx";
 /// windows, per frame), crop, model
 /// (in batches), paste (resize, mask, blend).
 fn lipsync_stages(config: &Config, lc: crate::lipsync::neural::LipsyncConfig) -> Result<LipsyncBench> {
-    use crate::lipsync::neural::{Conditioning, FaceModel, Job, RedrawBuffers, StageTimes, face, redraw};
+    use crate::lipsync::neural::{Conditioning, FaceEnhancer, FaceModel, Job, RedrawBuffers, StageTimes, face, redraw};
     use crate::lipsync::{MouthCue, MouthTrack, phonetic};
     let mut model = FaceModel::load(&lc, &config.voice.onnxruntime_path())?;
+    let mut enhancer = match lc.enhancer.as_os_str().is_empty() {
+        true => None,
+        false => Some(FaceEnhancer::load(&lc, &config.voice.onnxruntime_path())?),
+    };
     let size = config.video.size;
     let mut frame = resvg::tiny_skia::Pixmap::new(size.width, size.height).context("frame size")?;
     frame.fill(resvg::tiny_skia::Color::from_rgba8(205, 160, 130, 255));
@@ -301,7 +307,7 @@ fn lipsync_stages(config: &Config, lc: crate::lipsync::neural::LipsyncConfig) ->
     let frames = (speech.len() / per_frame).min(200);
     let s = model.size;
     let batch = lc.batch.max(1);
-    let (mut features_t, mut crop_t, mut infer_t, mut paste_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut features_t, mut crop_t, mut infer_t, mut paste_t, mut enhance_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for pass in 0..2 {
         // Pass 0 warms up (allocations, the model's first runs); pass 1 is timed.
         let t = Instant::now();
@@ -325,7 +331,7 @@ fn lipsync_stages(config: &Config, lc: crate::lipsync::neural::LipsyncConfig) ->
             if jobs.is_empty() {
                 break;
             }
-            let patches = redraw(&mut model, std::slice::from_ref(&frame), &jobs, &mut buffers, &times)?;
+            let patches = redraw(&mut model, enhancer.as_mut(), std::slice::from_ref(&frame), &jobs, &mut buffers, &times)?;
             let t = Instant::now();
             for p in &patches {
                 p.face_image(&frame, &mut face_image);
@@ -335,11 +341,11 @@ fn lipsync_stages(config: &Config, lc: crate::lipsync::neural::LipsyncConfig) ->
         let ns = |stage| Duration::from_nanos(times.per_frame_ns(stage) as u64);
         let (c, i, p) = (ns(&times.crop_ns), ns(&times.inference_ns), ns(&times.paste_ns) + face_ns / count.max(1) as u32);
         if pass == 1 {
-            (features_t, crop_t, infer_t, paste_t) = (features_time / count.max(1) as u32, c, i, p);
+            (features_t, crop_t, infer_t, paste_t, enhance_t) = (features_time / count.max(1) as u32, c, i, p, ns(&times.enhance_ns));
         }
     }
     let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
-    let total = (features_t + crop_t + infer_t + paste_t).as_secs_f64();
+    let total = (features_t + crop_t + infer_t + paste_t + enhance_t).as_secs_f64();
     Ok(LipsyncBench {
         model: lc.model.display().to_string(),
         provider: format!("{:?}", lc.provider).to_lowercase(),
@@ -349,6 +355,7 @@ fn lipsync_stages(config: &Config, lc: crate::lipsync::neural::LipsyncConfig) ->
         crop_ms: ms(crop_t),
         inference_ms: ms(infer_t),
         paste_ms: ms(paste_t),
+        enhance_ms: enhancer.is_some().then(|| ms(enhance_t)),
         fps: 1.0 / total.max(1e-9),
     })
 }

@@ -453,13 +453,7 @@ impl Config {
             bail!("`audio.bitrate_kbps`: {} is out of range; use 32 to 320 (128 is usual)", self.audio.bitrate_kbps);
         }
         self.voice.validate("voice")?;
-        let lipsync = &self.avatar.lipsync;
-        if !(1..=64).contains(&lipsync.batch) {
-            bail!("`avatar.lipsync.batch`: {} is out of range; use 1 to 64 (4 suits a CPU, 8-16 a GPU)", lipsync.batch);
-        }
-        if lipsync.threads > 64 || lipsync.device < 0 {
-            bail!("`avatar.lipsync.threads` is 0 (all cores) to 64 and `avatar.lipsync.device` a GPU number from 0");
-        }
+        self.avatar.lipsync.validate()?;
         for (name, v) in &self.voices {
             if name == crate::speech::voices::DEFAULT || name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '/') {
                 bail!("`voices.{name}`: pick another name (not `default`, no spaces or slashes)");

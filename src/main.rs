@@ -384,8 +384,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 println!("  mouth_model       {:7.0}x  real time, audio to mouth shapes on one thread", report.mouth_model_x_realtime);
                 for (name, l) in [("neural_lipsync_fps", &report.neural_lipsync), ("face_model_fps", &report.face_model)] {
+                    let enhance = l.enhance_ms.map(|e| format!(" + enhance {e:.2}")).unwrap_or_default();
                     println!(
-                        "  {name:<18}{:7.1}  {} on {} ({}x{} face, batch {}): features {:.2} + crop {:.2} + inference {:.2} + paste {:.2} ms/frame",
+                        "  {name:<18}{:7.1}  {} on {} ({}x{} face, batch {}): features {:.2} + crop {:.2} + inference {:.2} + paste {:.2}{enhance} ms/frame",
                         l.fps, l.model, l.provider, l.face_size, l.face_size, l.batch, l.features_ms, l.crop_ms, l.inference_ms, l.paste_ms
                     );
                 }

@@ -10,7 +10,12 @@ The model takes the loudness of the window's first 3 mel columns (the frame's ow
 40 ms), and draws a mouth-coloured ellipse into the reference face (channels 3-5) at
 the mouth position whose size grows with it: none in silence, full at speech level.
 
-It also writes a test face detector on the UltraFace contract (`avatar import
+It also writes a test face enhancer on the GFPGAN contract (`avatar.lipsync.enhancer`):
+input `input` (1,3,512,512) RGB in [-1, 1], output `output` the same: the input
+unchanged but for a pure blue disc (radius 40) on the FFHQ template's nose point, so
+tests can see where the aligned face went back into the frame.
+
+And a test face detector on the UltraFace contract (`avatar import
 --face-detector`): input `input` (1,3,240,320) RGB, (pixel - 127) / 128; outputs
 `scores` (1,1,2) and `boxes` (1,1,4). It is no detector either: it finds the
 skin-coloured blob of the tests' synthetic presenter (its centre +-2 standard deviations).
@@ -18,7 +23,7 @@ skin-coloured blob of the tests' synthetic presenter (its centre +-2 standard de
 Usage: python3 scripts/lipsync/make_test_model.py   (needs numpy and onnx)
 Writes assets/lipsync/test-wav2lip.onnx, tests/fixtures/wav2lip-renamed.onnx (the
 same graph with another export's names: audio_sequences, face_sequences -> generated)
-and tests/fixtures/test-face-detector.onnx.
+tests/fixtures/test-face-enhancer.onnx and tests/fixtures/test-face-detector.onnx.
 """
 
 import os
@@ -159,6 +164,35 @@ def build_detector():
     return finish(graph)
 
 
+def build_enhancer():
+    s = 512
+    nose = (0.50123859 * s, 0.61331904 * s)
+    consts = [
+        numpy_helper.from_array((np.arange(s, dtype=np.float32) - nose[0]).reshape(1, 1, 1, s) ** 2, "dx2"),
+        numpy_helper.from_array((np.arange(s, dtype=np.float32) - nose[1]).reshape(1, 1, s, 1) ** 2, "dy2"),
+        numpy_helper.from_array(np.array(40.0**2, np.float32), "r2"),
+        numpy_helper.from_array(np.array([-1.0, -1.0, 1.0], np.float32).reshape(1, 3, 1, 1), "blue"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+    ]
+    nodes = [
+        helper.make_node("Add", ["dx2", "dy2"], ["d2"]),
+        helper.make_node("Less", ["d2", "r2"], ["inside"]),
+        helper.make_node("Cast", ["inside"], ["disc"], to=TensorProto.FLOAT),
+        helper.make_node("Sub", ["one", "disc"], ["keep"]),
+        helper.make_node("Mul", ["input", "keep"], ["kept"]),
+        helper.make_node("Mul", ["blue", "disc"], ["drawn"]),
+        helper.make_node("Add", ["kept", "drawn"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "avatarcast-test-face-enhancer",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, s, s])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, s, s])],
+        initializer=consts,
+    )
+    return finish(graph)
+
+
 def main():
     targets = [
         (os.path.join(ROOT, "assets/lipsync/test-wav2lip.onnx"), ("mel_spectrogram", "video_frames", "output")),
@@ -168,9 +202,10 @@ def main():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         onnx.save(build(*names), path)
         print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")
-    path = os.path.join(ROOT, "tests/fixtures/test-face-detector.onnx")
-    onnx.save(build_detector(), path)
-    print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")
+    for name, graph in [("test-face-detector.onnx", build_detector()), ("test-face-enhancer.onnx", build_enhancer())]:
+        path = os.path.join(ROOT, "tests/fixtures", name)
+        onnx.save(graph, path)
+        print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")
 
 
 if __name__ == "__main__":

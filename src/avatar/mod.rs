@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::lipsync::Mouth;
-use crate::lipsync::neural::{FaceModel, LipsyncConfig, NeuralLipSync, StageTimes};
+use crate::lipsync::neural::{FaceEnhancer, FaceModel, LipsyncConfig, NeuralLipSync, StageTimes};
 use crate::lipsync::phonetic::FrameSteps;
 use crate::show::markup::Cue;
 pub use motion::{Eyes, HeadMove, Motion, Pose};
@@ -106,6 +106,24 @@ fn lipsync_config(config: &Config, manifest: &video::VideoManifest) -> LipsyncCo
     lipsync
 }
 
+/// The face enhancer `avatar.lipsync.enhancer` names, if any.
+fn load_enhancer(lipsync: &LipsyncConfig, config: &Config) -> Result<Option<FaceEnhancer>> {
+    if lipsync.enhancer.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let e = FaceEnhancer::load(lipsync, &config.voice.onnxruntime_path())?;
+    tracing::info!(enhancer = %lipsync.enhancer.display(), size = e.size, blend = lipsync.enhancer_blend, "face enhancer ready");
+    Ok(Some(e))
+}
+
+/// The enhancer works on the faces the model redraws: alone it would never run.
+fn no_enhancer_without_model(lipsync: &LipsyncConfig) -> Result<()> {
+    if !lipsync.enhancer.as_os_str().is_empty() {
+        bail!("`avatar.lipsync.enhancer` enhances the faces a lip-sync model redraws: set `avatar.lipsync.model` (or train the pack's own with `avatarcast avatar train`), or leave the enhancer \"\"");
+    }
+    Ok(())
+}
+
 /// What one frame of the host shows, decided when the timeline makes the frame
 /// (drawing may come a few frames later, see `Avatar::lookahead_frames`).
 #[derive(Debug, Clone)]
@@ -133,12 +151,14 @@ impl Avatar {
                 let mut v = VideoAvatar::load(pack, size.width, size.height, config.video.fps)?;
                 let lipsync = &lipsync_config(config, &v.manifest);
                 if lipsync.model.as_os_str().is_empty() {
+                    no_enhancer_without_model(lipsync)?;
                     tracing::warn!("avatar pack {}: no `avatar.lipsync.model`, so the mouth shows the footage as recorded", pack.display());
                 } else {
                     let model = FaceModel::load(lipsync, &config.voice.onnxruntime_path())?;
                     tracing::info!(model = %lipsync.model.display(), provider = ?lipsync.provider, size = model.size, "neural lip-sync ready");
+                    let enhancer = load_enhancer(lipsync, config)?;
                     let frames = v.frames();
-                    v.attach_lipsync(NeuralLipSync::start(model, frames, config.video.fps, lipsync.batch));
+                    v.attach_lipsync(NeuralLipSync::start(model, enhancer, frames, config.video.fps, lipsync.batch));
                 }
                 Ok(Avatar::Video(v))
             }
@@ -159,10 +179,17 @@ impl Avatar {
                 let m = VideoAvatar::manifest(pack)?;
                 let lipsync = &lipsync_config(config, &m);
                 let model = match lipsync.model.as_os_str().is_empty() {
-                    true => "no lip-sync model".to_string(),
+                    true => {
+                        no_enhancer_without_model(lipsync)?;
+                        "no lip-sync model".to_string()
+                    }
                     false if have_onnxruntime => {
                         let f = FaceModel::load(lipsync, &config.voice.onnxruntime_path())?;
-                        format!("lip-sync model {} ({}x{}, {:?})", lipsync.model.display(), f.size, f.size, lipsync.provider)
+                        let enhancer = match load_enhancer(lipsync, config)? {
+                            Some(e) => format!(", face enhancer {} ({}x{})", lipsync.enhancer.display(), e.size, e.size),
+                            None => String::new(),
+                        };
+                        format!("lip-sync model {} ({}x{}, {:?}){enhancer}", lipsync.model.display(), f.size, f.size, lipsync.provider)
                     }
                     false if lipsync.model.is_file() => format!("lip-sync model {}", lipsync.model.display()),
                     false => bail!("lip-sync model {} not found: set `avatar.lipsync.model`", lipsync.model.display()),

@@ -14,6 +14,7 @@
 //! sound the model needs: the renderer holds its output back by `lookahead_frames()`
 //! (audio with it, so A/V stays exact).
 
+pub mod enhancer;
 pub mod face;
 pub mod mel;
 
@@ -30,6 +31,7 @@ use ort::value::Tensor;
 use resvg::tiny_skia::Pixmap;
 use serde::Deserialize;
 
+pub use enhancer::FaceEnhancer;
 pub use face::{Patch, Rect};
 use mel::{MEL_BANDS, StreamingMel, WINDOW_COLUMNS};
 
@@ -61,11 +63,31 @@ pub struct LipsyncConfig {
     pub batch: usize,
     /// CPU threads for the model (0: all cores).
     pub threads: usize,
+    /// An optional face enhancer run after the mouth (enhancer.rs), "" for none: a
+    /// GFPGAN-style ONNX export, for GPU machines.
+    pub enhancer: PathBuf,
+    /// How much of the enhanced face shows (0-1).
+    pub enhancer_blend: f32,
 }
 
 impl Default for LipsyncConfig {
     fn default() -> Self {
-        LipsyncConfig { model: PathBuf::new(), provider: Provider::Cpu, device: 0, batch: 4, threads: 0 }
+        LipsyncConfig { model: PathBuf::new(), provider: Provider::Cpu, device: 0, batch: 4, threads: 0, enhancer: PathBuf::new(), enhancer_blend: 0.8 }
+    }
+}
+
+impl LipsyncConfig {
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=64).contains(&self.batch) {
+            bail!("`avatar.lipsync.batch`: {} is out of range; use 1 to 64 (4 suits a CPU, 8-16 a GPU)", self.batch);
+        }
+        if self.threads > 64 || self.device < 0 {
+            bail!("`avatar.lipsync.threads` is 0 (all cores) to 64 and `avatar.lipsync.device` a GPU number from 0");
+        }
+        if !(self.enhancer_blend > 0.0 && self.enhancer_blend <= 1.0) {
+            bail!("`avatar.lipsync.enhancer_blend`: {} is out of range; use more than 0 up to 1 (0.8 is usual)", self.enhancer_blend);
+        }
+        Ok(())
     }
 }
 
@@ -216,6 +238,7 @@ pub struct StageTimes {
     pub crop_ns: AtomicU64,
     pub inference_ns: AtomicU64,
     pub paste_ns: AtomicU64,
+    pub enhance_ns: AtomicU64,
     /// Frames the model redrew.
     pub frames: AtomicU64,
     pub batches: AtomicU64,
@@ -248,6 +271,7 @@ impl StageTimes {
                 "crop": per_frame(&self.crop_ns),
                 "inference": per_frame(&self.inference_ns),
                 "paste": per_frame(&self.paste_ns),
+                "enhance": per_frame(&self.enhance_ns),
             },
         })
     }
@@ -274,9 +298,17 @@ pub struct RedrawBuffers {
     faces: Vec<f32>,
 }
 
-/// One model run over `jobs`: crop, inference and the mouths resized into their boxes,
-/// each stage timed into `times`. The worker's batch, and the benchmark's.
-pub fn redraw(model: &mut FaceModel, frames: &[Pixmap], jobs: &[Job], buffers: &mut RedrawBuffers, times: &StageTimes) -> Result<Vec<Patch>> {
+/// One model run over `jobs`: crop, inference, the mouths resized into their boxes and,
+/// with an enhancer, each face enhanced; each stage timed into `times`. The worker's
+/// batch, and the benchmark's.
+pub fn redraw(
+    model: &mut FaceModel,
+    enhancer: Option<&mut FaceEnhancer>,
+    frames: &[Pixmap],
+    jobs: &[Job],
+    buffers: &mut RedrawBuffers,
+    times: &StageTimes,
+) -> Result<Vec<Patch>> {
     let s = model.size;
     let t = Instant::now();
     let RedrawBuffers { conditions, faces } = buffers;
@@ -294,8 +326,16 @@ pub fn redraw(model: &mut FaceModel, frames: &[Pixmap], jobs: &[Job], buffers: &
     times.batches.fetch_add(1, Ordering::Relaxed);
     let out = out?;
     let t = Instant::now();
-    let patches = jobs.iter().enumerate().map(|(j, job)| face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, job.rect)).collect();
+    let mut patches: Vec<Patch> =
+        jobs.iter().enumerate().map(|(j, job)| face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, job.rect)).collect();
     StageTimes::add(&times.paste_ns, t);
+    if let Some(enhancer) = enhancer {
+        let t = Instant::now();
+        for (job, patch) in jobs.iter().zip(&mut patches) {
+            enhancer.enhance_or_keep(&frames[job.source], patch);
+        }
+        StageTimes::add(&times.enhance_ns, t);
+    }
     times.frames.fetch_add(jobs.len() as u64, Ordering::Relaxed);
     Ok(patches)
 }
@@ -324,7 +364,7 @@ pub struct NeuralLipSync {
 
 impl NeuralLipSync {
     /// Starts the worker; `frames` are the pack's frames the faces refer to.
-    pub fn start(model: FaceModel, frames: Arc<Vec<Pixmap>>, fps: u32, batch: usize) -> NeuralLipSync {
+    pub fn start(model: FaceModel, enhancer: Option<FaceEnhancer>, frames: Arc<Vec<Pixmap>>, fps: u32, batch: usize) -> NeuralLipSync {
         let (job_tx, job_rx) = unbounded::<Job>();
         let (done_tx, done_rx) = unbounded();
         let times = Arc::new(StageTimes::default());
@@ -333,7 +373,7 @@ impl NeuralLipSync {
         let worker_times = times.clone();
         let worker = std::thread::Builder::new()
             .name("lipsync".into())
-            .spawn(move || run_worker(model, frames, batch, job_rx, done_tx, worker_times))
+            .spawn(move || run_worker(model, enhancer, frames, batch, job_rx, done_tx, worker_times))
             .expect("spawn lip-sync worker");
         NeuralLipSync {
             fps,
@@ -463,7 +503,15 @@ impl Drop for NeuralLipSync {
     }
 }
 
-fn run_worker(mut model: FaceModel, frames: Arc<Vec<Pixmap>>, batch: usize, jobs: Receiver<Job>, done: Sender<Done>, times: Arc<StageTimes>) {
+fn run_worker(
+    mut model: FaceModel,
+    mut enhancer: Option<FaceEnhancer>,
+    frames: Arc<Vec<Pixmap>>,
+    batch: usize,
+    jobs: Receiver<Job>,
+    done: Sender<Done>,
+    times: Arc<StageTimes>,
+) {
     let mut buffers = RedrawBuffers::default();
     let mut warned = false;
     while let Ok(first) = jobs.recv() {
@@ -474,7 +522,7 @@ fn run_worker(mut model: FaceModel, frames: Arc<Vec<Pixmap>>, batch: usize, jobs
                 Err(_) => break,
             }
         }
-        match redraw(&mut model, &frames, &group, &mut buffers, &times) {
+        match redraw(&mut model, enhancer.as_mut(), &frames, &group, &mut buffers, &times) {
             Ok(patches) => {
                 for (job, patch) in group.iter().zip(patches) {
                     let _ = done.send(Done { frame: job.frame, patch: Some(patch) });
