@@ -9,7 +9,6 @@ use anyhow::{Context, Result, bail};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use resvg::tiny_skia::PixmapMut;
 use serde::Serialize;
 
 use crate::broadcast::Broadcast;
@@ -158,16 +157,13 @@ fn face_model_config(config: &Config) -> Result<(crate::lipsync::neural::Lipsync
 
 /// Frames with every mouth shape, a blink or two, captions and the product card.
 fn sample_frames(config: &Config, scene: &mut Scene, count: usize, mut each: impl FnMut(&[u8])) {
-    let size = config.video.size;
-    let mut buf = vec![0u8; scene.frame_bytes()];
     let silence = vec![0i16; (crate::speech::OUTPUT_RATE / config.video.fps) as usize];
     for i in 0..count {
         let mouth = Mouth::ALL[(i / 2) % Mouth::ALL.len()];
         let plan = scene.avatar.plan(i as u64, mouth, [mouth; crate::lipsync::phonetic::STEPS_PER_FRAME], mouth != Mouth::X, &silence, &[], config.video.fps);
-        let mut pixmap = PixmapMut::from_bytes(&mut buf, size.width, size.height).expect("frame size");
         let caption = Some((CAPTION, (i / 8) % CAPTION.split_whitespace().count()));
-        scene.render(&mut pixmap, &plan, &Overlays { frame: i as u64, caption, product: "" }, None);
-        each(&buf);
+        scene.render(&plan, &Overlays { frame: i as u64, caption, product: "" }, None);
+        each(scene.i420());
     }
 }
 

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use crossbeam_channel::{bounded, unbounded};
-use resvg::tiny_skia::PixmapMut;
 
 use crate::config::Config;
 use crate::control::Shared;
@@ -236,16 +235,11 @@ impl Broadcast {
             }
             let b = &made.buffers;
             let overlays = Overlays { frame, caption: made.caption_word.map(|w| (b.caption.as_str(), w)), product: &b.product };
-            media.push_frame(made.video_pts_ns, made.video_duration_ns, |data| {
-                let mut pixmap = PixmapMut::from_bytes(data, size.width, size.height).expect("frame buffer has the frame size");
-                scene.render(&mut pixmap, &made.plan, &overlays, deadline);
-                if config.video.latency_marker {
-                    crate::scene::marker::draw(data, size.width, crate::scene::marker::now_ms());
-                }
-                if shared.snapshot.wanted() {
-                    shared.snapshot.offer(frame, data);
-                }
-            })?;
+            scene.render(&made.plan, &overlays, deadline);
+            if shared.snapshot.wanted() {
+                shared.snapshot.offer(frame, scene.rgba());
+            }
+            media.push_frame(made.video_pts_ns, made.video_duration_ns, scene.i420())?;
             media.push_audio(&b.audio, made.audio_pts_ns, made.audio_duration_ns)?;
             media.poll()?;
             for cmd in std::mem::take(&mut timeline.programme.scene_commands) {

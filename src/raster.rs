@@ -14,6 +14,43 @@ pub struct Placed {
     pub y: i32,
 }
 
+/// A rectangle of frame pixels, [x0, x1) x [y0, y1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+}
+
+impl Region {
+    /// The pixels a float rectangle [x, y, w, h] touches, grown by `margin`, inside a
+    /// `width` x `height` frame; None when nothing of it is inside.
+    pub fn covering(rect: [f32; 4], margin: f32, width: u32, height: u32) -> Option<Region> {
+        let [x, y, w, h] = rect;
+        let clamp = |v: f32, max: u32| (v.max(0.0) as u32).min(max);
+        let r = Region {
+            x0: clamp((x - margin).floor(), width),
+            y0: clamp((y - margin).floor(), height),
+            x1: clamp((x + w + margin).ceil(), width),
+            y1: clamp((y + h + margin).ceil(), height),
+        };
+        (r.x1 > r.x0 && r.y1 > r.y0).then_some(r)
+    }
+
+    pub fn intersects(&self, o: &Region) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
+
+    pub fn union(&self, o: &Region) -> Region {
+        Region { x0: self.x0.min(o.x0), y0: self.y0.min(o.y0), x1: self.x1.max(o.x1), y1: self.y1.max(o.y1) }
+    }
+
+    pub fn area(&self) -> u64 {
+        (self.x1 - self.x0) as u64 * (self.y1 - self.y0) as u64
+    }
+}
+
 fn fonts() -> Arc<usvg::fontdb::Database> {
     static DB: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
     DB.get_or_init(|| {

@@ -282,6 +282,15 @@ impl Avatar {
 
     /// Draws frame `n` as planned. `deadline`: how long a video pack may wait for its
     /// mouth (live: the frame's due time; None in render mode: as long as it takes).
+    /// The pixels `draw` may touch for `plan` in a width x height frame.
+    pub fn bounds(&self, plan: &Plan, width: u32, height: u32) -> Option<crate::raster::Region> {
+        match (self, plan) {
+            (Avatar::Sprite { art, .. }, Plan::Sprite { pose, body }) => art.bounds(pose, body, width, height),
+            (Avatar::Video(v), Plan::Video(_)) => v.bounds(width, height),
+            _ => None,
+        }
+    }
+
     pub fn draw(&mut self, frame: &mut PixmapMut, n: u64, plan: &Plan, deadline: Option<Instant>) {
         match (self, plan) {
             (Avatar::Sprite { art, .. }, Plan::Sprite { pose, body }) => art.draw(frame, pose, body),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::motion::{Eyes, HeadMove, Pose};
 use super::{FramingRects, Framing, Placement};
 use crate::lipsync::Mouth;
-use crate::raster::{self, Placed};
+use crate::raster::{self, Placed, Region};
 
 /// avatar.toml of a sprite pack.
 #[derive(Debug, Deserialize)]
@@ -210,7 +210,8 @@ impl SpriteAvatar {
     }
 
     /// Draws the posed host onto the frame.
-    pub fn draw(&mut self, frame: &mut PixmapMut, pose: &Pose, plan: &SpritePlan) {
+    /// Where the body and the head go this frame.
+    fn transforms(&self, pose: &Pose) -> (Transform, Transform) {
         let p = &self.placement();
         let (_, hy) = p.map(self.manifest.hips);
         let (nx, ny) = p.map(self.manifest.neck);
@@ -222,6 +223,32 @@ impl SpriteAvatar {
         let neck_moved = (nx + sway, hy + (ny - hy) * s);
         let head = Transform::from_translate(neck_moved.0 - nx, neck_moved.1 - ny + pose.nod_px * p.scale)
             .pre_concat(Transform::from_rotate_at(pose.tilt_deg, nx, ny));
+        (body, head)
+    }
+
+    /// The pixels `draw` may touch for this pose: every layer's box, moved.
+    pub fn bounds(&self, pose: &Pose, plan: &SpritePlan, width: u32, height: u32) -> Option<Region> {
+        let (body, head) = self.transforms(pose);
+        let set = &self.sets[&self.framing];
+        let gesture = plan.body.as_ref().and_then(|(name, _)| set.bodies.get(&**name));
+        let layers = [(Some(&set.body), body), (gesture, body), (Some(&set.head), head), (set.eyes.get(&pose.eyes), head), (set.mouths.get(&pose.mouth), head)];
+        let mut bounds: Option<Region> = None;
+        for (layer, t) in layers {
+            let Some(l) = layer else { continue };
+            let (x0, y0, x1, y1) = (l.x as f32, l.y as f32, (l.x + l.pixmap.width() as i32) as f32, (l.y + l.pixmap.height() as i32) as f32);
+            let corners = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)].map(|(x, y)| (t.sx * x + t.kx * y + t.tx, t.ky * x + t.sy * y + t.ty));
+            let (min_x, max_x) = corners.iter().fold((f32::MAX, f32::MIN), |(a, b), c| (a.min(c.0), b.max(c.0)));
+            let (min_y, max_y) = corners.iter().fold((f32::MAX, f32::MIN), |(a, b), c| (a.min(c.1), b.max(c.1)));
+            // Bilinear filtering reaches a pixel past the edge.
+            if let Some(r) = Region::covering([min_x, min_y, max_x - min_x, max_y - min_y], 2.0, width, height) {
+                bounds = Some(bounds.map_or(r, |b| b.union(&r)));
+            }
+        }
+        bounds
+    }
+
+    pub fn draw(&mut self, frame: &mut PixmapMut, pose: &Pose, plan: &SpritePlan) {
+        let (body, head) = self.transforms(pose);
         let paint = PixmapPaint { quality: FilterQuality::Bilinear, ..Default::default() };
         let set = &self.sets[&self.framing];
         // A gesture pose blends over the resting body, then replaces it.

@@ -361,6 +361,13 @@ impl VideoAvatar {
 
     /// Draws frame `n` as planned; waits for its mouth until `deadline` (None: as long
     /// as it takes).
+    /// The pixels `draw` may touch: the pack's frame (all its frames share one size),
+    /// placed.
+    pub fn bounds(&self, width: u32, height: u32) -> Option<crate::raster::Region> {
+        let (p, f) = (self.placement(), self.frames.first()?);
+        crate::raster::Region::covering([p.dx, p.dy, f.width() as f32 * p.scale, f.height() as f32 * p.scale], 2.0, width, height)
+    }
+
     pub fn draw(&mut self, out: &mut PixmapMut, n: u64, plan: &VideoPlan, deadline: Option<Instant>) {
         let p = self.placement();
         let patch: Option<Patch> = self.lipsync.as_mut().and_then(|l| l.take(n, deadline));

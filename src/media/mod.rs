@@ -73,7 +73,7 @@ pub fn video_encoder_description(config: &Config) -> String {
 }
 
 pub fn video_caps(config: &Config) -> gst::Caps {
-    gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgba, config.video.size.width, config.video.size.height)
+    gst_video::VideoInfo::builder(gst_video::VideoFormat::I420, config.video.size.width, config.video.size.height)
         .fps(gst::Fraction::new(config.video.fps as i32, 1))
         .par(gst::Fraction::new(1, 1))
         .build()
@@ -171,7 +171,7 @@ impl MediaPipeline {
                     .build(),
             );
         }
-        let pool = frame_pool(&video_caps(config), (size.width * size.height * 4) as usize)?;
+        let pool = frame_pool(&video_caps(config), crate::scene::canvas::Canvas::i420_len(size.width, size.height))?;
         Ok(MediaPipeline { pipeline, video, audio, pool, outputs })
     }
 
@@ -183,14 +183,14 @@ impl MediaPipeline {
         Ok(())
     }
 
-    /// Renders a frame straight into a pooled buffer and queues it.
-    pub fn push_frame(&self, pts_ns: u64, duration_ns: u64, render: impl FnOnce(&mut [u8])) -> Result<()> {
+    /// Copies an I420 frame into a pooled buffer and queues it.
+    pub fn push_frame(&self, pts_ns: u64, duration_ns: u64, i420: &[u8]) -> Result<()> {
         let mut buffer = self.pool.acquire_buffer(None).map_err(|e| anyhow::anyhow!("frame buffer pool: {e:?}"))?;
         {
             let b = buffer.get_mut().expect("fresh pooled buffer is writable");
             stamp(b, pts_ns, duration_ns);
             let mut map = b.map_writable().context("map frame buffer")?;
-            render(map.as_mut_slice());
+            map.as_mut_slice().copy_from_slice(i420);
         }
         self.push(&self.video, buffer)
     }

@@ -1,6 +1,7 @@
 //! The frame: background (switched with a crossfade), the host, the product card,
 //! word-synced captions, a logo, and the always-visible "AI-generated" label.
 
+pub mod canvas;
 pub mod captions;
 pub mod card;
 pub mod label;
@@ -12,12 +13,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use resvg::tiny_skia::{Color, FilterQuality, Pixmap, PixmapMut, PixmapPaint, Transform};
+use resvg::tiny_skia::{Color, FilterQuality, Pixmap, PixmapPaint, Transform};
 use serde::Deserialize;
 
 use crate::avatar::{Avatar, Plan};
 use crate::config::{Config, FrameSize};
-use crate::raster::{self, Placed};
+use crate::raster::{self, Placed, Region};
+use canvas::Canvas;
 use crate::show::file::ShowFile;
 
 /// Changes to the scene, from show markup or the control API.
@@ -77,6 +79,32 @@ struct CardState {
     drawn: Option<(String, Option<u64>, Placed)>,
 }
 
+/// The frame's layers, bottom to top (the background is under them all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layer {
+    Host,
+    Card,
+    Caption,
+    Logo,
+    Label,
+    Marker,
+}
+
+const LAYERS: [Layer; 6] = [Layer::Host, Layer::Card, Layer::Caption, Layer::Logo, Layer::Label, Layer::Marker];
+
+/// Where a layer is and which version of its picture: a layer shown the same in two
+/// frames needs no drawing in the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shown {
+    region: Region,
+    version: u64,
+}
+
+/// The pixmap placed at its position covers this region.
+fn placed_region(p: &Placed, width: u32, height: u32) -> Option<Region> {
+    Region::covering([p.x as f32, p.y as f32, p.pixmap.width() as f32, p.pixmap.height() as f32], 0.0, width, height)
+}
+
 pub struct Scene {
     pub size: FrameSize,
     fps: u32,
@@ -93,6 +121,17 @@ pub struct Scene {
     card_layout: card::CardLayout,
     captions_on: bool,
     caption_drawn: Option<(String, usize, bool, Placed)>,
+    /// The frame kept between frames, updated where something changed.
+    canvas: Canvas,
+    /// What each layer showed in the last frame (by `LAYERS` index).
+    shown: [Option<Shown>; 6],
+    /// Versions of the card and caption pictures: each redraw makes a new one.
+    card_version: u64,
+    caption_version: u64,
+    /// The next frame is drawn whole (first frame, background switched).
+    redraw_all: bool,
+    /// Draws the latency marker (video.latency_marker).
+    latency_marker: bool,
 }
 
 pub const DEFAULT_BACKGROUND: &str = "default";
@@ -154,6 +193,12 @@ impl Scene {
             card_layout,
             captions_on: config.scene.captions,
             caption_drawn: None,
+            canvas: Canvas::new(size.width, size.height),
+            shown: [None; 6],
+            card_version: 0,
+            caption_version: 0,
+            redraw_all: true,
+            latency_marker: config.video.latency_marker,
         })
     }
 
@@ -197,6 +242,7 @@ impl Scene {
                     let frames = (ms as u64 * self.fps as u64).div_ceil(1000);
                     let from = std::mem::replace(&mut self.background, name.clone());
                     self.fade = (frames > 0).then_some(Fade { from, start: frame, frames });
+                    self.redraw_all = true;
                 }
             }
             SceneCommand::Card { product, visible, sale_seconds } => {
@@ -221,43 +267,139 @@ impl Scene {
         Ok(())
     }
 
-    /// Draws one frame into `frame` (premultiplied RGBA, the output size); the host as
-    /// `plan` says. `deadline`: how long the host may wait for a video pack's mouth.
-    pub fn render(&mut self, frame: &mut PixmapMut, plan: &Plan, overlays: &Overlays, deadline: Option<std::time::Instant>) {
-        self.draw_background(frame, overlays.frame);
-        self.avatar.draw(frame, overlays.frame, plan, deadline);
+    /// Makes the next frame in the canvas (`rgba()`, `i420()`): the host as `plan` says;
+    /// `deadline`: how long the host may wait for a video pack's mouth. Only what
+    /// changed since the last frame is drawn and converted: the regions of layers
+    /// that moved or changed, and of every layer overlapping them.
+    pub fn render(&mut self, plan: &Plan, overlays: &Overlays, deadline: Option<std::time::Instant>) {
+        let w = self.size.width;
+        let now = self.layers_now(plan, overlays);
+        let moving_background = self.fade.is_some() || matches!(self.backgrounds.get(&self.background), Some(Background::Video(_)));
+        let mut dirty = [false; 6];
+        let mut regions: Vec<Region> = Vec::new();
+        if std::mem::take(&mut self.redraw_all) || moving_background {
+            regions.push(self.canvas.whole());
+        } else {
+            for i in 0..LAYERS.len() {
+                // The host moves in every frame (breathing, sway, the mouth).
+                if now[i] != self.shown[i] || LAYERS[i] == Layer::Host {
+                    dirty[i] = true;
+                    regions.extend(self.shown[i].iter().chain(&now[i]).map(|s| s.region));
+                }
+            }
+        }
+        // Layers are drawn whole, so every layer a redrawn region touches is redrawn,
+        // and its region with it, until nothing more is touched.
+        loop {
+            canvas::merge(&mut regions);
+            let touched: Vec<usize> = (0..LAYERS.len())
+                .filter(|&i| !dirty[i] && now[i].is_some_and(|s| regions.iter().any(|r| r.intersects(&s.region))))
+                .collect();
+            if touched.is_empty() {
+                break;
+            }
+            for i in touched {
+                dirty[i] = true;
+                regions.extend(now[i].map(|s| s.region));
+            }
+        }
+        if regions.first() == Some(&self.canvas.whole()) {
+            self.draw_background(overlays.frame);
+        } else {
+            let background = self.backgrounds[&self.background].data();
+            for r in &regions {
+                self.canvas.copy_from(background, r);
+            }
+        }
         let paint = PixmapPaint { quality: FilterQuality::Nearest, ..Default::default() };
         let identity = Transform::identity();
-        if let Some(card) = self.card_pixmap(overlays) {
-            frame.draw_pixmap(card.x, card.y, card.pixmap.as_ref(), &paint, identity, None);
+        for (i, layer) in LAYERS.iter().enumerate() {
+            if !dirty[i] || now[i].is_none() {
+                continue;
+            }
+            let mut frame = self.canvas.rgba.as_mut();
+            let placed = match layer {
+                Layer::Host => {
+                    self.avatar.draw(&mut frame, overlays.frame, plan, deadline);
+                    continue;
+                }
+                Layer::Marker => {
+                    marker::draw(frame.data_mut(), w, now[i].map_or(0, |s| s.version as u32));
+                    continue;
+                }
+                Layer::Card => self.card.drawn.as_ref().map(|(_, _, p)| p),
+                Layer::Caption => self.caption_drawn.as_ref().map(|(_, _, _, p)| p),
+                Layer::Logo => self.logo.as_ref(),
+                Layer::Label => Some(&self.label),
+            };
+            if let Some(p) = placed {
+                frame.draw_pixmap(p.x, p.y, p.pixmap.as_ref(), &paint, identity, None);
+            }
         }
-        if let Some(c) = self.caption_pixmap(overlays) {
-            frame.draw_pixmap(c.x, c.y, c.pixmap.as_ref(), &paint, identity, None);
+        for r in &regions {
+            self.canvas.convert(r);
         }
-        if let Some(logo) = &self.logo {
-            frame.draw_pixmap(logo.x, logo.y, logo.pixmap.as_ref(), &paint, identity, None);
-        }
-        // Last, so nothing can cover it.
-        frame.draw_pixmap(self.label.x, self.label.y, self.label.pixmap.as_ref(), &paint, identity, None);
+        self.shown = now;
     }
 
-    fn draw_background(&mut self, frame: &mut PixmapMut, n: u64) {
+    /// Where each layer is this frame and which picture it shows (None: not shown).
+    fn layers_now(&mut self, plan: &Plan, overlays: &Overlays) -> [Option<Shown>; 6] {
+        let (w, h) = (self.size.width, self.size.height);
+        let card = self.card_pixmap(overlays).and_then(|p| placed_region(p, w, h));
+        let card_version = self.card_version;
+        let caption = self.caption_pixmap(overlays).and_then(|p| placed_region(p, w, h));
+        let caption_version = self.caption_version;
+        let shown = |region: Option<Region>, version: u64| region.map(|region| Shown { region, version });
+        LAYERS.map(|layer| match layer {
+            Layer::Host => shown(self.avatar.bounds(plan, w, h), overlays.frame),
+            Layer::Card => shown(card, card_version),
+            Layer::Caption => shown(caption, caption_version),
+            Layer::Logo => shown(self.logo.as_ref().and_then(|p| placed_region(p, w, h)), 0),
+            Layer::Label => shown(placed_region(&self.label, w, h), 0),
+            Layer::Marker => match self.latency_marker {
+                true => {
+                    let (x, y) = marker::origin(w);
+                    let region = Region { x0: x, y0: y, x1: w, y1: (y + 2 * marker::BLOCK).min(h) };
+                    Some(Shown { region, version: marker::now_ms() as u64 })
+                }
+                false => None,
+            },
+        })
+    }
+
+    /// The frame made last, premultiplied RGBA (opaque).
+    pub fn rgba(&self) -> &[u8] {
+        self.canvas.rgba.data()
+    }
+
+    /// The frame made last, I420 (BT.709, limited range), as the encoder takes it.
+    pub fn i420(&self) -> &[u8] {
+        self.canvas.i420()
+    }
+
+    /// Draws the next frame whole (tests compare it with the frame drawn by regions).
+    pub fn redraw_all(&mut self) {
+        self.redraw_all = true;
+    }
+
+    fn draw_background(&mut self, n: u64) {
         if let Some(Background::Video(v)) = self.backgrounds.get_mut(&self.background) {
             v.advance();
         }
         let to = self.backgrounds[&self.background].data();
+        let frame = self.canvas.rgba.data_mut();
         match &self.fade {
             Some(f) if n < f.start + f.frames => {
                 // The outgoing side holds its last frame.
                 let from = self.backgrounds[&f.from].data();
                 // Weight of the new background, 1..=256 over the fade.
                 let w = (((n - f.start + 1) * 256) / (f.frames + 1)) as u32;
-                for ((o, a), b) in frame.data_mut().iter_mut().zip(from).zip(to) {
+                for ((o, a), b) in frame.iter_mut().zip(from).zip(to) {
                     *o = ((*a as u32 * (256 - w) + *b as u32 * w) >> 8) as u8;
                 }
             }
             _ => {
-                frame.data_mut().copy_from_slice(to);
+                frame.copy_from_slice(to);
                 self.fade = None;
             }
         }
@@ -282,7 +424,10 @@ impl Scene {
         if stale {
             let product = self.show.product(id)?;
             match card::render(&self.card_layout, product, self.pictures.get(id), left) {
-                Ok(p) => self.card.drawn = Some((id.to_string(), left, p)),
+                Ok(p) => {
+                    self.card.drawn = Some((id.to_string(), left, p));
+                    self.card_version += 1;
+                }
                 Err(e) => {
                     tracing::warn!("product card: {e:#}");
                     return None;
@@ -300,7 +445,10 @@ impl Scene {
             let h = self.size.height as f32;
             let y = if card { self.card_layout.y - 90.0 * self.card_layout.scale } else { h * 0.84 };
             match captions::render(self.size, text, word, y) {
-                Ok(p) => self.caption_drawn = Some((text.to_string(), word, card, p)),
+                Ok(p) => {
+                    self.caption_drawn = Some((text.to_string(), word, card, p));
+                    self.caption_version += 1;
+                }
                 Err(e) => {
                     tracing::warn!("captions: {e:#}");
                     return None;
@@ -310,9 +458,6 @@ impl Scene {
         self.caption_drawn.as_ref().map(|(_, _, _, p)| p)
     }
 
-    pub fn frame_bytes(&self) -> usize {
-        (self.size.width * self.size.height * 4) as usize
-    }
 }
 
 fn load_background(spec: &str, size: FrameSize) -> Result<Pixmap> {
