@@ -34,6 +34,10 @@ use crate::timeline::{Pacing, Timeline};
 const COMMAND_QUEUE: usize = 256;
 /// On stop, the longest wait for the line on air to reach a word boundary.
 const CLOSE_WAIT_SECONDS: u64 = 4;
+/// Live mode: a frame whose due time passed more than this many frame durations ago
+/// when its turn comes is not drawn or encoded (its sound still goes out), so a
+/// machine short of CPU keeps the stream on time instead of drifting behind.
+const DROP_BEHIND_FRAMES: u64 = 2;
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -45,6 +49,8 @@ pub struct Report {
     pub late_frames: u64,
     /// Live mode: how late the latest of them was, in milliseconds.
     pub worst_late_ms: f64,
+    /// Live mode: picture frames dropped to stay on time (their sound went out).
+    pub dropped_frames: u64,
 }
 
 pub struct Broadcast {
@@ -158,6 +164,8 @@ impl Broadcast {
         // Buffers of frames gone out, for the next ones made (no allocation per frame).
         let mut spare: Vec<FrameBuffers> = Vec::new();
         let mut made_playing = false;
+        // Live overload: (first frame dropped, frames dropped) since the stream fell behind.
+        let mut dropping: Option<(u64, u64)> = None;
         loop {
             if total_frames.is_some_and(|t| report.frames >= t) {
                 break;
@@ -209,12 +217,26 @@ impl Broadcast {
             let frame = made.frame;
             debug_assert_eq!(frame, report.frames);
             let mut deadline = None;
+            let mut drop_picture = false;
             if live {
                 // The pipeline clock paces the stream: frame n goes out one frame before
                 // it is due; a video pack's mouth may take most of that frame.
                 media.wait_until(made.video_pts_ns.saturating_sub(frame_ns));
                 deadline = Some(Instant::now() + Duration::from_nanos(frame_ns * 3 / 4));
-                if let Some(now) = media.running_time_ns() {
+                let now = media.running_time_ns();
+                drop_picture = now.is_some_and(|now| now > made.video_pts_ns + DROP_BEHIND_FRAMES * frame_ns);
+                if drop_picture {
+                    shared.dropped_frames.fetch_add(1, Ordering::Relaxed);
+                    let (first, n) = dropping.get_or_insert((frame, 0));
+                    if *n == 0 {
+                        tracing::warn!(frame = *first, "the stream fell behind (the machine is short of CPU): dropping picture frames to stay on time, the sound goes on");
+                    }
+                    *n += 1;
+                } else if let Some((first, n)) = dropping.take() {
+                    let seconds = (frame - first) as f64 / config.video.fps as f64;
+                    tracing::info!(frame, "back on time: {n} picture frames dropped over {seconds:.1} s");
+                }
+                if let Some(now) = now.filter(|_| !drop_picture) {
                     if now > made.video_pts_ns + frame_ns {
                         shared.late_frames.fetch_add(1, Ordering::Relaxed);
                         let late_us = (now - made.video_pts_ns) / 1000;
@@ -235,11 +257,13 @@ impl Broadcast {
             }
             let b = &made.buffers;
             let overlays = Overlays { frame, caption: made.caption_word.map(|w| (b.caption.as_str(), w)), product: &b.product };
-            scene.render(&made.plan, &overlays, deadline);
-            if shared.snapshot.wanted() {
-                shared.snapshot.offer(frame, scene.rgba());
+            if !drop_picture {
+                scene.render(&made.plan, &overlays, deadline);
+                if shared.snapshot.wanted() {
+                    shared.snapshot.offer(frame, scene.rgba());
+                }
+                media.push_frame(made.video_pts_ns, made.video_duration_ns, scene.i420())?;
             }
-            media.push_frame(made.video_pts_ns, made.video_duration_ns, scene.i420())?;
             media.push_audio(&b.audio, made.audio_pts_ns, made.audio_duration_ns)?;
             media.poll()?;
             for cmd in std::mem::take(&mut timeline.programme.scene_commands) {
@@ -265,6 +289,7 @@ impl Broadcast {
         report.lines_spoken = timeline.stats.lines_spoken;
         report.late_frames = shared.late_frames.load(Ordering::Relaxed);
         report.worst_late_ms = shared.worst_late_us.load(Ordering::Relaxed) as f64 / 1000.0;
+        report.dropped_frames = shared.dropped_frames.load(Ordering::Relaxed);
         drop(timeline);
         let finished = media.finish(Duration::from_secs(15));
         if let Some(whep) = &whep {

@@ -92,11 +92,23 @@ pub struct VideoConfig {
     /// Draws the wall-clock time as a row of black and white blocks in the top-left
     /// corner, so a player can measure glass-to-glass latency (benches/webrtc_latency.rs).
     pub latency_marker: bool,
+    /// x264's speed preset (docs/performance.md has what each costs on our frames).
+    pub preset: String,
 }
+
+/// x264's speed presets, fastest first.
+pub const X264_PRESETS: [&str; 9] = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
 
 impl Default for VideoConfig {
     fn default() -> Self {
-        VideoConfig { size: FrameSize { width: 720, height: 1280 }, fps: 25, bitrate_kbps: 2500, keyframe_seconds: 2, latency_marker: false }
+        VideoConfig {
+            size: FrameSize { width: 720, height: 1280 },
+            fps: 25,
+            bitrate_kbps: 2500,
+            keyframe_seconds: 2,
+            latency_marker: false,
+            preset: "veryfast".into(),
+        }
     }
 }
 
@@ -448,6 +460,9 @@ impl Config {
         }
         if !(1..=10).contains(&self.video.keyframe_seconds) {
             bail!("`video.keyframe_seconds`: use 1 to 10 (platforms ask for 2)");
+        }
+        if !X264_PRESETS.contains(&self.video.preset.as_str()) {
+            bail!("`video.preset`: `{}` is not an x264 preset; use one of {}", self.video.preset, X264_PRESETS.join(", "));
         }
         if !(32..=320).contains(&self.audio.bitrate_kbps) {
             bail!("`audio.bitrate_kbps`: {} is out of range; use 32 to 320 (128 is usual)", self.audio.bitrate_kbps);

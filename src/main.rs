@@ -85,6 +85,10 @@ enum Command {
         /// Seconds of show the end-to-end measurement renders.
         #[arg(long, default_value_t = 20)]
         seconds: u32,
+        /// Instead: each H.264 encoder setting on 10 s of our frames, CPU per frame and
+        /// quality (PSNR, SSIM) against the uncompressed frames.
+        #[arg(long)]
+        encoders: bool,
     },
 }
 
@@ -360,10 +364,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { config, json, seconds } => {
+        Command::Bench { config, json, seconds, encoders } => {
             let config = Config::load(&config)?;
             if cfg!(debug_assertions) {
                 tracing::warn!("debug build: figures are not meaningful; use `cargo run --release -- bench`");
+            }
+            if encoders {
+                let rows = bench::encoders::run(&config, 10 * config.video.fps as usize)?;
+                if json {
+                    println!("{}", serde_json::to_string(&rows)?);
+                } else {
+                    println!("H.264 at {} kbps on 10 s of the scene, {}x{}, one thread", config.video.bitrate_kbps, config.video.size.width, config.video.size.height);
+                    println!("  {:<18} {:>9} {:>9} {:>8} {:>8}", "encoder", "ms/frame", "PSNR dB", "SSIM", "kbps");
+                    for r in &rows {
+                        println!("  {:<18} {:>9.2} {:>9.2} {:>8.4} {:>8.0}", r.encoder, r.ms_per_frame, r.psnr_db, r.ssim, r.kbps);
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
             }
             let report = bench::run(&config, seconds)?;
             if json {
@@ -420,8 +437,8 @@ fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>, api: Op
     let progress = pacing == Pacing::Render;
     let report = Broadcast { config, pacing, duration, progress, api }.run(stop)?;
     eprintln!(
-        "done: {:.1} s of stream ({} frames) in {:.1} s, {} lines spoken, {} late frames (worst {:.0} ms late)",
-        report.media_seconds, report.frames, report.wall_seconds, report.lines_spoken, report.late_frames, report.worst_late_ms
+        "done: {:.1} s of stream ({} frames) in {:.1} s, {} lines spoken, {} late frames (worst {:.0} ms late), {} picture frames dropped",
+        report.media_seconds, report.frames, report.wall_seconds, report.lines_spoken, report.late_frames, report.worst_late_ms, report.dropped_frames
     );
     for f in files {
         println!("wrote {f}");

@@ -39,6 +39,8 @@ fn malformed_values_name_their_field() {
     refused(&c, &[], &["`output.rtmp[0].url`", "rtmp://"]);
     refused(&repo().join("config/demo.toml"), &["--output", "srt://127.0.0.1:9000/live/key"], &["--output", "rtmp://"]);
     refused(&repo().join("config/demo.toml"), &["--output", "show.avi"], &[".flv, .mp4 or .mkv"]);
+    let c = demo_config_with(dir.path(), "preset.toml", |s| s.replace("fps = 25", "fps = 25\npreset = \"speedy\""));
+    refused(&c, &[], &["`video.preset`", "superfast"]);
 }
 
 #[test]

@@ -63,11 +63,18 @@ pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
 
 /// The H.264 encoder chain, shared by the stream and the encode-floor benchmark.
 pub fn video_encoder_description(config: &Config) -> String {
+    x264_description(config, &config.video.preset, 0)
+}
+
+/// The encoder at `preset` with `threads` (0: x264 picks by the cores).
+pub fn x264_description(config: &Config, preset: &str, threads: u32) -> String {
     fill(
         VIDEO_ENCODER,
         &[
             ("video_kbps", config.video.bitrate_kbps.to_string()),
             ("gop", (config.video.fps * config.video.keyframe_seconds).to_string()),
+            ("preset", preset.to_string()),
+            ("threads", threads.to_string()),
         ],
     )
 }

@@ -357,7 +357,8 @@ pub fn assert_openness_follows_speech(open: &[f64], open_above: f64, file: &Path
 
 /// The renderer kept time: a network output that blocks it would make frames seconds
 /// late, while a busy 2-core CI machine may make a frame or two a few tens of ms late.
-/// Reads the "N late frames (worst X ms late)" that a live run ends with.
+/// Reads the "N late frames (worst X ms late), M picture frames dropped" that a live
+/// run ends with.
 pub fn assert_renderer_kept_time(log: &str) {
     let done = log.lines().find(|l| l.starts_with("done:")).unwrap_or_else(|| panic!("no done line: {log}"));
     let number_before = |suffix: &str| -> f64 {
@@ -367,7 +368,8 @@ pub fn assert_renderer_kept_time(log: &str) {
     let frames = number_before(" frames)");
     let late = number_before(" late frames");
     let worst = number_before(" ms late)");
-    assert!(late <= (frames / 100.0).max(3.0) && worst < 400.0, "the renderer fell behind: {done}");
+    let dropped = number_before(" picture frames dropped");
+    assert!(late <= (frames / 100.0).max(3.0) && worst < 400.0 && dropped <= (frames / 100.0).max(3.0), "the renderer fell behind: {done}");
 }
 
 /// Timestamps of one track: no gap over `max_gap` seconds between packets.

@@ -1,6 +1,8 @@
 //! `avatarcast bench`: the figures that say what a channel costs, measured in one
 //! run of a release build.
 
+pub mod encoders;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -156,7 +158,7 @@ fn face_model_config(config: &Config) -> Result<(crate::lipsync::neural::Lipsync
 }
 
 /// Frames with every mouth shape, a blink or two, captions and the product card.
-fn sample_frames(config: &Config, scene: &mut Scene, count: usize, mut each: impl FnMut(&[u8])) {
+pub(crate) fn sample_frames(config: &Config, scene: &mut Scene, count: usize, mut each: impl FnMut(&[u8])) {
     let silence = vec![0i16; (crate::speech::OUTPUT_RATE / config.video.fps) as usize];
     for i in 0..count {
         let mouth = Mouth::ALL[(i / 2) % Mouth::ALL.len()];
