@@ -2,7 +2,8 @@
 //! durations read out of the model's `Ceil` node (DESIGN.md §4).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -67,8 +68,30 @@ pub struct Synthesis {
     pub ipa: String,
 }
 
+/// A voice's model loaded once per process: the show and live lanes (and any voice
+/// that names the same file) share it, which halves what a channel's speech holds in
+/// memory. A lane waits for the other's sentence at most.
+type SharedSession = Arc<Mutex<Session>>;
+
+/// Loaded models by (file, threads), held while a voice uses them.
+static SESSIONS: Mutex<Vec<((PathBuf, usize), Weak<Mutex<Session>>)>> = Mutex::new(Vec::new());
+
+/// The session for `model` at `threads`: the one already loaded, or a new one from
+/// `load` (loads are one at a time, so two lanes starting together load it once).
+fn shared_session(model: &Path, threads: usize, load: impl FnOnce() -> Result<Session>) -> Result<SharedSession> {
+    let key = (model.canonicalize().unwrap_or_else(|_| model.to_path_buf()), threads);
+    let mut sessions = SESSIONS.lock().unwrap_or_else(|p| p.into_inner());
+    sessions.retain(|(_, s)| s.strong_count() > 0);
+    if let Some(session) = sessions.iter().find(|(k, _)| *k == key).and_then(|(_, s)| s.upgrade()) {
+        return Ok(session);
+    }
+    let session = Arc::new(Mutex::new(load()?));
+    sessions.push((key, Arc::downgrade(&session)));
+    Ok(session)
+}
+
 pub struct PiperVoice {
-    session: Session,
+    session: SharedSession,
     id_map: HashMap<char, Vec<i64>>,
     espeak_voice: String,
     pub sample_rate: u32,
@@ -109,28 +132,33 @@ impl PiperVoice {
         let bytes = std::fs::read(model).with_context(|| format!("cannot read voice model {}", model.display()))?;
         let ceil = onnx_patch::node_outputs_of_type(&bytes, "Ceil")
             .with_context(|| format!("voice model {} is not a valid ONNX file", model.display()))?;
-        let (bytes, durations_output) = match ceil.as_slice() {
-            [name] => (onnx_patch::add_float_output(&bytes, name)?, Some(name.clone())),
+        let durations_output = match ceil.as_slice() {
+            [name] => Some(name.clone()),
             _ => {
                 tracing::warn!(model = %model.display(), "no single Ceil node: phoneme timings will be estimated from the audio length");
-                (bytes, None)
+                None
             }
         };
-
-        let env = onnx::environment(onnxruntime)?;
-        let session = Session::builder(env)
-            .map_err(onnx::err)?
-            .with_intra_threads(threads)
-            .map_err(onnx::err)?
-            .commit_from_memory(&bytes)
-            .map_err(|e| anyhow::anyhow!("ONNX Runtime cannot load voice model {}: {e}", model.display()))?;
-        let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+        let session = shared_session(model, threads, || {
+            let bytes = match &durations_output {
+                Some(name) => onnx_patch::add_float_output(&bytes, name)?,
+                None => bytes,
+            };
+            let env = onnx::environment(onnxruntime)?;
+            Session::builder(env)
+                .map_err(onnx::err)?
+                .with_intra_threads(threads)
+                .map_err(onnx::err)?
+                .commit_from_memory(&bytes)
+                .map_err(|e| anyhow::anyhow!("ONNX Runtime cannot load voice model {}: {e}", model.display()))
+        })?;
+        let names: Vec<String> = session.lock().unwrap_or_else(|p| p.into_inner()).inputs().iter().map(|i| i.name().to_string()).collect();
         for needed in ["input", "input_lengths", "scales"] {
-            if !names.contains(&needed) {
+            if !names.iter().any(|n| n == needed) {
                 bail!("voice model {} has no input `{needed}` (inputs: {names:?}): not a Piper voice", model.display());
             }
         }
-        let multi_speaker = cfg.num_speakers > 1 && names.contains(&"sid");
+        let multi_speaker = cfg.num_speakers > 1 && names.iter().any(|n| n == "sid");
         let inf = cfg.inference;
         tracing::info!(
             model = %model.display(),
@@ -181,14 +209,16 @@ impl PiperVoice {
         if self.multi_speaker {
             inputs.push(("sid".into(), Tensor::from_array(([1usize], vec![0i64]))?.into()));
         }
-        let outputs = self.session.run(inputs)?;
-        let (_, audio) = outputs["output"].try_extract_tensor::<f32>()?;
-        let samples = audio.to_vec();
-        let durations: Option<Vec<f32>> = match &self.durations_output {
-            Some(name) => Some(outputs[name.as_str()].try_extract_tensor::<f32>()?.1.to_vec()),
-            None => None,
+        let (samples, durations) = {
+            let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+            let outputs = session.run(inputs)?;
+            let (_, audio) = outputs["output"].try_extract_tensor::<f32>()?;
+            let durations: Option<Vec<f32>> = match &self.durations_output {
+                Some(name) => Some(outputs[name.as_str()].try_extract_tensor::<f32>()?.1.to_vec()),
+                None => None,
+            };
+            (audio.to_vec(), durations)
         };
-        drop(outputs);
 
         let frames: Vec<f32> = match durations {
             Some(d) if d.len() == n => d,
