@@ -107,7 +107,7 @@ impl Default for VideoConfig {
             bitrate_kbps: 2500,
             keyframe_seconds: 2,
             latency_marker: false,
-            preset: "veryfast".into(),
+            preset: "superfast".into(),
         }
     }
 }

@@ -179,28 +179,33 @@ pub fn crop_to_content(pixmap: &Pixmap) -> Result<Placed> {
 /// frame costs about two blends per output pixel (tiny-skia's general pipeline took
 /// three to four times as long for the video host).
 pub fn draw_scaled(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32; 4], scale: f32, dx: f32, dy: f32) {
+    draw_scaled_xy(dst, dst_w, src, content, [scale, scale], dx, dy)
+}
+
+/// `draw_scaled` with a scale across and one down.
+pub fn draw_scaled_xy(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32; 4], scale: [f32; 2], dx: f32, dy: f32) {
     let (sw, sh) = (src.width() as usize, src.height() as usize);
     let dst_h = dst.len() / 4 / dst_w;
     let [cx0, cy0, cx1, cy1] = content.map(|v| v as usize);
-    if cx1 <= cx0 || cy1 <= cy0 || scale <= 0.0 {
+    if cx1 <= cx0 || cy1 <= cy0 || scale[0] <= 0.0 || scale[1] <= 0.0 {
         return;
     }
     // Output pixels whose centre maps inside the content box (with the filter's reach).
-    let to_out = |s: usize, d: f32| s as f32 * scale + d;
-    let ox0 = to_out(cx0, dx).floor().max(0.0) as usize;
-    let ox1 = (to_out(cx1, dx).ceil().max(0.0) as usize).min(dst_w);
-    let oy0 = to_out(cy0, dy).floor().max(0.0) as usize;
-    let oy1 = (to_out(cy1, dy).ceil().max(0.0) as usize).min(dst_h);
+    let to_out = |s: usize, d: f32, scale: f32| s as f32 * scale + d;
+    let ox0 = to_out(cx0, dx, scale[0]).floor().max(0.0) as usize;
+    let ox1 = (to_out(cx1, dx, scale[0]).ceil().max(0.0) as usize).min(dst_w);
+    let oy0 = to_out(cy0, dy, scale[1]).floor().max(0.0) as usize;
+    let oy1 = (to_out(cy1, dy, scale[1]).ceil().max(0.0) as usize).min(dst_h);
     if ox1 <= ox0 || oy1 <= oy0 {
         return;
     }
     // Source sample and weight (0..=256 of the next one) per output column and row.
-    let tap = |o: usize, d: f32, len: usize| -> (usize, u32) {
+    let tap = |o: usize, d: f32, scale: f32, len: usize| -> (usize, u32) {
         let s = ((o as f32 + 0.5 - d) / scale - 0.5).clamp(0.0, (len - 1) as f32);
         let i = (s.floor() as usize).min(len - 1);
         (i, ((s - i as f32) * 256.0) as u32)
     };
-    let xs: Vec<(usize, u32)> = (ox0..ox1).map(|o| tap(o, dx, sw)).collect();
+    let xs: Vec<(usize, u32)> = (ox0..ox1).map(|o| tap(o, dx, scale[0], sw)).collect();
     let data = src.data();
     let width = ox1 - ox0;
     // Two horizontally scaled source rows, by source row index.
@@ -215,7 +220,7 @@ pub fn draw_scaled(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32; 4]
         }
     };
     for oy in oy0..oy1 {
-        let (iy, fy) = tap(oy, dy, sh);
+        let (iy, fy) = tap(oy, dy, scale[1], sh);
         let jy = (iy + 1).min(sh - 1);
         if !(cy0.saturating_sub(1)..cy1 + 1).contains(&iy) {
             continue;
@@ -248,6 +253,64 @@ pub fn draw_scaled(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32; 4]
                 for c in 0..4 {
                     px[c] = (v(c) + (px[c] as u32 * keep + 127) / 255).min(255) as u8;
                 }
+            }
+        }
+    }
+}
+
+/// Draws premultiplied RGBA `src`, placed at (`x`, `y`) and then moved by `t` (as
+/// tiny-skia's draw_pixmap places it), over the premultiplied RGBA frame `dst`
+/// (`dst_w` pixels a row): bilinear, source-over, texels outside the pixmap
+/// transparent (so its edges come out smooth). Integer arithmetic, one pass over the
+/// pixels the moved pixmap covers: a fraction of tiny-skia's float pipeline, which
+/// drew the sprite host's rotating head.
+pub fn draw_affine(dst: &mut [u8], dst_w: usize, src: &Pixmap, x: i32, y: i32, t: resvg::tiny_skia::Transform) {
+    let Some(inv) = t.invert() else { return };
+    let (sw, sh) = (src.width() as i32, src.height() as i32);
+    let dst_h = (dst.len() / 4 / dst_w) as i32;
+    // The frame pixels the moved pixmap may cover.
+    let corners = [(0, 0), (sw, 0), (0, sh), (sw, sh)].map(|(cx, cy)| {
+        let (px, py) = ((cx + x) as f32, (cy + y) as f32);
+        (t.sx * px + t.kx * py + t.tx, t.ky * px + t.sy * py + t.ty)
+    });
+    let fold = |f: fn(f32, f32) -> f32, init: f32, pick: fn(&(f32, f32)) -> f32| corners.iter().map(pick).fold(init, f);
+    let ox0 = (fold(f32::min, f32::MAX, |c| c.0).floor() as i32 - 1).max(0);
+    let ox1 = (fold(f32::max, f32::MIN, |c| c.0).ceil() as i32 + 1).min(dst_w as i32);
+    let oy0 = (fold(f32::min, f32::MAX, |c| c.1).floor() as i32 - 1).max(0);
+    let oy1 = (fold(f32::max, f32::MIN, |c| c.1).ceil() as i32 + 1).min(dst_h);
+    let data = src.data();
+    let texel = |tx: i32, ty: i32| -> [u32; 4] {
+        if tx < 0 || ty < 0 || tx >= sw || ty >= sh {
+            return [0; 4];
+        }
+        let i = ((ty * sw + tx) * 4) as usize;
+        [data[i] as u32, data[i + 1] as u32, data[i + 2] as u32, data[i + 3] as u32]
+    };
+    // Source position (texel centres at integers) of a frame pixel centre, in 1/256 texel.
+    let (du, dv) = ((inv.sx * 256.0) as i64, (inv.ky * 256.0) as i64);
+    for oy in oy0..oy1 {
+        let (px, py) = (ox0 as f32 + 0.5, oy as f32 + 0.5);
+        let mut u = ((inv.sx * px + inv.kx * py + inv.tx - x as f32 - 0.5) * 256.0) as i64;
+        let mut v = ((inv.ky * px + inv.sy * py + inv.ty - y as f32 - 0.5) * 256.0) as i64;
+        let row = &mut dst[(oy as usize * dst_w) * 4..(oy as usize * dst_w + dst_w) * 4];
+        for ox in ox0..ox1 {
+            let (tx, ty) = ((u >> 8) as i32, (v >> 8) as i32);
+            let (fx, fy) = ((u & 255) as u32, (v & 255) as u32);
+            u += du;
+            v += dv;
+            if tx < -1 || ty < -1 || tx >= sw || ty >= sh {
+                continue;
+            }
+            let (p00, p01, p10, p11) = (texel(tx, ty), texel(tx + 1, ty), texel(tx, ty + 1), texel(tx + 1, ty + 1));
+            let s = |c: usize| ((p00[c] * (256 - fx) + p01[c] * fx) * (256 - fy) + (p10[c] * (256 - fx) + p11[c] * fx) * fy + (1 << 15)) >> 16;
+            let a = s(3);
+            if a == 0 {
+                continue;
+            }
+            let px = &mut row[ox as usize * 4..ox as usize * 4 + 4];
+            let keep = 255 - a.min(255);
+            for c in 0..4 {
+                px[c] = (s(c) + (px[c] as u32 * keep + 127) / 255).min(255) as u8;
             }
         }
     }

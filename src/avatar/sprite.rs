@@ -267,10 +267,18 @@ impl SpriteAvatar {
                 }
                 frame.draw_pixmap(0, 0, scratch.as_ref(), &PixmapPaint::default(), Transform::identity(), None);
             }
-            None => frame.draw_pixmap(set.body.x, set.body.y, set.body.pixmap.as_ref(), &paint, body, None),
+            None => {
+                // The resting body only scales down and shifts: the separable path.
+                let l = &set.body;
+                let whole = [0, 0, l.pixmap.width(), l.pixmap.height()];
+                let (sy, dy) = (body.sy, l.y as f32 * body.sy + body.ty);
+                let width = frame.width() as usize;
+                raster::draw_scaled_xy(frame.data_mut(), width, &l.pixmap, whole, [body.sx, sy], l.x as f32 * body.sx + body.tx, dy);
+            }
         }
-        for (layer, t) in [(&set.head, head), (&set.eyes[&pose.eyes], head), (&set.mouths[&pose.mouth], head)] {
-            frame.draw_pixmap(layer.x, layer.y, layer.pixmap.as_ref(), &paint, t, None);
+        let width = frame.width() as usize;
+        for layer in [&set.head, &set.eyes[&pose.eyes], &set.mouths[&pose.mouth]] {
+            raster::draw_affine(frame.data_mut(), width, &layer.pixmap, layer.x, layer.y, head);
         }
     }
 

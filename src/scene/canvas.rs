@@ -38,6 +38,7 @@ pub struct Canvas {
 
 impl Canvas {
     pub fn new(width: u32, height: u32) -> Canvas {
+        debug_assert!(width % 2 == 0 && height % 2 == 0, "I420 needs even sides");
         let rgba = Pixmap::new(width, height).expect("frame size is checked by the config");
         let luma = (width * height) as usize;
         let mut i420 = vec![16u8; luma + luma / 2];
@@ -79,39 +80,34 @@ impl Canvas {
     }
 
     /// Converts `region` of the canvas (grown to even corners) to I420. Chroma is the
-    /// mean of each 2x2 block.
+    /// mean of each 2x2 block. The frame's sides are even (the config checks).
     pub fn convert(&mut self, region: &Region) {
-        let (w, h) = (self.width(), self.height());
-        // Grown to even corners: I420 carries one chroma sample per 2x2 pixels.
-        let r = Region { x0: region.x0 & !1, y0: region.y0 & !1, x1: ((region.x1 + 1) & !1).min(w), y1: ((region.y1 + 1) & !1).min(h) };
-        let (w, luma) = (w as usize, (w * h) as usize);
-        let cw = w / 2;
+        let (w, h) = (self.width() as usize, self.height() as usize);
+        let x0 = region.x0 as usize & !1;
+        let y0 = region.y0 as usize & !1;
+        let x1 = ((region.x1 as usize + 1) & !1).min(w);
+        let y1 = ((region.y1 as usize + 1) & !1).min(h);
+        let luma = w * h;
         let rgba = self.rgba.data();
         let (y_plane, chroma) = self.i420.split_at_mut(luma);
         let (u_plane, v_plane) = chroma.split_at_mut(luma / 4);
-        let dot = |k: &[i32; 3], p: &[u8]| k[0] * p[0] as i32 + k[1] * p[1] as i32 + k[2] * p[2] as i32;
-        for y in (r.y0 as usize..r.y1 as usize).step_by(2) {
-            let pair = y + 1 < h as usize;
-            for x in (r.x0 as usize..r.x1 as usize).step_by(2) {
-                let mut sum = [0i32; 3];
-                let mut n = 0;
-                for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                    let (px, py) = (x + dx, y + dy);
-                    if px >= w || (dy == 1 && !pair) {
-                        continue;
-                    }
-                    let p = &rgba[(py * w + px) * 4..][..3];
-                    y_plane[py * w + px] = ((dot(&Y, p) + (16 << 16) + (1 << 15)) >> 16) as u8;
-                    for c in 0..3 {
-                        sum[c] += p[c] as i32;
-                    }
-                    n += 1;
+        let luma_of = |p: &[u8]| ((Y[0] * p[0] as i32 + Y[1] * p[1] as i32 + Y[2] * p[2] as i32 + (16 << 16) + (1 << 15)) >> 16) as u8;
+        for y in (y0..y1).step_by(2) {
+            let rows = [&rgba[(y * w + x0) * 4..(y * w + x1) * 4], &rgba[((y + 1) * w + x0) * 4..((y + 1) * w + x1) * 4]];
+            for (dy, row) in rows.iter().enumerate() {
+                let out = &mut y_plane[(y + dy) * w + x0..(y + dy) * w + x1];
+                for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
+                    *o = luma_of(p);
                 }
-                let mean = sum.map(|s| (s + n / 2) / n);
-                let m = [mean[0] as u8, mean[1] as u8, mean[2] as u8];
-                let c = (y / 2) * cw + x / 2;
-                u_plane[c] = ((dot(&U, &m) + (128 << 16) + (1 << 15)) >> 16).clamp(0, 255) as u8;
-                v_plane[c] = ((dot(&V, &m) + (128 << 16) + (1 << 15)) >> 16).clamp(0, 255) as u8;
+            }
+            let c = (y / 2) * (w / 2) + x0 / 2;
+            let (us, vs) = (&mut u_plane[c..c + (x1 - x0) / 2], &mut v_plane[c..c + (x1 - x0) / 2]);
+            for ((u, v), (a, b)) in us.iter_mut().zip(vs.iter_mut()).zip(rows[0].chunks_exact(8).zip(rows[1].chunks_exact(8))) {
+                // Sums of four pixels: the mean's coefficients are a quarter.
+                let sum = |c: usize| a[c] as i32 + a[c + 4] as i32 + b[c] as i32 + b[c + 4] as i32;
+                let (r, g, bl) = (sum(0), sum(1), sum(2));
+                *u = ((U[0] * r + U[1] * g + U[2] * bl + (128 << 18) + (1 << 17)) >> 18).clamp(0, 255) as u8;
+                *v = ((V[0] * r + V[1] * g + V[2] * bl + (128 << 18) + (1 << 17)) >> 18).clamp(0, 255) as u8;
             }
         }
     }
