@@ -7,12 +7,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use gstreamer as gst;
-use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
 use serde::Serialize;
 
 use crate::config::{Config, X264_PRESETS};
@@ -89,30 +86,8 @@ fn measure(config: &Config, scene: &mut Scene, frames: usize, dir: &Path) -> Res
 /// Encodes `frames` into `file`; the wall time from first push to the end (one
 /// encoder thread, so wall time is its CPU time on an idle core).
 fn encode(config: &Config, element: &str, frames: &[Vec<u8>], file: &Path) -> Result<f64> {
-    let desc = format!("appsrc name=src format=time ! {element} ! h264parse ! matroskamux ! filesink location={}", file.display());
-    let pipeline = gst::parse::launch(&desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow::anyhow!("not a pipeline"))?;
-    let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).context("appsrc")?;
-    src.set_caps(Some(&media::video_caps(config)));
-    src.set_max_buffers(4);
-    src.set_block(true);
-    pipeline.set_state(gst::State::Playing)?;
-    let frame_ns = 1_000_000_000 / config.video.fps as u64;
-    let t = Instant::now();
-    for (i, f) in frames.iter().enumerate() {
-        let mut b = gst::Buffer::from_slice(f.clone());
-        media::stamp(b.get_mut().expect("writable"), i as u64 * frame_ns, frame_ns);
-        src.push_buffer(b).map_err(|e| anyhow::anyhow!("push: {e:?}"))?;
-    }
-    src.end_of_stream()?;
-    let bus = pipeline.bus().context("bus")?;
-    let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(300), &[gst::MessageType::Eos, gst::MessageType::Error]);
-    let elapsed = t.elapsed().as_secs_f64();
-    pipeline.set_state(gst::State::Null)?;
-    match msg.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => Ok(elapsed),
-        Some(gst::MessageView::Error(e)) => bail!("{}", e.error()),
-        _ => bail!("the encoder did not finish"),
-    }
+    let rest = format!("{element} ! h264parse ! matroskamux ! filesink location={}", file.display());
+    super::time_encode(config, &rest, frames.iter().map(|f| gst::Buffer::from_slice(f.clone())))
 }
 
 /// (PSNR dB, SSIM) of `encoded` against `reference`, by ffmpeg.

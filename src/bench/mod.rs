@@ -182,7 +182,15 @@ fn render_fps(config: &Config, scene: &mut Scene, frames: usize) -> f64 {
 fn encode_floor_fps(config: &Config, scene: &mut Scene, frames: u64) -> Result<f64> {
     let mut distinct = Vec::new();
     sample_frames(config, scene, 50, |f| distinct.push(gst::Buffer::from_slice(f.to_vec())));
-    let desc = format!("appsrc name=src format=time ! {} ! fakesink sync=false", media::video_encoder_description(config));
+    let rest = format!("{} ! fakesink sync=false", media::video_encoder_description(config));
+    let seconds = time_encode(config, &rest, (0..frames as usize).map(|i| distinct[i % distinct.len()].copy()))?;
+    Ok(frames as f64 / seconds)
+}
+
+/// Pushes `frames` (I420 at the config's size, stamped here from their index) through
+/// `appsrc ! {rest}` and waits for the end: seconds from the first push to EOS.
+pub(crate) fn time_encode(config: &Config, rest: &str, frames: impl Iterator<Item = gst::Buffer>) -> Result<f64> {
+    let desc = format!("appsrc name=src format=time ! {rest}");
     let pipeline = gst::parse::launch(&desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow::anyhow!("not a pipeline"))?;
     let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).context("appsrc")?;
     src.set_caps(Some(&media::video_caps(config)));
@@ -191,19 +199,19 @@ fn encode_floor_fps(config: &Config, scene: &mut Scene, frames: u64) -> Result<f
     pipeline.set_state(gst::State::Playing)?;
     let frame_ns = 1_000_000_000 / config.video.fps as u64;
     let t = Instant::now();
-    for i in 0..frames {
-        let mut b = distinct[(i as usize) % distinct.len()].copy();
-        media::stamp(b.get_mut().expect("writable"), i * frame_ns, frame_ns);
+    for (i, mut b) in frames.enumerate() {
+        media::stamp(b.get_mut().expect("writable"), i as u64 * frame_ns, frame_ns);
         src.push_buffer(b).map_err(|e| anyhow::anyhow!("encode bench push: {e:?}"))?;
     }
     src.end_of_stream()?;
     let bus = pipeline.bus().context("bus")?;
-    let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(120), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(300), &[gst::MessageType::Eos, gst::MessageType::Error]);
     let elapsed = t.elapsed().as_secs_f64();
     pipeline.set_state(gst::State::Null)?;
     match msg.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => Ok(frames as f64 / elapsed),
-        _ => bail!("encode benchmark did not finish"),
+        Some(gst::MessageView::Eos(_)) => Ok(elapsed),
+        Some(gst::MessageView::Error(e)) => bail!("encoding: {}", e.error()),
+        _ => bail!("the encode benchmark did not finish"),
     }
 }
 
