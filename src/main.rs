@@ -89,6 +89,16 @@ enum Command {
         /// quality (PSNR, SSIM) against the uncompressed frames.
         #[arg(long)]
         encoders: bool,
+        /// Instead: how many live channels (real processes, outputs to files) this
+        /// machine holds with no late or dropped frame, one more each round.
+        #[arg(long)]
+        channels: bool,
+        /// With --channels: how long each round runs.
+        #[arg(long, default_value_t = 60)]
+        channel_seconds: u32,
+        /// With --channels: stop after this many.
+        #[arg(long, default_value_t = 12)]
+        max_channels: usize,
     },
 }
 
@@ -364,8 +374,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { config, json, seconds, encoders } => {
-            let config = Config::load(&config)?;
+        Command::Bench { config, json, seconds, encoders, channels, channel_seconds, max_channels } => {
+            let config_path = config;
+            let config = Config::load(&config_path)?;
             if cfg!(debug_assertions) {
                 tracing::warn!("debug build: figures are not meaningful; use `cargo run --release -- bench`");
             }
@@ -382,7 +393,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let report = bench::run(&config, seconds)?;
+            let mut report = bench::run(&config, seconds)?;
+            if channels {
+                report.channels = Some(bench::channels::run(&config_path, channel_seconds, max_channels)?);
+            }
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -406,6 +420,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         "  {name:<18}{:7.1}  {} on {} ({}x{} face, batch {}): features {:.2} + crop {:.2} + inference {:.2} + paste {:.2}{enhance} ms/frame",
                         l.fps, l.model, l.provider, l.face_size, l.face_size, l.batch, l.features_ms, l.crop_ms, l.inference_ms, l.paste_ms
                     );
+                }
+                if let Some(c) = &report.channels {
+                    println!("  channels          {:8}  live channels held {} s with no late or dropped frame", c.channels, c.seconds);
+                    for r in &c.rounds {
+                        let cpu: f64 = r.runs.iter().map(|c| c.cpu_cores).sum::<f64>() / r.runs.len() as f64;
+                        let rss = r.runs.iter().map(|c| c.peak_rss_mb).fold(0.0, f64::max);
+                        let late: u64 = r.runs.iter().map(|c| c.late_frames).sum();
+                        let dropped: u64 = r.runs.iter().map(|c| c.dropped_frames).sum();
+                        let verdict = if r.held { "held" } else { "fell behind" };
+                        println!(
+                            "    {} at once: {verdict}, {cpu:.2} cores and at most {rss:.0} MB RSS each, {late} late and {dropped} dropped frames",
+                            r.channels
+                        );
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! `avatarcast bench --json` prints one JSON object with its figures, the reference
 //! piper-tts's synthesis speed beside avatarcast's and the neural lip-sync's stages
-//! among them.
+//! among them; with `--channels`, rounds of real live channels, one more each round,
+//! and the most that held.
 
 mod common;
 
@@ -8,7 +9,7 @@ use common::*;
 
 #[test]
 fn bench_json_reports_the_figures() {
-    let out = run(avatarcast().args(["bench", "--json", "--seconds", "3"]));
+    let out = run(avatarcast().args(["bench", "--json", "--seconds", "3", "--channels", "--channel-seconds", "6", "--max-channels", "2"]));
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.trim().lines().count(), 1, "one line of JSON on stdout: {stdout}");
@@ -30,4 +31,24 @@ fn bench_json_reports_the_figures() {
         .sum();
     let fps = l["fps"].as_f64().unwrap();
     assert!((fps * stages / 1000.0 - 1.0).abs() < 0.05, "fps {fps} is not the stages' total {stages} ms: {l}");
+
+    // Rounds of live channels: each channel's CPU and memory; the figure is the last
+    // round of an unbroken run of rounds that held.
+    let c = &v["channels"];
+    let rounds = c["rounds"].as_array().unwrap_or_else(|| panic!("no channel rounds: {v}"));
+    assert!(!rounds.is_empty() && rounds.len() <= 2, "{c}");
+    for (i, r) in rounds.iter().enumerate() {
+        let runs = r["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), i + 1, "round {i} runs {} channels: {c}", runs.len());
+        for ch in runs {
+            assert!(ch["cpu_cores"].as_f64().unwrap() > 0.05, "{ch}");
+            assert!(ch["peak_rss_mb"].as_f64().unwrap() > 50.0, "{ch}");
+            let clean = ch["late_frames"].as_u64() == Some(0) && ch["dropped_frames"].as_u64() == Some(0);
+            if r["held"].as_bool().unwrap() {
+                assert!(clean, "a round that held had a late or dropped frame: {r}");
+            }
+        }
+    }
+    let held = rounds.iter().take_while(|r| r["held"].as_bool().unwrap()).count();
+    assert_eq!(c["channels"].as_u64(), Some(held as u64), "{c}");
 }

@@ -1,6 +1,7 @@
 //! `avatarcast bench`: the figures that say what a channel costs, measured in one
 //! run of a release build.
 
+pub mod channels;
 pub mod encoders;
 
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub struct BenchReport {
     /// config's pack's model, or the same network with its initial weights (it costs
     /// the same) when the pack has none.
     pub face_model: LipsyncBench,
+    /// `--channels`: live channels this machine holds (bench/channels.rs).
+    pub channels: Option<channels::ChannelsReport>,
 }
 
 /// Milliseconds per frame of each stage of the neural lip-sync, and frames per second
@@ -126,6 +129,7 @@ pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
         mouth_model_x_realtime,
         neural_lipsync,
         face_model,
+        channels: None,
     })
 }
 
