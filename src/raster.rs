@@ -209,16 +209,43 @@ pub fn draw_scaled_xy(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32;
     let data = src.data();
     let width = ox1 - ox0;
     // Two horizontally scaled source rows, by source row index.
-    let mut rows: [(usize, Vec<u32>); 2] = [(usize::MAX, vec![0; width * 4]), (usize::MAX, vec![0; width * 4])];
-    let scale_row = |row: usize, out: &mut Vec<u32>| {
+    // 8-bit samples in u16 lanes: both passes fit 16 bits (255 x 256), twice the
+    // lanes of 32-bit arithmetic.
+    let mut rows: [(usize, Vec<u16>); 2] = [(usize::MAX, vec![0; width * 4]), (usize::MAX, vec![0; width * 4])];
+    // Not scaled across (the sprite body, which only shifts), the columns between the
+    // clamped edges take the same weight of consecutive samples: a loop the compiler
+    // vectorizes. `run` is that stretch of columns.
+    let run = {
+        let mid = width / 2;
+        let (im, fm) = xs[mid];
+        let same = |k: usize| xs[k].1 == fm && xs[k].0 + mid == im + k && xs[k].0 + 1 < sw;
+        let (mut a, mut b) = (mid, mid);
+        while a > 0 && same(a - 1) {
+            a -= 1;
+        }
+        while b < width && same(b) {
+            b += 1;
+        }
+        a..b
+    };
+    let scale_row = |row: usize, out: &mut Vec<u16>| {
         let line = &data[row * sw * 4..(row + 1) * sw * 4];
-        for (k, &(i, f)) in xs.iter().enumerate() {
+        if !run.is_empty() {
+            let (i0, f) = xs[run.start];
+            let n = run.len() * 4;
+            let (a, b) = (&line[i0 * 4..i0 * 4 + n], &line[(i0 + 1) * 4..(i0 + 1) * 4 + n]);
+            for ((o, &x), &y) in out[run.start * 4..run.end * 4].iter_mut().zip(a).zip(b) {
+                *o = (x as u16 * (256 - f as u16) + y as u16 * f as u16 + 128) >> 8;
+            }
+        }
+        for (k, &(i, f)) in xs.iter().enumerate().filter(|(k, _)| !run.contains(k)) {
             let j = (i + 1).min(sw - 1);
             for c in 0..4 {
-                out[k * 4 + c] = line[i * 4 + c] as u32 * (256 - f) + line[j * 4 + c] as u32 * f;
+                out[k * 4 + c] = (line[i * 4 + c] as u16 * (256 - f as u16) + line[j * 4 + c] as u16 * f as u16 + 128) >> 8;
             }
         }
     };
+    let mut blended = vec![0u8; width * 4];
     for oy in oy0..oy1 {
         let (iy, fy) = tap(oy, dy, scale[1], sh);
         let jy = (iy + 1).min(sh - 1);
@@ -235,23 +262,20 @@ pub fn draw_scaled_xy(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32;
         }
         let top = if rows[0].0 == iy { &rows[0].1 } else { &rows[1].1 };
         let bottom = if rows[0].0 == jy { &rows[0].1 } else { &rows[1].1 };
+        // Blended down, the row at once (vectorized), then laid over.
+        for ((v, &t), &b) in blended.iter_mut().zip(top).zip(bottom) {
+            *v = ((t * (256 - fy as u16) + b * fy as u16 + 128) >> 8) as u8;
+        }
         let out = &mut dst[(oy * dst_w + ox0) * 4..(oy * dst_w + ox1) * 4];
-        for k in 0..width {
-            // 16.16 fixed point down to 0..255.
-            let v = |c: usize| (top[k * 4 + c] * (256 - fy) + bottom[k * 4 + c] * fy + (1 << 15)) >> 16;
-            let a = v(3);
-            if a == 0 {
-                continue;
-            }
-            let px = &mut out[k * 4..k * 4 + 4];
-            if a >= 255 {
-                for c in 0..4 {
-                    px[c] = v(c).min(255) as u8;
-                }
-            } else {
-                let keep = 255 - a;
-                for c in 0..4 {
-                    px[c] = (v(c) + (px[c] as u32 * keep + 127) / 255).min(255) as u8;
+        for (px, v) in out.chunks_exact_mut(4).zip(blended.chunks_exact(4)) {
+            match v[3] {
+                0 => {}
+                255 => px.copy_from_slice(v),
+                a => {
+                    let keep = 255 - a as u32;
+                    for c in 0..4 {
+                        px[c] = (v[c] as u32 + (px[c] as u32 * keep + 127) / 255).min(255) as u8;
+                    }
                 }
             }
         }
@@ -301,7 +325,25 @@ pub fn draw_affine(dst: &mut [u8], dst_w: usize, src: &Pixmap, x: i32, y: i32, t
             if tx < -1 || ty < -1 || tx >= sw || ty >= sh {
                 continue;
             }
-            let (p00, p01, p10, p11) = (texel(tx, ty), texel(tx + 1, ty), texel(tx, ty + 1), texel(tx + 1, ty + 1));
+            // Inside the pixmap (most pixels) the four texels are two 8-byte runs, and a
+            // transparent neighbourhood is skipped at once.
+            let (p00, p01, p10, p11) = if tx >= 0 && ty >= 0 && tx + 1 < sw && ty + 1 < sh {
+                let i = ((ty * sw + tx) * 4) as usize;
+                let j = i + sw as usize * 4;
+                let (r0, r1) = (&data[i..i + 8], &data[j..j + 8]);
+                if r0[3] | r0[7] | r1[3] | r1[7] == 0 {
+                    continue;
+                }
+                // A flat opaque patch (skin, hair) needs no filtering.
+                if r0[3] == 255 && r0[..4] == r0[4..] && r0 == r1 {
+                    row[ox as usize * 4..ox as usize * 4 + 4].copy_from_slice(&r0[..4]);
+                    continue;
+                }
+                let px = |r: &[u8], o: usize| [r[o] as u32, r[o + 1] as u32, r[o + 2] as u32, r[o + 3] as u32];
+                (px(r0, 0), px(r0, 4), px(r1, 0), px(r1, 4))
+            } else {
+                (texel(tx, ty), texel(tx + 1, ty), texel(tx, ty + 1), texel(tx + 1, ty + 1))
+            };
             let s = |c: usize| ((p00[c] * (256 - fx) + p01[c] * fx) * (256 - fy) + (p10[c] * (256 - fx) + p11[c] * fx) * fy + (1 << 15)) >> 16;
             let a = s(3);
             if a == 0 {
