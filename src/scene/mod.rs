@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use resvg::tiny_skia::{Color, FilterQuality, Pixmap, PixmapPaint, Transform};
+use resvg::tiny_skia::{Color, Pixmap, PixmapPaint, Transform};
 use serde::Deserialize;
 
 use crate::avatar::{Avatar, Plan};
@@ -311,8 +311,6 @@ impl Scene {
                 self.canvas.copy_from(background, r);
             }
         }
-        let paint = PixmapPaint { quality: FilterQuality::Nearest, ..Default::default() };
-        let identity = Transform::identity();
         for (i, layer) in LAYERS.iter().enumerate() {
             if !dirty[i] || now[i].is_none() {
                 continue;
@@ -333,7 +331,9 @@ impl Scene {
                 Layer::Label => Some(&self.label),
             };
             if let Some(p) = placed {
-                frame.draw_pixmap(p.x, p.y, p.pixmap.as_ref(), &paint, identity, None);
+                // At whole pixels, unscaled: the integer blitter is a copy where opaque.
+                let whole = [0, 0, p.pixmap.width(), p.pixmap.height()];
+                raster::draw_scaled(frame.data_mut(), w as usize, &p.pixmap, whole, 1.0, p.x as f32, p.y as f32);
             }
         }
         for r in &regions {
