@@ -130,6 +130,8 @@ pub struct Scene {
     caption_version: u64,
     /// The next frame is drawn whole (first frame, background switched).
     redraw_all: bool,
+    /// The regions redrawn in the last frame (the buffer, reused).
+    regions: Vec<Region>,
     /// Draws the latency marker (video.latency_marker).
     latency_marker: bool,
 }
@@ -198,6 +200,7 @@ impl Scene {
             card_version: 0,
             caption_version: 0,
             redraw_all: true,
+            regions: Vec::new(),
             latency_marker: config.video.latency_marker,
         })
     }
@@ -276,7 +279,9 @@ impl Scene {
         let now = self.layers_now(plan, overlays);
         let moving_background = self.fade.is_some() || matches!(self.backgrounds.get(&self.background), Some(Background::Video(_)));
         let mut dirty = [false; 6];
-        let mut regions: Vec<Region> = Vec::new();
+        // Kept between frames: no allocation per frame.
+        let mut regions = std::mem::take(&mut self.regions);
+        regions.clear();
         if std::mem::take(&mut self.redraw_all) || moving_background {
             regions.push(self.canvas.whole());
         } else {
@@ -292,13 +297,12 @@ impl Scene {
         // and its region with it, until nothing more is touched.
         loop {
             canvas::merge(&mut regions);
-            let touched: Vec<usize> = (0..LAYERS.len())
-                .filter(|&i| !dirty[i] && now[i].is_some_and(|s| regions.iter().any(|r| r.intersects(&s.region))))
-                .collect();
-            if touched.is_empty() {
+            let touched: [bool; 6] =
+                std::array::from_fn(|i| !dirty[i] && now[i].is_some_and(|s| regions.iter().any(|r| r.intersects(&s.region))));
+            if !touched.contains(&true) {
                 break;
             }
-            for i in touched {
+            for i in (0..LAYERS.len()).filter(|&i| touched[i]) {
                 dirty[i] = true;
                 regions.extend(now[i].map(|s| s.region));
             }
@@ -339,6 +343,7 @@ impl Scene {
         for r in &regions {
             self.canvas.convert(r);
         }
+        self.regions = regions;
         self.shown = now;
     }
 
