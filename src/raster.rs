@@ -45,10 +45,6 @@ impl Region {
     pub fn union(&self, o: &Region) -> Region {
         Region { x0: self.x0.min(o.x0), y0: self.y0.min(o.y0), x1: self.x1.max(o.x1), y1: self.y1.max(o.y1) }
     }
-
-    pub fn area(&self) -> u64 {
-        (self.x1 - self.x0) as u64 * (self.y1 - self.y0) as u64
-    }
 }
 
 fn fonts() -> Arc<usvg::fontdb::Database> {

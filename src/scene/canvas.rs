@@ -5,7 +5,7 @@
 
 use resvg::tiny_skia::Pixmap;
 
-pub use crate::raster::Region;
+use crate::raster::Region;
 
 /// Merges overlapping regions into their bounding boxes until none overlap.
 pub fn merge(regions: &mut Vec<Region>) {
