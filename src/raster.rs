@@ -201,13 +201,18 @@ pub fn draw_scaled_xy(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32;
         let i = (s.floor() as usize).min(len - 1);
         (i, ((s - i as f32) * 256.0) as u32)
     };
-    let xs: Vec<(usize, u32)> = (ox0..ox1).map(|o| tap(o, dx, scale[0], sw)).collect();
+    // The buffers of the last call on this thread: a frame's blits allocate nothing.
+    let BlitScratch { mut xs, rows: [mut row0, mut row1], mut blended } = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    xs.clear();
+    xs.extend((ox0..ox1).map(|o| tap(o, dx, scale[0], sw)));
     let data = src.data();
     let width = ox1 - ox0;
     // Two horizontally scaled source rows, by source row index.
     // 8-bit samples in u16 lanes: both passes fit 16 bits (255 x 256), twice the
     // lanes of 32-bit arithmetic.
-    let mut rows: [(usize, Vec<u16>); 2] = [(usize::MAX, vec![0; width * 4]), (usize::MAX, vec![0; width * 4])];
+    row0.resize(width * 4, 0);
+    row1.resize(width * 4, 0);
+    let mut rows: [(usize, Vec<u16>); 2] = [(usize::MAX, row0), (usize::MAX, row1)];
     // Not scaled across (the sprite body, which only shifts), the columns between the
     // clamped edges take the same weight of consecutive samples: a loop the compiler
     // vectorizes. `run` is that stretch of columns.
@@ -241,7 +246,7 @@ pub fn draw_scaled_xy(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32;
             }
         }
     };
-    let mut blended = vec![0u8; width * 4];
+    blended.resize(width * 4, 0);
     for oy in oy0..oy1 {
         let (iy, fy) = tap(oy, dy, scale[1], sh);
         let jy = (iy + 1).min(sh - 1);
@@ -276,6 +281,20 @@ pub fn draw_scaled_xy(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32;
             }
         }
     }
+    let [(_, row0), (_, row1)] = rows;
+    SCRATCH.with(|s| *s.borrow_mut() = BlitScratch { xs, rows: [row0, row1], blended });
+}
+
+/// `draw_scaled_xy`'s buffers, kept per thread between calls.
+#[derive(Default)]
+struct BlitScratch {
+    xs: Vec<(usize, u32)>,
+    rows: [Vec<u16>; 2],
+    blended: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<BlitScratch> = std::cell::RefCell::default();
 }
 
 /// Draws premultiplied RGBA `src`, placed at (`x`, `y`) and then moved by `t` (as
