@@ -10,6 +10,7 @@ pub mod import;
 pub mod key;
 pub mod motion;
 pub mod sprite;
+mod sprite_layer;
 pub mod train;
 pub mod video;
 

@@ -10,6 +10,7 @@ use resvg::tiny_skia::{BlendMode, Color, FilterQuality, Pixmap, PixmapMut, Pixma
 use serde::Deserialize;
 
 use super::motion::{Eyes, HeadMove, Pose};
+use super::sprite_layer::SpriteLayer;
 use super::{FramingRects, Framing, Placement};
 use crate::lipsync::Mouth;
 use crate::raster::{self, Placed, Region};
@@ -70,12 +71,12 @@ const BLEND_FRAMES: u64 = 4;
 /// The pack's layers drawn for one framing.
 struct Layers {
     placement: Placement,
-    body: Placed,
+    body: SpriteLayer,
     /// Gesture body poses, by gesture name.
-    bodies: HashMap<String, Placed>,
-    head: Placed,
-    eyes: HashMap<Eyes, Placed>,
-    mouths: HashMap<Mouth, Placed>,
+    bodies: HashMap<String, SpriteLayer>,
+    head: SpriteLayer,
+    eyes: HashMap<Eyes, SpriteLayer>,
+    mouths: HashMap<Mouth, SpriteLayer>,
 }
 
 /// A gesture on air: its name and the frame it started.
@@ -140,9 +141,10 @@ impl SpriteAvatar {
         let mut sets = HashMap::new();
         for (framing, rect) in [(Framing::Half, manifest.framing.half), (Framing::Full, manifest.framing.full)] {
             let placement = Placement::fit(rect, width, height);
-            let layer = |file: &str| -> Result<Placed> {
+            let layer = |file: &str| -> Result<SpriteLayer> {
                 let full = raster::render_layer(&art[file], manifest.canvas, width, height, placement.scale, placement.dx, placement.dy)?;
-                raster::crop_to_content(&full).with_context(|| format!("avatar layer {}", pack.join(file).display()))
+                let placed = raster::crop_to_content(&full).with_context(|| format!("avatar layer {}", pack.join(file).display()))?;
+                Ok(SpriteLayer::new(placed))
             };
             let mut eyes = HashMap::new();
             for (e, name) in [(Eyes::Open, "eyes-open"), (Eyes::Half, "eyes-half"), (Eyes::Closed, "eyes-closed")] {
@@ -231,7 +233,7 @@ impl SpriteAvatar {
         let (body, head) = self.transforms(pose);
         let set = &self.sets[&self.framing];
         let gesture = plan.body.as_ref().and_then(|(name, _)| set.bodies.get(&**name));
-        let layers = [(Some(&set.body), body), (gesture, body), (Some(&set.head), head), (set.eyes.get(&pose.eyes), head), (set.mouths.get(&pose.mouth), head)];
+        let layers = [(Some(&set.body.placed), body), (gesture.map(|g| &g.placed), body), (Some(&set.head.placed), head), (set.eyes.get(&pose.eyes).map(|l| &l.placed), head), (set.mouths.get(&pose.mouth).map(|l| &l.placed), head)];
         let mut bounds: Option<Region> = None;
         for (layer, t) in layers {
             let Some(l) = layer else { continue };
@@ -253,32 +255,28 @@ impl SpriteAvatar {
         let set = &self.sets[&self.framing];
         // A gesture pose blends over the resting body, then replaces it.
         let gesture = plan.body.as_ref().and_then(|(name, w)| set.bodies.get(&**name).map(|l| (l, *w)));
+        // The body only shifts sideways and stretches down from the hips.
+        let (sy, dy) = (body.sy, |l: &Placed| l.y as f32 * body.sy + body.ty);
+        let dx = |l: &Placed| l.x as f32 + body.tx;
+        let width = frame.width() as usize;
         match gesture {
-            Some((layer, w)) if w >= 1.0 => frame.draw_pixmap(layer.x, layer.y, layer.pixmap.as_ref(), &paint, body, None),
+            Some((layer, w)) if w >= 1.0 => layer.draw_stretched(frame.data_mut(), width, sy, dx(&layer.placed), dy(&layer.placed)),
             Some((layer, w)) => {
                 // A true cross-dissolve: (1-w)·rest + w·pose summed off-frame, then laid
                 // over the frame; drawn one over the other, the torso would turn see-through.
                 let scratch = self.scratch.get_or_insert_with(|| Pixmap::new(frame.width(), frame.height()).expect("frame size"));
                 scratch.fill(Color::TRANSPARENT);
-                let rest = &set.body;
-                for (l, opacity) in [(rest, 1.0 - w), (layer, w)] {
+                let rest = &set.body.placed;
+                for (l, opacity) in [(rest, 1.0 - w), (&layer.placed, w)] {
                     let add = PixmapPaint { opacity, blend_mode: BlendMode::Plus, ..paint.clone() };
                     scratch.draw_pixmap(l.x, l.y, l.pixmap.as_ref(), &add, body, None);
                 }
                 frame.draw_pixmap(0, 0, scratch.as_ref(), &PixmapPaint::default(), Transform::identity(), None);
             }
-            None => {
-                // The resting body only scales down and shifts: the separable path.
-                let l = &set.body;
-                let whole = [0, 0, l.pixmap.width(), l.pixmap.height()];
-                let (sy, dy) = (body.sy, l.y as f32 * body.sy + body.ty);
-                let width = frame.width() as usize;
-                raster::draw_scaled_xy(frame.data_mut(), width, &l.pixmap, whole, [body.sx, sy], l.x as f32 * body.sx + body.tx, dy);
-            }
+            None => set.body.draw_stretched(frame.data_mut(), width, sy, dx(&set.body.placed), dy(&set.body.placed)),
         }
-        let width = frame.width() as usize;
         for layer in [&set.head, &set.eyes[&pose.eyes], &set.mouths[&pose.mouth]] {
-            raster::draw_affine(frame.data_mut(), width, &layer.pixmap, layer.x, layer.y, head);
+            layer.draw_moved(frame.data_mut(), width, head);
         }
     }
 

@@ -91,25 +91,102 @@ impl Canvas {
         let rgba = self.rgba.data();
         let (y_plane, chroma) = self.i420.split_at_mut(luma);
         let (u_plane, v_plane) = chroma.split_at_mut(luma / 4);
-        let luma_of = |p: &[u8]| ((Y[0] * p[0] as i32 + Y[1] * p[1] as i32 + Y[2] * p[2] as i32 + (16 << 16) + (1 << 15)) >> 16) as u8;
         for y in (y0..y1).step_by(2) {
             let rows = [&rgba[(y * w + x0) * 4..(y * w + x1) * 4], &rgba[((y + 1) * w + x0) * 4..((y + 1) * w + x1) * 4]];
-            for (dy, row) in rows.iter().enumerate() {
-                let out = &mut y_plane[(y + dy) * w + x0..(y + dy) * w + x1];
-                for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
-                    *o = luma_of(p);
-                }
-            }
+            let (luma0, luma1) = y_plane[y * w..(y + 2) * w].split_at_mut(w);
             let c = (y / 2) * (w / 2) + x0 / 2;
-            let (us, vs) = (&mut u_plane[c..c + (x1 - x0) / 2], &mut v_plane[c..c + (x1 - x0) / 2]);
-            for ((u, v), (a, b)) in us.iter_mut().zip(vs.iter_mut()).zip(rows[0].chunks_exact(8).zip(rows[1].chunks_exact(8))) {
-                // Sums of four pixels: the mean's coefficients are a quarter.
-                let sum = |c: usize| a[c] as i32 + a[c + 4] as i32 + b[c] as i32 + b[c + 4] as i32;
-                let (r, g, bl) = (sum(0), sum(1), sum(2));
-                *u = ((U[0] * r + U[1] * g + U[2] * bl + (128 << 18) + (1 << 17)) >> 18).clamp(0, 255) as u8;
-                *v = ((V[0] * r + V[1] * g + V[2] * bl + (128 << 18) + (1 << 17)) >> 18).clamp(0, 255) as u8;
+            let n = (x1 - x0) / 2;
+            convert_rows(rows, [&mut luma0[x0..x1], &mut luma1[x0..x1]], &mut u_plane[c..c + n], &mut v_plane[c..c + n]);
+        }
+    }
+}
+
+/// Two RGBA rows (an even number of pixels) to their two luma rows and one row of
+/// each chroma plane.
+fn convert_rows(rgba: [&[u8]; 2], luma: [&mut [u8]; 2], u: &mut [u8], v: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SSE2 is part of x86-64: eight pixels a step, the same integer arithmetic.
+        let [l0, l1] = luma;
+        let done = sse2::convert_rows(rgba, [&mut *l0, &mut *l1], u, v);
+        convert_rows_scalar([&rgba[0][done * 4..], &rgba[1][done * 4..]], [&mut l0[done..], &mut l1[done..]], &mut u[done / 2..], &mut v[done / 2..]);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    convert_rows_scalar(rgba, luma, u, v);
+}
+
+fn convert_rows_scalar(rgba: [&[u8]; 2], luma: [&mut [u8]; 2], u: &mut [u8], v: &mut [u8]) {
+    let luma_of = |p: &[u8]| ((Y[0] * p[0] as i32 + Y[1] * p[1] as i32 + Y[2] * p[2] as i32 + (16 << 16) + (1 << 15)) >> 16) as u8;
+    for (out, row) in luma.into_iter().zip(rgba) {
+        for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
+            *o = luma_of(p);
+        }
+    }
+    for ((u, v), (a, b)) in u.iter_mut().zip(v.iter_mut()).zip(rgba[0].chunks_exact(8).zip(rgba[1].chunks_exact(8))) {
+        // Sums of four pixels: the mean's coefficients are a quarter.
+        let sum = |c: usize| a[c] as i32 + a[c + 4] as i32 + b[c] as i32 + b[c + 4] as i32;
+        let (r, g, bl) = (sum(0), sum(1), sum(2));
+        *u = ((U[0] * r + U[1] * g + U[2] * bl + (128 << 18) + (1 << 17)) >> 18).clamp(0, 255) as u8;
+        *v = ((V[0] * r + V[1] * g + V[2] * bl + (128 << 18) + (1 << 17)) >> 18).clamp(0, 255) as u8;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::*;
+
+    use super::{U, V, Y};
+
+    /// Converts the longest multiple of eight pixels; returns how many.
+    pub fn convert_rows(rgba: [&[u8]; 2], luma: [&mut [u8]; 2], u: &mut [u8], v: &mut [u8]) -> usize {
+        let blocks = rgba[0].len() / 32;
+        // SAFETY: SSE2 is always there on x86-64, and every load and store stays inside
+        // the slices (blocks of 32 RGBA bytes, 8 luma and 4 chroma bytes, bounds asserted).
+        unsafe {
+            assert!(rgba[1].len() >= blocks * 32 && luma[0].len() >= blocks * 8 && luma[1].len() >= blocks * 8);
+            assert!(u.len() >= blocks * 4 && v.len() >= blocks * 4);
+            let zero = _mm_setzero_si128();
+            // Luma's coefficients are even: halved, they fit 16 bits and give the same result.
+            let cy = _mm_setr_epi16((Y[0] / 2) as i16, (Y[1] / 2) as i16, (Y[2] / 2) as i16, 0, (Y[0] / 2) as i16, (Y[1] / 2) as i16, (Y[2] / 2) as i16, 0);
+            let cu = _mm_setr_epi16(U[0] as i16, U[1] as i16, U[2] as i16, 0, U[0] as i16, U[1] as i16, U[2] as i16, 0);
+            let cv = _mm_setr_epi16(V[0] as i16, V[1] as i16, V[2] as i16, 0, V[0] as i16, V[1] as i16, V[2] as i16, 0);
+            let y_bias = _mm_set1_epi32((16 << 15) + (1 << 14));
+            let c_bias = _mm_set1_epi32((128 << 18) + (1 << 17));
+            // [a0+b0, a1+b1, a2+b2, a3+b3] of madd results m = [a0, b0, a1, b1], n = [a2, b2, a3, b3].
+            let pair_sums = |m: __m128i, n: __m128i| {
+                let (m, n) = (_mm_castsi128_ps(m), _mm_castsi128_ps(n));
+                _mm_add_epi32(_mm_castps_si128(_mm_shuffle_ps::<0b10_00_10_00>(m, n)), _mm_castps_si128(_mm_shuffle_ps::<0b11_01_11_01>(m, n)))
+            };
+            for b in 0..blocks {
+                let mut sums = [zero; 4];
+                for (r, row) in rgba.iter().enumerate() {
+                    let p = row.as_ptr().add(b * 32);
+                    let (q0, q1) = (_mm_loadu_si128(p as *const __m128i), _mm_loadu_si128(p.add(16) as *const __m128i));
+                    let px = [_mm_unpacklo_epi8(q0, zero), _mm_unpackhi_epi8(q0, zero), _mm_unpacklo_epi8(q1, zero), _mm_unpackhi_epi8(q1, zero)];
+                    let lo = pair_sums(_mm_madd_epi16(px[0], cy), _mm_madd_epi16(px[1], cy));
+                    let hi = pair_sums(_mm_madd_epi16(px[2], cy), _mm_madd_epi16(px[3], cy));
+                    let y32 = [_mm_srai_epi32::<15>(_mm_add_epi32(lo, y_bias)), _mm_srai_epi32::<15>(_mm_add_epi32(hi, y_bias))];
+                    let y8 = _mm_packus_epi16(_mm_packs_epi32(y32[0], y32[1]), zero);
+                    _mm_storel_epi64(luma[r].as_mut_ptr().add(b * 8) as *mut __m128i, y8);
+                    for k in 0..4 {
+                        sums[k] = _mm_add_epi16(sums[k], px[k]);
+                    }
+                }
+                // Each 128-bit lane pair holds two pixels of two rows: add its halves for
+                // the 2x2 sums, two chroma samples per pair of lanes.
+                let quad = |k: usize| _mm_add_epi16(sums[k], _mm_srli_si128::<8>(sums[k]));
+                let s01 = _mm_unpacklo_epi64(quad(0), quad(1));
+                let s23 = _mm_unpacklo_epi64(quad(2), quad(3));
+                let chroma = |c: __m128i| {
+                    let t = pair_sums(_mm_madd_epi16(s01, c), _mm_madd_epi16(s23, c));
+                    let t = _mm_srai_epi32::<18>(_mm_add_epi32(t, c_bias));
+                    _mm_cvtsi128_si32(_mm_packus_epi16(_mm_packs_epi32(t, zero), zero))
+                };
+                (u.as_mut_ptr().add(b * 4) as *mut i32).write_unaligned(chroma(cu));
+                (v.as_mut_ptr().add(b * 4) as *mut i32).write_unaligned(chroma(cv));
             }
         }
+        blocks * 8
     }
 }
 
@@ -139,5 +216,31 @@ mod tests {
         let (u, v) = (&c.i420()[8..10], &c.i420()[10..12]);
         assert_eq!((u[0], v[0]), (128, 128));
         assert!(u[1] > 140 && v[1] > 140, "{u:?} {v:?}");
+    }
+
+    #[test]
+    fn vector_conversion_equals_scalar() {
+        // Every byte value in every channel, at widths with and without a tail.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for pixels in [2usize, 8, 14, 64, 190] {
+            let rows: Vec<Vec<u8>> = (0..2)
+                .map(|_| {
+                    (0..pixels * 4)
+                        .map(|_| {
+                            seed ^= seed << 13;
+                            seed ^= seed >> 7;
+                            seed ^= seed << 17;
+                            (seed >> 56) as u8
+                        })
+                        .collect()
+                })
+                .collect();
+            let run = |f: fn([&[u8]; 2], [&mut [u8]; 2], &mut [u8], &mut [u8])| {
+                let (mut l0, mut l1, mut u, mut v) = (vec![0; pixels], vec![0; pixels], vec![0; pixels / 2], vec![0; pixels / 2]);
+                f([&rows[0], &rows[1]], [&mut l0, &mut l1], &mut u, &mut v);
+                (l0, l1, u, v)
+            };
+            assert_eq!(run(convert_rows), run(convert_rows_scalar), "{pixels} pixels");
+        }
     }
 }
