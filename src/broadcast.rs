@@ -34,6 +34,11 @@ use crate::timeline::{Pacing, Timeline};
 const COMMAND_QUEUE: usize = 256;
 /// On stop, the longest wait for the line on air to reach a word boundary.
 const CLOSE_WAIT_SECONDS: u64 = 4;
+/// Live mode: frames are made up to this many frame durations before they are due. The
+/// hand-off to the encoder holds them, so a short stall of the machine (a channel
+/// beside this one starting, the kernel writing back files) is absorbed without a
+/// late frame; 120 ms on the way out is nothing beside an ingest's seconds.
+const LEAD_FRAMES: u64 = 3;
 /// Live mode: a frame whose due time passed more than this many frame durations ago
 /// when its turn comes is not drawn or encoded (its sound still goes out), so a
 /// machine short of CPU keeps the stream on time instead of drifting behind.
@@ -161,6 +166,8 @@ impl Broadcast {
         let frame_ns = 1_000_000_000 / config.video.fps as u64;
         let mut closing_since: Option<u64> = None;
         let mut held: VecDeque<Made> = VecDeque::new();
+        // Tests only: stop the render loop at this frame (tests/health_probes.rs).
+        let stall_at: Option<u64> = std::env::var("AVATARCAST_TEST_STALL_AT_FRAME").ok().and_then(|v| v.parse().ok());
         // Buffers of frames gone out, for the next ones made (no allocation per frame).
         let mut spare: Vec<FrameBuffers> = Vec::new();
         let mut made_playing = false;
@@ -215,13 +222,20 @@ impl Broadcast {
             }
             let Some(made) = held.pop_front() else { break };
             let frame = made.frame;
+            if stall_at == Some(frame) {
+                // Test hook: a wedged render loop, for the health probe's test.
+                tracing::warn!(frame, "AVATARCAST_TEST_STALL_AT_FRAME: the render loop stops here");
+                loop {
+                    std::thread::park();
+                }
+            }
             debug_assert_eq!(frame, report.frames);
             let mut deadline = None;
             let mut drop_picture = false;
             if live {
-                // The pipeline clock paces the stream: frame n goes out one frame before
-                // it is due; a video pack's mouth may take most of that frame.
-                media.wait_until(made.video_pts_ns.saturating_sub(frame_ns));
+                // The pipeline clock paces the stream: frame n is made LEAD_FRAMES before
+                // it is due; a video pack's mouth may take most of a frame.
+                media.wait_until(made.video_pts_ns.saturating_sub(LEAD_FRAMES * frame_ns));
                 deadline = Some(Instant::now() + Duration::from_nanos(frame_ns * 3 / 4));
                 let now = media.running_time_ns();
                 drop_picture = now.is_some_and(|now| now > made.video_pts_ns + DROP_BEHIND_FRAMES * frame_ns);
@@ -402,6 +416,7 @@ fn apply_scene(scene: &mut crate::scene::Scene, shared: &Shared, cmd: &SceneComm
 fn publish(shared: &Shared, timeline: &Timeline<Director>, now_playing: Option<Option<NowPlaying>>, frames_out: u64) {
     let stats = &timeline.stats;
     shared.frames.store(frames_out, Ordering::Relaxed);
+    shared.beat();
     shared.lines_spoken.store(stats.lines_spoken, Ordering::Relaxed);
     shared.speech_underruns.store(stats.speech_underruns, Ordering::Relaxed);
     shared.interruptions.store(stats.interruptions, Ordering::Relaxed);

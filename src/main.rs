@@ -99,6 +99,9 @@ enum Command {
         /// With --channels: stop after this many.
         #[arg(long, default_value_t = 12)]
         max_channels: usize,
+        /// With --channels: the first round's number of channels (to check one figure without the rounds below it)
+        #[arg(long, default_value_t = 1)]
+        min_channels: usize,
     },
 }
 
@@ -374,7 +377,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { config, json, seconds, encoders, channels, channel_seconds, max_channels } => {
+        Command::Bench { config, json, seconds, encoders, channels, channel_seconds, max_channels, min_channels } => {
             let config_path = config;
             let config = Config::load(&config_path)?;
             if cfg!(debug_assertions) {
@@ -395,7 +398,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let mut report = bench::run(&config, seconds)?;
             if channels {
-                report.channels = Some(bench::channels::run(&config_path, channel_seconds, max_channels)?);
+                report.channels = Some(bench::channels::run(&config_path, channel_seconds, min_channels..=max_channels)?);
             }
             if json {
                 println!("{}", serde_json::to_string(&report)?);

@@ -39,12 +39,15 @@ pub struct ChannelsReport {
 /// Seconds between channel starts (a fleet never starts all at once either).
 const STAGGER: Duration = Duration::from_secs(3);
 
-pub fn run(config: &Path, seconds: u32, max: usize) -> Result<ChannelsReport> {
+pub fn run(config: &Path, seconds: u32, counts: std::ops::RangeInclusive<usize>) -> Result<ChannelsReport> {
     let exe = std::env::current_exe().context("finding the avatarcast binary")?;
     let dir = std::env::temp_dir().join(format!("avatarcast-channels-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let mut report = ChannelsReport { channels: 0, seconds, rounds: Vec::new() };
-    for n in 1..=max {
+    if *counts.start() == 0 || counts.is_empty() {
+        anyhow::bail!("--min-channels must be at least 1 and at most --max-channels");
+    }
+    for n in counts {
         eprintln!("bench: {n} channel(s) for {seconds} s …");
         let round = run_round(&exe, config, &dir, n, seconds);
         let round = match round {
