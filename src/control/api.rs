@@ -43,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/snapshot.jpg"),
     ("get", "/v1/openapi.json"),
     ("get", "/metrics"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
     ("post", "/v1/whep"),
     ("delete", "/v1/whep/{id}"),
     ("get", "/player"),
@@ -128,6 +130,8 @@ fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/snapshot.jpg", get(snapshot))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/v1/whep", post(whep_offer).layer(DefaultBodyLimit::max(MAX_SDP_BYTES)))
         .route("/v1/whep/{id}", delete(whep_delete))
         .route("/player", get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PLAYER) }))
@@ -136,6 +140,33 @@ fn router(state: Arc<ApiState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Liveness: the render loop advanced within the last few seconds (or the first frame
+/// is still coming). Never tied to an ingest: reconnecting is the outputs' job.
+async fn healthz(State(state): State<Arc<ApiState>>) -> Response {
+    use crate::control::state::Health;
+    match state.shared.health() {
+        Health::Starting => (StatusCode::OK, axum::Json(json!({ "status": "starting" }))).into_response(),
+        Health::Running => (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response(),
+        Health::Stalled(ms) => {
+            let message = format!("the render loop has not advanced for {:.1} s", ms as f64 / 1000.0);
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "stalled", "error": message }))).into_response()
+        }
+    }
+}
+
+/// Readiness: the first frame is out (the outputs start before it) and the loop runs.
+async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
+    use crate::control::state::Health;
+    match state.shared.health() {
+        Health::Running => (StatusCode::OK, axum::Json(json!({ "status": "ready" }))).into_response(),
+        Health::Starting => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "starting", "error": "no frame out yet" }))).into_response(),
+        Health::Stalled(ms) => {
+            let message = format!("the render loop has not advanced for {:.1} s", ms as f64 / 1000.0);
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "stalled", "error": message }))).into_response()
+        }
+    }
 }
 
 fn error(status: StatusCode, message: impl Into<String>, field: Option<&str>) -> Response {
@@ -152,7 +183,8 @@ async fn auth(State(state): State<Arc<ApiState>>, request: Request, next: Next) 
             .flatten()
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")));
         let given = header.or(query);
-        let public = matches!(request.uri().path(), "/console" | "/" | "/player" | "/player.js");
+        // The orchestrator's probes carry no token; they learn nothing but up or down.
+        let public = matches!(request.uri().path(), "/console" | "/" | "/player" | "/player.js" | "/healthz" | "/readyz");
         if given != Some(token.as_str()) && !public {
             return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token (Authorization: Bearer …)", None);
         }

@@ -22,6 +22,9 @@ pub struct NowPlaying {
 
 pub struct Shared {
     pub started: Instant,
+    /// Milliseconds after `started` when the render loop last put out a frame
+    /// (GET /healthz: a loop that stops advancing is a wedged process).
+    pub heartbeat_ms: AtomicU64,
     pub width: u32,
     pub height: u32,
     pub fps: u32,
@@ -72,7 +75,34 @@ pub struct ChatCooldowns {
     pub user: std::collections::HashMap<(usize, String), Instant>,
 }
 
+/// How long the render loop may stand still before /healthz says the process is wedged.
+pub const STALL_MS: u64 = 5000;
+
+/// What /healthz and /readyz answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// No frame out yet: the process is starting (the orchestrator's startup probe waits).
+    Starting,
+    /// Frames are going out.
+    Running,
+    /// The render loop has not advanced for this many milliseconds.
+    Stalled(u64),
+}
+
 impl Shared {
+    /// The render loop put out a frame.
+    pub fn beat(&self) {
+        self.heartbeat_ms.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    pub fn health(&self) -> Health {
+        if self.frames.load(Ordering::Relaxed) == 0 {
+            return Health::Starting;
+        }
+        let age = (self.started.elapsed().as_millis() as u64).saturating_sub(self.heartbeat_ms.load(Ordering::Relaxed));
+        if age > STALL_MS { Health::Stalled(age) } else { Health::Running }
+    }
+
     pub fn new(
         width: u32,
         height: u32,
@@ -89,6 +119,7 @@ impl Shared {
     ) -> Shared {
         Shared {
             started: Instant::now(),
+            heartbeat_ms: AtomicU64::new(0),
             width,
             height,
             fps,

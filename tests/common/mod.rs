@@ -460,6 +460,11 @@ impl LiveRun {
 
     /// As `start`, for an API that wants `token` (empty: none).
     pub fn start_with_token(config: &Path, token: &str, extra: &[&str], log: PathBuf) -> LiveRun {
+        Self::start_with(config, token, &[], extra, log)
+    }
+
+    /// As `start_with_token`, with environment variables for the process.
+    pub fn start_with(config: &Path, token: &str, env: &[(&str, &str)], extra: &[&str], log: PathBuf) -> LiveRun {
         let auth = format!("Bearer {token}");
         let headers: Vec<(&str, &str)> = if token.is_empty() { vec![] } else { vec![("Authorization", auth.as_str())] };
         let port = free_port();
@@ -468,6 +473,7 @@ impl LiveRun {
             .arg(config)
             .args(["--api", &format!("127.0.0.1:{port}")])
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(std::fs::File::create(log.with_extension("out")).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
