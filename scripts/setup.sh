@@ -92,4 +92,15 @@ if ! cmp -s "$FACE_REQ" "$FACE_VENV/requirements.txt" 2>/dev/null; then
   cp "$FACE_REQ" "$FACE_VENV/requirements.txt"
 fi
 
+# Rendering and validating the Helm chart offline (scripts/deploy/render.py): Helm's
+# engine (helm-python-sdk) and Kubernetes' API schemas (kubernetes-validate), pinned.
+DEPLOY_VENV=models/deploy-venv
+DEPLOY_REQ=scripts/deploy/requirements.txt
+if ! cmp -s "$DEPLOY_REQ" "$DEPLOY_VENV/requirements.txt" 2>/dev/null; then
+  echo "setup: installing the chart renderer and validator ($DEPLOY_REQ) into $DEPLOY_VENV"
+  python3 -m venv "$DEPLOY_VENV"
+  "$DEPLOY_VENV/bin/pip" install -q --only-binary=:all: -r "$DEPLOY_REQ"
+  cp "$DEPLOY_REQ" "$DEPLOY_VENV/requirements.txt"
+fi
+
 echo "setup: done"

@@ -72,11 +72,13 @@ pub struct ApiConfig {
     pub listen: String,
     /// Bearer token; required whenever `listen` is beyond loopback.
     pub token: Option<String>,
+    /// Or the environment variable holding it (a Kubernetes Secret, kept out of files).
+    pub token_env: Option<String>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { listen: "127.0.0.1:8080".into(), token: None }
+        ApiConfig { listen: "127.0.0.1:8080".into(), token: None, token_env: None }
     }
 }
 
@@ -424,6 +426,10 @@ impl Default for WebrtcConfig {
 pub struct RtmpOutputConfig {
     /// rtmp://host[:port]/app/streamkey or rtmps://…
     pub url: String,
+    /// Or `url` without the key (rtmp://host/app) and the environment variable holding
+    /// the stream key (a Kubernetes Secret, kept out of files).
+    #[serde(default)]
+    pub key_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -446,9 +452,32 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config> {
-        let config: Config = from_toml(text)?;
+        let mut config: Config = from_toml(text)?;
+        config.read_secrets(|name| std::env::var(name).ok())?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Fills the API token and stream keys named by `*_env` keys from the environment.
+    fn read_secrets(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let read = |var: &str, field: &str| -> Result<String> {
+            env(var).filter(|v| !v.trim().is_empty()).map(|v| v.trim().to_string()).with_context(|| {
+                format!("`{field}`: the environment variable {var} is not set (or empty); set it, e.g. from a Secret")
+            })
+        };
+        if let Some(var) = &self.api.token_env {
+            if self.api.token.is_some() {
+                bail!("`api.token_env`: give the token either in `api.token` or through `api.token_env`, not both");
+            }
+            self.api.token = Some(read(var, "api.token_env")?);
+        }
+        for (i, r) in self.output.rtmp.iter_mut().enumerate() {
+            if let Some(var) = &r.key_env {
+                let key = read(var, &format!("output.rtmp[{i}].key_env"))?;
+                r.url = format!("{}/{key}", r.url.trim_end_matches('/'));
+            }
+        }
+        Ok(())
     }
 
     fn validate(&self) -> Result<()> {
@@ -533,7 +562,7 @@ impl Config {
         for t in targets {
             if t.contains("://") {
                 crate::output::rtmp::RtmpTarget::parse(t).with_context(|| format!("--output {t}"))?;
-                outputs.rtmp.push(RtmpOutputConfig { url: t.clone() });
+                outputs.rtmp.push(RtmpOutputConfig { url: t.clone(), key_env: None });
             } else {
                 let path = PathBuf::from(t);
                 crate::output::file::Container::from_path(&path).with_context(|| format!("--output {t}"))?;
@@ -581,6 +610,19 @@ mod tests {
         let err = Config::parse(&format!("{MINIMAL}[[output.rtmp]]\nurl = \"http://example.com/live\"\n")).unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("output.rtmp[0].url") && msg.contains("rtmp://"), "{msg}");
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment() {
+        let text = format!("{MINIMAL}[api]\nlisten = \"0.0.0.0:8080\"\ntoken_env = \"TOKEN\"\n[[output.rtmp]]\nurl = \"rtmp://ingest/live/\"\nkey_env = \"KEY\"\n");
+        let mut c: Config = from_toml(&text).unwrap();
+        c.read_secrets(|v| Some(if v == "TOKEN" { "0123456789abcdef".into() } else { "sk-42".into() })).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.api.token.as_deref(), Some("0123456789abcdef"));
+        assert_eq!(c.output.rtmp[0].url, "rtmp://ingest/live/sk-42");
+        let mut c: Config = from_toml(&text).unwrap();
+        let err = c.read_secrets(|v| (v == "TOKEN").then(|| "0123456789abcdef".into())).unwrap_err();
+        assert!(format!("{err:#}").contains("`output.rtmp[0].key_env`: the environment variable KEY is not set"), "{err:#}");
     }
 
     #[test]
