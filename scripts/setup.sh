@@ -23,6 +23,7 @@ PACKAGES=(
   espeak-ng espeak-ng-data libespeak-ng1 libespeak-ng-dev fonts-wqy-microhei
   nginx libnginx-mod-rtmp ffmpeg
   fonts-dejavu-core chromium
+  podman runc catatonit mmdebstrap
 )
 
 missing=()
