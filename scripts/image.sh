@@ -31,6 +31,6 @@ fi
 echo "image: building the binary on the host"
 cargo build --release --locked
 echo "image: building $TAG"
-podman build --pull=never --build-arg BINARY=host --build-arg ORT="$ORT" -t "$TAG" -f Containerfile .
+podman build --pull=never --network host --build-arg BINARY=host --build-arg ORT="$ORT" -t "$TAG" -f Containerfile .
 size=$(podman image inspect "$TAG" --format '{{.Size}}')
 echo "image: $TAG, $((size / 1000000)) MB"
