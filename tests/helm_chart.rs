@@ -4,7 +4,8 @@
 //! --strict); one Deployment, ConfigMap and Service per channel; one pod per channel
 //! that never overlaps its successor; probes on /healthz and /readyz; CPU requested,
 //! never limited; stream keys and the API token only as Secret references; a config
-//! change rolls only its channel; each channel's config accepted by avatarcast.
+//! change rolls only its channel; each channel's config and show accepted by avatarcast
+//! (one second rendered with each).
 
 mod common;
 
@@ -107,15 +108,18 @@ fn three_channels_render_valid_and_keep_their_secrets() {
         if let Some(show) = cm["show.toml"].as_str() {
             std::fs::write(here.join("show.toml"), show).unwrap();
         }
+        // One second rendered: config, show and outputs all taken as avatarcast starts them.
         let o = avatarcast()
-            .args(["check", "--config"])
+            .args(["render", "--duration", "1s", "--config"])
             .arg(here.join("config.toml"))
+            .arg("--output")
+            .arg(here.join("first-second.mkv"))
             .env("AVATARCAST_API_TOKEN", "a-token-of-twenty-chars")
             .env("AVATARCAST_STREAM_KEY_0", "key0")
             .env("AVATARCAST_STREAM_KEY_1", "key1")
             .output()
             .unwrap();
-        assert!(o.status.success(), "{ch}: avatarcast check:\n{}", text(&o));
+        assert!(o.status.success(), "{ch}: avatarcast render:\n{}", text(&o));
     }
 
     // A change to one channel's show rolls that channel only.

@@ -47,8 +47,7 @@ key_env = "AVATARCAST_STREAM_KEY_{{ $i }}"
 
 [[output.file]]
 path = {{ .path | quote }}
-{{- if .split_minutes }}
-split_minutes = {{ .split_minutes }}
-{{- end }}
+# Numbered files from the first free index: a restarted pod never overwrites one.
+split_minutes = {{ .split_minutes | default 30 }}
 {{- end }}
 {{- end -}}
