@@ -46,7 +46,16 @@ fn malformed_requests_get_4xx_and_the_stream_has_no_gap() {
         ("PUT", "/v1/overlays/card", &json, br#"{"product": "teapot"}"#.to_vec(), Some("product")),
         ("PUT", "/v1/overlays/card", &json, br#"{"visible": "yes"}"#.to_vec(), Some("visible")),
         ("PUT", "/v1/overlays/captions", &json, br#"{}"#.to_vec(), None),
+        ("POST", "/v1/say", &json, br#"{"text":"hi"}}}}"#.to_vec(), None),
+        ("PUT", "/v1/overlays/card", &json, br#"{}"#.to_vec(), None),
     ];
+    // A valid object with more after it is no request; an update that changes nothing says so.
+    let (status, resp) = http(port, "POST", "/v1/say", &json, br#"{"text":"hi"}}}}"#);
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&resp));
+    assert!(String::from_utf8_lossy(&resp).contains("trailing characters"), "{}", String::from_utf8_lossy(&resp));
+    let (status, resp) = http(port, "PUT", "/v1/overlays/card", &json, b"{}");
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&resp));
+    assert!(String::from_utf8_lossy(&resp).contains("product, visible and/or sale_seconds"), "{}", String::from_utf8_lossy(&resp));
     let mut sent = 0;
     while sent < 200 {
         for (method, path, headers, body, field) in &cases {

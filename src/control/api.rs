@@ -200,7 +200,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes)
         }
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let (status, msg) = if inner.is_syntax() || inner.is_eof() {
@@ -210,7 +210,10 @@ fn parse_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes)
         };
         let field = (path != ".").then_some(path);
         error(status, msg, field.as_deref())
-    })
+    })?;
+    // One JSON value and nothing after it (`{"text":"hi"}}}` is not a request).
+    de.end().map_err(|e| error(StatusCode::BAD_REQUEST, format!("body is not valid JSON: {e} after the object"), None))?;
+    Ok(value)
 }
 
 #[derive(Deserialize)]
@@ -354,6 +357,9 @@ async fn put_card(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: 
         Ok(r) => r,
         Err(resp) => return resp,
     };
+    if req.product.is_none() && req.visible.is_none() && req.sale_seconds.is_none() {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "the update changes nothing: give product, visible and/or sale_seconds", None);
+    }
     if let Some(p) = &req.product {
         let show = state.shared.show.lock().map(|s| s.clone());
         if show.map(|s| s.product(p).is_none()).unwrap_or(true) {
