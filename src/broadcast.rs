@@ -34,12 +34,11 @@ use crate::timeline::{Pacing, Timeline};
 const COMMAND_QUEUE: usize = 256;
 /// On stop, the longest wait for the line on air to reach a word boundary.
 const CLOSE_WAIT_SECONDS: u64 = 4;
-/// Live mode: frames are made this many frame durations before they are due. Three
-/// absorbed a short stall of the whole machine with six channels on two cores, but a
-/// live line's lead phrase then ran into the rest of its sentence (12 ms word gap on a
-/// cold speech cache, tests/live_lead_phrase.rs): one, until the director makes the
-/// rest ready with that much more margin.
-const LEAD_FRAMES: u64 = 1;
+/// Live mode: frames are made up to this many frame durations before they are due. The
+/// hand-off to the encoder holds them, so a short stall of the machine (a channel
+/// beside this one starting, the kernel writing back files) is absorbed without a
+/// late frame; 120 ms on the way out is nothing beside an ingest's seconds.
+const LEAD_FRAMES: u64 = 3;
 /// Live mode: a frame whose due time passed more than this many frame durations ago
 /// when its turn comes is not drawn or encoded (its sound still goes out), so a
 /// machine short of CPU keeps the stream on time instead of drifting behind.

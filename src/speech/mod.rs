@@ -89,17 +89,20 @@ impl Utterance {
         Some(self.with_speech(CachedSpeech { samples: self.samples()[start as usize..].to_vec(), phonemes }, caption))
     }
 
-    /// The utterance with its trailing silence cut to `seconds`.
-    pub fn trim_tail(&self, seconds: f64) -> Utterance {
+    /// The utterance with exactly `seconds` of silence after its last word: the
+    /// trailing silence cut, or padded where the voice left less (Piper's durations
+    /// are sampled, so a sentence's tail varies from 20 to 120 ms between syntheses).
+    pub fn with_tail(&self, seconds: f64) -> Utterance {
         let end = self.words.last().map_or(0, |w| w.end as usize) + (seconds * OUTPUT_RATE as f64) as usize;
-        let end = end.min(self.samples().len());
         let phonemes: Vec<PhonemeSpan> = self
             .phonemes()
             .iter()
             .filter(|p| (p.start as usize) < end)
             .map(|p| PhonemeSpan { end: p.end.min(end as u32), ..*p })
             .collect();
-        self.with_speech(CachedSpeech { samples: self.samples()[..end].to_vec(), phonemes }, &self.text)
+        let mut samples = self.samples()[..end.min(self.samples().len())].to_vec();
+        samples.resize(end, 0);
+        self.with_speech(CachedSpeech { samples, phonemes }, &self.text)
     }
 
     fn with_speech(&self, speech: CachedSpeech, caption: &str) -> Utterance {
@@ -330,7 +333,7 @@ pub struct SynthJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phrase {
     Whole,
-    /// `text` is the sentence, this its lead phrase (trailing silence cut to a word gap).
+    /// `text` is the sentence, this its lead phrase (its trailing silence made one word gap).
     Lead(String),
     /// `text` is the sentence, this the lead phrase already said.
     AfterLead(String),
@@ -369,7 +372,7 @@ impl SynthLane {
                     let spoken = match (&job.audio, &job.phrase) {
                         (Some(path), _) => voices.recorded(path, &job.text, &job.product).map(Some),
                         (None, Phrase::Lead(lead)) if voices.times_words(voice) => {
-                            voices.speak(voice, lead, &job.product).map(|u| u.map(|u| u.trim_tail(LEAD_TAIL_SECONDS)))
+                            voices.speak(voice, lead, &job.product).map(|u| u.map(|u| u.with_tail(LEAD_TAIL_SECONDS)))
                         }
                         (None, Phrase::AfterLead(lead)) if voices.times_words(voice) => {
                             voices.speak_after(voice, lead, &job.text, &job.product)
@@ -475,9 +478,14 @@ mod tests {
         assert_eq!(rest.phonemes().iter().map(|p| (p.phoneme, p.start, p.end)).collect::<Vec<_>>(), vec![('j', 0, 100), ('u', 100, 300), (',', 300, 400), ('$', 400, 500)]);
         assert_eq!((rest.words.clone(), rest.text.as_str()), (vec![0..300], "you"));
         assert!(u.from_word(2, "").is_none());
-        // A lead's trailing silence cut to 1 ms (48 samples) after its last word.
-        let lead = u.trim_tail(0.001);
+        // A lead's trailing silence cut to 1 ms (48 samples) after its last word, or
+        // padded with silence where the voice left less than asked.
+        let lead = u.with_tail(0.001);
         assert_eq!(lead.samples().len(), 948);
         assert_eq!(lead.phonemes().last().map(|p| (p.phoneme, p.end)), Some((',', 948)));
+        let padded = u.with_tail(0.01);
+        assert_eq!(padded.samples().len(), 1380);
+        assert!(padded.samples()[1100..].iter().all(|&s| s == 0));
+        assert_eq!(padded.words, vec![100..400, 600..900]);
     }
 }
