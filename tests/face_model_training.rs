@@ -19,9 +19,13 @@ const TRAIN_EPOCHS: &str = "8";
 const TRAIN_MINUTES_AT_MOST: &str = "20";
 
 /// Pixels of the open mouth's dark red inside in a decoded 360x640 frame (not the
-/// lips, which are light, nor the hair or the background, which are not red).
+/// lips, nor the hair or the background, which are not red). The inside is drawn
+/// (74, 18, 28) and the lips (184, 90, 90); a briefly trained model draws the closed
+/// lips blurred and darker (red down to about 140), so red below 130 is the inside.
+/// Over three runs' recordings: at most 81 such pixels in a silent frame, a median of
+/// 202 to 240 in speech.
 fn mouth_interior(f: &[u8]) -> f64 {
-    f.chunks_exact(3).filter(|p| p[0] < 150 && p[0] as i32 - p[1] as i32 > 40 && p[2] < p[0]).count() as f64
+    f.chunks_exact(3).filter(|p| p[0] < 130 && p[0] as i32 - p[1] as i32 > 40 && p[2] < p[0]).count() as f64
 }
 
 #[test]
@@ -110,6 +114,6 @@ text = \"Order before midnight [pause 900ms] and it ships tomorrow morning.\"
     assert!(log.contains("neural lip-sync ready"), "{log}");
 
     let open: Vec<f64> = map_video_frames(&file, 360, 640, mouth_interior);
-    let (lag, r) = assert_openness_follows_speech(&open, 140.0, &file, 25.0);
+    let (lag, r) = assert_openness_follows_speech(&open, 110.0, &file, 25.0);
     eprintln!("trained face model on air: the mouth follows the Piper voice at lag {lag} frames, r = {r:.2}");
 }

@@ -69,8 +69,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        // A failing test leaves its files (logs, recordings) to look at.
-        if std::thread::panicking() {
+        // A failing test leaves its files (logs, recordings) to look at; so does any
+        // test run with AVATARCAST_KEEP_TEST_DIRS set.
+        if std::thread::panicking() || std::env::var_os("AVATARCAST_KEEP_TEST_DIRS").is_some() {
             eprintln!("kept for inspection: {}", self.0.display());
             return;
         }
