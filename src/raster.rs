@@ -267,22 +267,46 @@ pub fn draw_scaled_xy(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32;
         for ((v, &t), &b) in blended.iter_mut().zip(top).zip(bottom) {
             *v = ((t * (256 - fy as u16) + b * fy as u16 + 128) >> 8) as u8;
         }
-        let out = &mut dst[(oy * dst_w + ox0) * 4..(oy * dst_w + ox1) * 4];
-        for (px, v) in out.chunks_exact_mut(4).zip(blended.chunks_exact(4)) {
-            match v[3] {
-                0 => {}
-                255 => px.copy_from_slice(v),
-                a => {
-                    let keep = 255 - a as u32;
-                    for c in 0..4 {
-                        px[c] = (v[c] as u32 + (px[c] as u32 * keep + 127) / 255).min(255) as u8;
-                    }
+        blend_row(&mut dst[(oy * dst_w + ox0) * 4..(oy * dst_w + ox1) * 4], &blended);
+    }
+    let [(_, row0), (_, row1)] = rows;
+    SCRATCH.with(|s| *s.borrow_mut() = BlitScratch { xs, rows: [row0, row1], blended });
+}
+
+/// Lays premultiplied RGBA pixels `src` over `dst` (the same length): a copy where
+/// opaque, nothing where clear.
+fn blend_row(dst: &mut [u8], src: &[u8]) {
+    for (px, v) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+        match v[3] {
+            0 => {}
+            255 => px.copy_from_slice(v),
+            a => {
+                let keep = 255 - a as u32;
+                for c in 0..4 {
+                    px[c] = (v[c] as u32 + (px[c] as u32 * keep + 127) / 255).min(255) as u8;
                 }
             }
         }
     }
-    let [(_, row0), (_, row1)] = rows;
-    SCRATCH.with(|s| *s.borrow_mut() = BlitScratch { xs, rows: [row0, row1], blended });
+}
+
+/// Draws `src` over `dst` (`dst_w` wide) unscaled with its top left at whole pixel
+/// (`x`, `y`): `draw_scaled` at scale 1 without the filter's passes (overlays: card,
+/// captions, logo, label).
+pub fn draw_over(dst: &mut [u8], dst_w: usize, src: &Pixmap, x: i32, y: i32) {
+    let (sw, sh) = (src.width() as i64, src.height() as i64);
+    let (dw, dh) = (dst_w as i64, (dst.len() / 4 / dst_w) as i64);
+    let (x0, x1) = ((x as i64).max(0), (x as i64 + sw).min(dw));
+    let (y0, y1) = ((y as i64).max(0), (y as i64 + sh).min(dh));
+    if x1 <= x0 || y1 <= y0 {
+        return;
+    }
+    let data = src.data();
+    for oy in y0..y1 {
+        let sy = oy - y as i64;
+        let (sx0, sx1) = ((x0 - x as i64 + sy * sw) as usize * 4, (x1 - x as i64 + sy * sw) as usize * 4);
+        blend_row(&mut dst[(oy * dw + x0) as usize * 4..(oy * dw + x1) as usize * 4], &data[sx0..sx1]);
+    }
 }
 
 /// `draw_scaled_xy`'s buffers, kept per thread between calls.
@@ -346,5 +370,14 @@ mod scaled_tests {
         eprintln!("draw_scaled against tiny-skia: mean {mean:.3}, worst {worst}");
         assert!(mean < 1.0 && worst < 60, "mean {mean:.2}, worst {worst}");
         assert_eq!(content_box(&src), [6, 6, 55, 75]);
+
+        // Unscaled at whole pixels, partly off the edges: draw_over is draw_scaled exactly.
+        for (x, y) in [(10, 20), (-7, -9), (170, 230)] {
+            let (mut over, mut scaled) = (theirs.clone(), theirs.clone());
+            draw_over(over.data_mut(), 200, &src, x, y);
+            draw_scaled(scaled.data_mut(), 200, &src, [0, 0, 60, 80], 1.0, x as f32, y as f32);
+            assert!(over.data() == scaled.data(), "at ({x}, {y})");
+            assert!(over.data() != theirs.data(), "at ({x}, {y}) nothing was drawn");
+        }
     }
 }

@@ -28,6 +28,7 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("audioconvert", "gstreamer1.0-plugins-base"),
     ("queue", "libgstreamer1.0-0"),
     ("tee", "libgstreamer1.0-0"),
+    ("valve", "libgstreamer1.0-0"),
     ("appsink", "gstreamer1.0-plugins-base"),
     ("opusenc", "gstreamer1.0-plugins-base"),
     ("x264enc", "gstreamer1.0-plugins-ugly"),
@@ -126,6 +127,8 @@ pub struct MediaPipeline {
     audio: gst_app::AppSrc,
     pool: gst::BufferPool,
     outputs: Arc<Outputs>,
+    /// The valve before the Opus encoder, and whether it is open (a viewer watches).
+    opus_gate: Option<(gst::Element, std::sync::atomic::AtomicBool)>,
 }
 
 impl MediaPipeline {
@@ -179,7 +182,8 @@ impl MediaPipeline {
             );
         }
         let pool = frame_pool(&video_caps(config), crate::scene::canvas::Canvas::i420_len(size.width, size.height))?;
-        Ok(MediaPipeline { pipeline, video, audio, pool, outputs })
+        let opus_gate = pipeline.by_name("opus_gate").map(|g| (g, std::sync::atomic::AtomicBool::new(false)));
+        Ok(MediaPipeline { pipeline, video, audio, pool, outputs, opus_gate })
     }
 
     pub fn start(&self) -> Result<()> {
@@ -204,6 +208,12 @@ impl MediaPipeline {
 
     /// Queues one frame's samples, written straight into the buffer's memory.
     pub fn push_audio(&self, samples: &[i16], pts_ns: u64, duration_ns: u64) -> Result<()> {
+        if let Some((gate, open)) = &self.opus_gate {
+            let watched = self.outputs.webrtc_viewers() > 0;
+            if open.swap(watched, std::sync::atomic::Ordering::Relaxed) != watched {
+                gate.set_property("drop", !watched);
+            }
+        }
         let mut buffer = gst::Buffer::with_size(samples.len() * 2).context("audio buffer")?;
         {
             let b = buffer.get_mut().expect("new buffer is writable");

@@ -284,12 +284,13 @@ pub struct Outputs {
     links: Vec<Link>,
     workers: Mutex<Vec<(String, JoinHandle<()>)>>,
     pub health: Vec<Arc<Health>>,
+    whep: Option<Arc<webrtc::Whep>>,
 }
 
 impl Outputs {
     /// Starts one supervised thread per output; they wait for the encoder's packets.
     pub fn start(config: &Config, targets: Vec<Output>, live: bool, whep: Option<Arc<webrtc::Whep>>) -> Result<Outputs> {
-        let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new() };
+        let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new(), whep: whep.clone() };
         let policy = supervisor::Policy {
             first_retry: Duration::from_secs(2),
             max_retry: Duration::from_secs_f64(config.output.retry_max_seconds),
@@ -322,6 +323,11 @@ impl Outputs {
             outputs.health.push(health);
         }
         Ok(outputs)
+    }
+
+    /// WebRTC viewers watching now (the encoder makes Opus only for them).
+    pub fn webrtc_viewers(&self) -> usize {
+        self.whep.as_ref().map_or(0, |w| w.viewer_count())
     }
 
     /// Whether the encoder should make Opus (someone takes it).

@@ -335,9 +335,7 @@ impl Scene {
                 Layer::Label => Some(&self.label),
             };
             if let Some(p) = placed {
-                // At whole pixels, unscaled: the integer blitter is a copy where opaque.
-                let whole = [0, 0, p.pixmap.width(), p.pixmap.height()];
-                raster::draw_scaled(frame.data_mut(), w as usize, &p.pixmap, whole, 1.0, p.x as f32, p.y as f32);
+                raster::draw_over(frame.data_mut(), w as usize, &p.pixmap, p.x, p.y);
             }
         }
         for r in &regions {
