@@ -55,6 +55,9 @@ pub struct Config {
     pub chat: ChatConfig,
     #[serde(default)]
     pub output: OutputsConfig,
+    /// The machine-readable AI label (always on; this names the producer and the id).
+    #[serde(default)]
+    pub label: crate::label::LabelConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -368,6 +371,7 @@ fn default_transcript() -> PathBuf {
 #[serde(deny_unknown_fields, default)]
 pub struct OutputsConfig {
     pub rtmp: Vec<RtmpOutputConfig>,
+    pub srt: Vec<crate::output::srt::SrtOutputConfig>,
     pub file: Vec<FileOutputConfig>,
     pub hls: Vec<HlsOutputConfig>,
     /// Longest wait between two reconnect attempts of a failed output.
@@ -381,6 +385,7 @@ impl Default for OutputsConfig {
     fn default() -> Self {
         OutputsConfig {
             rtmp: Vec::new(),
+            srt: Vec::new(),
             file: Vec::new(),
             hls: Vec::new(),
             retry_max_seconds: 6.0,
@@ -471,6 +476,14 @@ impl Config {
             }
             self.api.token = Some(read(var, "api.token_env")?);
         }
+        for (i, s) in self.output.srt.iter_mut().enumerate() {
+            if let Some(var) = &s.passphrase_env {
+                if !s.passphrase.is_empty() {
+                    bail!("`output.srt[{i}].passphrase_env`: give the passphrase either in `passphrase` or through `passphrase_env`, not both");
+                }
+                s.passphrase = read(var, &format!("output.srt[{i}].passphrase_env"))?;
+            }
+        }
         for (i, r) in self.output.rtmp.iter_mut().enumerate() {
             if let Some(var) = &r.key_env {
                 let key = read(var, &format!("output.rtmp[{i}].key_env"))?;
@@ -498,6 +511,7 @@ impl Config {
         }
         self.voice.validate("voice")?;
         self.avatar.lipsync.validate()?;
+        self.label.validate()?;
         for (name, v) in &self.voices {
             if name == crate::speech::voices::DEFAULT || name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '/') {
                 bail!("`voices.{name}`: pick another name (not `default`, no spaces or slashes)");
@@ -518,6 +532,9 @@ impl Config {
         }
         for (i, r) in self.output.rtmp.iter().enumerate() {
             crate::output::rtmp::RtmpTarget::parse(&r.url).with_context(|| format!("`output.rtmp[{i}].url`"))?;
+        }
+        for (i, s) in self.output.srt.iter().enumerate() {
+            crate::output::srt::SrtTarget::new(s, &format!("output.srt[{i}]"))?;
         }
         for (i, f) in self.output.file.iter().enumerate() {
             crate::output::file::Container::from_path(&f.path).with_context(|| format!("`output.file[{i}].path`"))?;
@@ -558,9 +575,13 @@ impl Config {
     /// Replaces the config's outputs with command-line targets (`--output`).
     pub fn set_outputs(&mut self, targets: &[String]) -> Result<()> {
         // Targets replace the config's; the delivery settings stay.
-        let mut outputs = OutputsConfig { rtmp: Vec::new(), file: Vec::new(), hls: Vec::new(), ..self.output.clone() };
+        let mut outputs = OutputsConfig { rtmp: Vec::new(), srt: Vec::new(), file: Vec::new(), hls: Vec::new(), ..self.output.clone() };
         for t in targets {
-            if t.contains("://") {
+            if t.starts_with("srt://") {
+                let srt = crate::output::srt::SrtOutputConfig::from_url(t);
+                crate::output::srt::SrtTarget::new(&srt, "--output").with_context(|| format!("--output {t}"))?;
+                outputs.srt.push(srt);
+            } else if t.contains("://") {
                 crate::output::rtmp::RtmpTarget::parse(t).with_context(|| format!("--output {t}"))?;
                 outputs.rtmp.push(RtmpOutputConfig { url: t.clone(), key_env: None });
             } else {

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod broadcast;
 pub mod check;
 pub mod config;
+pub mod label;
 pub mod control;
 pub mod lipsync;
 pub mod media;

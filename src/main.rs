@@ -65,6 +65,14 @@ enum Command {
         #[arg(long)]
         timings: Option<PathBuf>,
     },
+    /// Read a recording or stream (a file, rtmp://, srt://, http(s)://) and print the AI labels it carries; exit 1 when a keyframe lacks one
+    Verify {
+        /// A file or URL.
+        input: String,
+        /// Stop reading after this many seconds (a live stream has no end).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// Report each missing piece (GStreamer elements, ONNX Runtime, voice, espeak-ng) and how to fix it.
     Check {
         #[arg(long, default_value = "config/demo.toml")]
@@ -273,6 +281,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("wrote {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify { input, seconds } => {
+            let found = avatarcast::label::verify::read(&input, seconds)?;
+            println!(
+                "SEI user_data_unregistered {}: on {} of {} keyframes read",
+                avatarcast::label::uuid_text(),
+                found.labelled_keyframes,
+                found.keyframes
+            );
+            for r in &found.records {
+                println!("record   {r}");
+            }
+            for m in &found.metadata {
+                println!("metadata {m}");
+            }
+            if found.labelled() {
+                println!("labelled: every keyframe read carries the AI label");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("NOT LABELLED: {} of {} keyframes lack avatarcast's AI label", found.keyframes - found.labelled_keyframes, found.keyframes);
+                Ok(ExitCode::FAILURE)
+            }
+        }
         Command::Check { config } => {
             let config = Config::load(&config)?;
             let findings = check::run(&config);
@@ -462,7 +492,7 @@ fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>, api: Op
             Output::File(f) if f.split.is_some() => Some(format!("{} (split: NAME-00001, NAME-00002, …)", f.path.display())),
             Output::File(f) => Some(f.path.display().to_string()),
             Output::Hls(h) => Some(h.dir.join("index.m3u8").display().to_string()),
-            Output::Rtmp(_) => None,
+            Output::Rtmp(_) | Output::Srt(_) => None,
         })
         .collect();
     let progress = pacing == Pacing::Render;

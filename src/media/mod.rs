@@ -41,6 +41,8 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("splitmuxsink", "gstreamer1.0-plugins-good"),
     ("hlssink2", "gstreamer1.0-plugins-bad"),
     ("rtmp2sink", "gstreamer1.0-plugins-bad"),
+    ("srtsink", "gstreamer1.0-plugins-bad"),
+    ("mpegtsmux", "gstreamer1.0-plugins-bad"),
     ("filesink", "libgstreamer1.0-0"),
 ];
 
@@ -121,6 +123,30 @@ fn running_time_buffer(sample: &gst::Sample) -> Option<gst::Buffer> {
     Some(buffer)
 }
 
+/// This stream's AI label: the channel is the show file's name, the start is now.
+fn stream_label(config: &Config) -> crate::label::Label {
+    let channel = config.show.file.file_stem().map_or("channel".into(), |s| s.to_string_lossy().into_owned());
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    crate::label::Label::new(&config.label, &channel, start)
+}
+
+/// A keyframe's access unit with the label's SEI before its first slice, so every
+/// output carries it (src/label).
+fn labelled(buffer: gst::Buffer, sei: &[u8]) -> gst::Buffer {
+    let Ok(map) = buffer.map_readable() else { return buffer };
+    let Some(au) = crate::label::sei::insert_before_first_slice(&map, sei) else { return buffer.clone() };
+    drop(map);
+    let mut out = gst::Buffer::from_mut_slice(au);
+    {
+        let b = out.get_mut().expect("new buffer is writable");
+        b.set_pts(buffer.pts());
+        b.set_dts(buffer.dts());
+        b.set_duration(buffer.duration());
+        b.set_flags(buffer.flags());
+    }
+    out
+}
+
 pub struct MediaPipeline {
     pipeline: gst::Pipeline,
     video: gst_app::AppSrc,
@@ -166,14 +192,20 @@ impl MediaPipeline {
             src
         };
         let (video, audio) = (appsrc("video"), appsrc("audio"));
+        let label = stream_label(config);
+        tracing::info!(uuid = %crate::label::uuid_text(), "AI label on every keyframe: {}", label.record);
         for (name, track) in [("h264", Track::H264), ("aac", Track::Aac), ("opus", Track::Opus)] {
             let Some(sink) = pipeline.by_name(name).and_then(|e| e.downcast::<gst_app::AppSink>().ok()) else { continue };
             let outputs = outputs.clone();
+            let label = label.clone();
             sink.set_callbacks(
                 gst_app::AppSinkCallbacks::builder()
                     .new_sample(move |sink| {
                         let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                        if let Some(buffer) = running_time_buffer(&sample) {
+                        if let Some(mut buffer) = running_time_buffer(&sample) {
+                            if track == Track::H264 && !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT) {
+                                buffer = labelled(buffer, &label.sei);
+                            }
                             outputs.deliver(track, &buffer);
                         }
                         Ok(gst::FlowSuccess::Ok)

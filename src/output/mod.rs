@@ -7,6 +7,7 @@
 pub mod file;
 pub mod hls;
 pub mod rtmp;
+pub mod srt;
 mod supervisor;
 pub mod webrtc;
 
@@ -107,6 +108,7 @@ fn with_sources(video_pad: &str, audio_pad: &str, sink: &str) -> String {
 #[derive(Debug, Clone)]
 pub enum Output {
     Rtmp(rtmp::RtmpTarget),
+    Srt(srt::SrtTarget),
     File(file::FileTarget),
     Hls(hls::HlsTarget),
 }
@@ -116,6 +118,9 @@ impl Output {
         let mut v = Vec::new();
         for r in &config.output.rtmp {
             v.push(Output::Rtmp(rtmp::RtmpTarget::parse(&r.url)?));
+        }
+        for (i, s) in config.output.srt.iter().enumerate() {
+            v.push(Output::Srt(srt::SrtTarget::new(s, &format!("output.srt[{i}]"))?));
         }
         for f in &config.output.file {
             v.push(Output::File(file::FileTarget::new(&f.path, f.split_minutes)?));
@@ -130,6 +135,7 @@ impl Output {
     pub fn describe(&self) -> String {
         match self {
             Output::Rtmp(r) => format!("RTMP {}", r.masked()),
+            Output::Srt(s) => s.describe(),
             Output::File(f) => format!("file {}", f.path.display()),
             Output::Hls(h) => format!("HLS {}", h.dir.join("index.m3u8").display()),
         }
@@ -139,6 +145,7 @@ impl Output {
     pub fn pipeline_description(&self, session: u32) -> String {
         match self {
             Output::Rtmp(r) => r.pipeline_description(),
+            Output::Srt(s) => s.pipeline_description(),
             Output::File(f) => f.pipeline_description(session),
             Output::Hls(h) => h.pipeline_description(),
         }
@@ -147,6 +154,7 @@ impl Output {
     pub fn kind(&self) -> &'static str {
         match self {
             Output::Rtmp(_) => "rtmp",
+            Output::Srt(_) => "srt",
             Output::File(_) => "file",
             Output::Hls(_) => "hls",
         }
@@ -299,7 +307,7 @@ impl Outputs {
         };
         for target in targets {
             let seconds = match target {
-                Output::Rtmp(_) => HANDOFF_SECONDS_NETWORK,
+                Output::Rtmp(_) | Output::Srt(_) => HANDOFF_SECONDS_NETWORK,
                 _ => HANDOFF_SECONDS_FILE,
             };
             let (tx, rx) = bounded(seconds * PACKETS_PER_SECOND);

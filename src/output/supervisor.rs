@@ -264,6 +264,7 @@ impl Session {
     fn explain(&self, message: &str) -> String {
         match &self.output {
             Output::Rtmp(r) => r.explain(message),
+            Output::Srt(s) => s.explain(message),
             o => format!("{}: {message}", o.describe()),
         }
     }
