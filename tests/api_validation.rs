@@ -56,6 +56,10 @@ fn malformed_requests_get_4xx_and_the_stream_has_no_gap() {
     let (status, resp) = http(port, "PUT", "/v1/overlays/card", &json, b"{}");
     assert_eq!(status, 422, "{}", String::from_utf8_lossy(&resp));
     assert!(String::from_utf8_lossy(&resp).contains("product, visible and/or sale_seconds"), "{}", String::from_utf8_lossy(&resp));
+    // An oversized body gets a readable answer naming the limit, not a reset connection.
+    let (status, resp) = http(port, "POST", "/v1/say", &json, &vec![b' '; 2 << 20]);
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&resp));
+    assert!(String::from_utf8_lossy(&resp).contains("at most 16384 bytes"), "{}", String::from_utf8_lossy(&resp));
     let mut sent = 0;
     while sent < 200 {
         for (method, path, headers, body, field) in &cases {

@@ -138,6 +138,7 @@ fn router(state: Arc<ApiState>) -> Router {
         .route("/player.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], PLAYER_JS) }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route; see /v1/openapi.json", None) })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn(refuse_oversized))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -149,11 +150,14 @@ async fn healthz(State(state): State<Arc<ApiState>>) -> Response {
     match state.shared.health() {
         Health::Starting => (StatusCode::OK, axum::Json(json!({ "status": "starting" }))).into_response(),
         Health::Running => (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response(),
-        Health::Stalled(ms) => {
-            let message = format!("the render loop has not advanced for {:.1} s", ms as f64 / 1000.0);
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "stalled", "error": message }))).into_response()
-        }
+        Health::Stalled(ms) => stalled(ms),
     }
+}
+
+/// 503 for both probes while the render loop is wedged.
+fn stalled(ms: u64) -> Response {
+    let message = format!("the render loop has not advanced for {:.1} s", ms as f64 / 1000.0);
+    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "stalled", "error": message }))).into_response()
 }
 
 /// Readiness: the first frame is out (the outputs start before it) and the loop runs.
@@ -162,11 +166,27 @@ async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
     match state.shared.health() {
         Health::Running => (StatusCode::OK, axum::Json(json!({ "status": "ready" }))).into_response(),
         Health::Starting => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "starting", "error": "no frame out yet" }))).into_response(),
-        Health::Stalled(ms) => {
-            let message = format!("the render loop has not advanced for {:.1} s", ms as f64 / 1000.0);
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "status": "stalled", "error": message }))).into_response()
-        }
+        Health::Stalled(ms) => stalled(ms),
     }
+}
+
+/// Bodies up to this size that are too large are read and dropped before the 413, so
+/// the client, still sending, reads the answer instead of a reset connection.
+const DRAIN_AT_MOST_BYTES: usize = 8 << 20;
+
+/// A body whose declared length is over the route's limit gets a 413 that names the
+/// limit (a body without a declared length meets `DefaultBodyLimit` instead).
+async fn refuse_oversized(request: Request, next: Next) -> Response {
+    let limit = if request.uri().path() == "/v1/whep" { MAX_SDP_BYTES } else { MAX_BODY_BYTES };
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(length) = declared.filter(|&n| n > limit as u64) else { return next.run(request).await };
+    if length <= DRAIN_AT_MOST_BYTES as u64 {
+        let drain = axum::body::to_bytes(request.into_body(), DRAIN_AT_MOST_BYTES);
+        let _ = tokio::time::timeout(Duration::from_secs(10), drain).await;
+    }
+    let mut response = error(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is {length} bytes; this route takes at most {limit} bytes"), None);
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn error(status: StatusCode, message: impl Into<String>, field: Option<&str>) -> Response {
