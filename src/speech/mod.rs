@@ -148,7 +148,7 @@ enum Engine {
 
 /// A voice plus everything that turns its output into stream-ready speech.
 pub struct Speaker {
-    engine: Engine,
+    engine: EngineSlot,
     /// From the rate of the engine's last answer (an HTTP voice picks its own).
     resampler: Resampler,
     resampler_rate: u32,
@@ -160,45 +160,38 @@ pub struct Speaker {
     mouth_model: Option<crate::lipsync::audio_model::SharedMouthModel>,
 }
 
+/// The engine, or the config to load it from at the first sentence the cache lacks.
+enum EngineSlot {
+    Ready(Engine),
+    Later(Box<VoiceConfig>),
+}
+
 impl Speaker {
+    /// The voice, loaded now: a bad model or library is an error at start.
     pub fn load(config: &VoiceConfig) -> Result<Speaker> {
-        let (engine, rate, identity) = match config.engine {
-            VoiceEngine::Piper => {
-                let voice = PiperVoice::load(
-                    &config.model,
-                    &config.model_json(),
-                    &config.onnxruntime_path(),
-                    config.threads,
-                    config.length_scale,
-                )?;
-                let identity =
-                    format!("piper|{}|length_scale={:?}|volume={}", file_identity(&config.model), config.length_scale, config.volume);
-                let rate = voice.sample_rate;
-                (Engine::Piper(voice), rate, identity)
-            }
+        let mut speaker = Speaker::lazy(config);
+        speaker.engine()?;
+        Ok(speaker)
+    }
+
+    /// The voice, loaded only when a sentence is not in the cache (a Piper voice takes
+    /// about 2 s to load; `avatarcast say` of a cached line needs none of it).
+    pub fn lazy(config: &VoiceConfig) -> Speaker {
+        let identity = match config.engine {
+            VoiceEngine::Piper => format!("piper|{}|length_scale={:?}|volume={}", file_identity(&config.model), config.length_scale, config.volume),
             VoiceEngine::Espeak => {
-                // Checks the library and the language now, not at the first line.
-                espeak::phonemize(&config.language, "a").with_context(|| format!("`voice.language` = \"{}\"", config.language))?;
-                let rate = (175.0 / config.length_scale.unwrap_or(1.0)).round() as u32;
-                let pitch = config.pitch.unwrap_or(50);
-                let identity = format!("espeak|{}|rate={rate}|pitch={pitch}|volume={}", config.language, config.volume);
-                (Engine::Espeak { language: config.language.clone(), rate, pitch }, espeak::sample_rate()?, identity)
+                format!("espeak|{}|rate={}|pitch={}|volume={}", config.language, espeak_rate(config), config.pitch.unwrap_or(50), config.volume)
             }
-            VoiceEngine::Http => {
-                let voice = http::HttpVoice::new(config)?;
-                let identity = format!(
-                    "http|{}|{}|{}|volume={}",
-                    config.url.as_deref().unwrap_or(""),
-                    config.remote_model,
-                    config.remote_voice,
-                    config.volume
-                );
-                // The service picks its rate; the resampler follows it.
-                (Engine::Http(voice), OUTPUT_RATE, identity)
-            }
+            VoiceEngine::Http => format!(
+                "http|{}|{}|{}|volume={}",
+                config.url.as_deref().unwrap_or(""),
+                config.remote_model,
+                config.remote_voice,
+                config.volume
+            ),
         };
-        let mouth_model = match engine {
-            Engine::Http(_) => config.mouth_model(),
+        let mouth_model = match config.engine {
+            VoiceEngine::Http => config.mouth_model(),
             _ => None,
         };
         // Cached HTTP speech keeps the mouth shapes of the model that found them.
@@ -206,8 +199,42 @@ impl Speaker {
             Some(_) => format!("{identity}|mouth={}", file_identity(&config.mouth_model)),
             None => identity,
         };
-        let resampler = Resampler::new(rate, OUTPUT_RATE);
-        Ok(Speaker { engine, resampler, resampler_rate: rate, volume: config.volume, cache: None, identity, mouth_model })
+        Speaker {
+            engine: EngineSlot::Later(Box::new(config.clone())),
+            resampler: Resampler::new(OUTPUT_RATE, OUTPUT_RATE),
+            resampler_rate: OUTPUT_RATE,
+            volume: config.volume,
+            cache: None,
+            identity,
+            mouth_model,
+        }
+    }
+
+    /// The engine, loading it on first use.
+    fn engine(&mut self) -> Result<&mut Engine> {
+        if let EngineSlot::Later(config) = &self.engine {
+            let engine = match config.engine {
+                VoiceEngine::Piper => Engine::Piper(PiperVoice::load(
+                    &config.model,
+                    &config.model_json(),
+                    &config.onnxruntime_path(),
+                    config.threads,
+                    config.length_scale,
+                )?),
+                VoiceEngine::Espeak => {
+                    // Checks the library and the language now, not at the first line.
+                    espeak::phonemize(&config.language, "a").with_context(|| format!("`voice.language` = \"{}\"", config.language))?;
+                    Engine::Espeak { language: config.language.clone(), rate: espeak_rate(config), pitch: config.pitch.unwrap_or(50) }
+                }
+                // The service picks its rate; the resampler follows it.
+                VoiceEngine::Http => Engine::Http(http::HttpVoice::new(config)?),
+            };
+            self.engine = EngineSlot::Ready(engine);
+        }
+        match &mut self.engine {
+            EngineSlot::Ready(engine) => Ok(engine),
+            EngineSlot::Later(_) => unreachable!("loaded above"),
+        }
     }
 
     /// Looks every sentence up in `cache` first, and keeps what it synthesizes there.
@@ -220,7 +247,7 @@ impl Speaker {
     fn synthesize(&mut self, spoken: &str) -> Result<Option<CachedSpeech>> {
         // Each engine: its audio at its own rate, and the phoneme spans at that rate
         // when it knows them (an HTTP voice does not: the mouth follows its sound).
-        let (rate, audio, spans) = match &mut self.engine {
+        let (rate, audio, spans) = match self.engine()? {
             Engine::Piper(voice) => {
                 let Some(syn) = voice.synthesize(spoken)? else { return Ok(None) };
                 (syn.sample_rate, syn.samples, Some(syn.phonemes))
@@ -292,6 +319,11 @@ impl Speaker {
             synth_seconds: started.elapsed().as_secs_f64(),
         }))
     }
+}
+
+/// espeak-ng's words per minute for `length_scale`.
+fn espeak_rate(config: &VoiceConfig) -> u32 {
+    (175.0 / config.length_scale.unwrap_or(1.0)).round() as u32
 }
 
 /// A file as the cache sees it: path, size and modification time (a replaced model

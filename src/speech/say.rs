@@ -47,10 +47,19 @@ pub fn write_wav(path: &Path, samples: &[i16], rate: u32) -> Result<()> {
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
+/// The voice settings for work no stream waits on: every core of the machine (a live
+/// channel keeps `voice.threads`, leaving the cores to rendering and encoding).
+fn offline(config: &VoiceConfig) -> VoiceConfig {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
+    VoiceConfig { threads: config.threads.max(cores), ..config.clone() }
+}
+
 /// Speaks `text` into `wav` (and `timings`); returns the timings document.
 pub fn run(config: &VoiceConfig, text: &str, wav: &Path, timings: Option<&Path>) -> Result<serde_json::Value> {
+    let config = &offline(config);
     let cache = std::sync::Arc::new(config.cache());
-    let mut speaker = Speaker::load(config)?.with_cache(cache.clone());
+    // A line in the cache needs no voice: it is loaded only for a line that is not.
+    let mut speaker = Speaker::lazy(config).with_cache(cache.clone());
     let started = std::time::Instant::now();
     let Some(u) = speaker.speak(text, "")? else {
         bail!("nothing in `{text}` can be spoken (only symbols or emoji?)");
@@ -73,7 +82,8 @@ pub fn run_lines(config: &VoiceConfig, lines: &Path, dir: &Path) -> Result<usize
     let script = std::fs::read_to_string(lines).with_context(|| format!("reading the lines file {}", lines.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating the output folder {}", dir.display()))?;
     let todo: Vec<(usize, &str)> = script.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
-    let mut speaker = Speaker::load(config)?.with_cache(std::sync::Arc::new(config.cache()));
+    let config = &offline(config);
+    let mut speaker = Speaker::lazy(config).with_cache(std::sync::Arc::new(config.cache()));
     let started = std::time::Instant::now();
     let mut written = 0;
     for (i, (number, line)) in todo.iter().enumerate() {
