@@ -579,7 +579,7 @@ impl Config {
         for t in targets {
             if t.starts_with("srt://") {
                 let srt = crate::output::srt::SrtOutputConfig::from_url(t);
-                crate::output::srt::SrtTarget::new(&srt, "--output").with_context(|| format!("--output {t}"))?;
+                crate::output::srt::SrtTarget::new(&srt, "--output")?;
                 outputs.srt.push(srt);
             } else if t.contains("://") {
                 crate::output::rtmp::RtmpTarget::parse(t).with_context(|| format!("--output {t}"))?;

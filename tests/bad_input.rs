@@ -37,7 +37,10 @@ fn malformed_values_name_their_field() {
     refused(&c, &[], &["`video.size`", "WIDTHxHEIGHT"]);
     let c = demo_config_with(dir.path(), "url.toml", |s| s + "\n[[output.rtmp]]\nurl = \"http://example.com/live/key\"\n");
     refused(&c, &[], &["`output.rtmp[0].url`", "rtmp://"]);
-    refused(&repo().join("config/demo.toml"), &["--output", "srt://127.0.0.1:9000/live/key"], &["--output", "rtmp://"]);
+    refused(&repo().join("config/demo.toml"), &["--output", "udp://127.0.0.1:9000/live/key"], &["--output", "rtmp://"]);
+    refused(&repo().join("config/demo.toml"), &["--output", "srt://127.0.0.1:9000/live/key"], &["--output", "srt://host:port", "streamid"]);
+    let c = demo_config_with(dir.path(), "srt.toml", |s| s + "\n[[output.srt]]\nurl = \"srt://127.0.0.1:9000\"\npassphrase = \"short\"\n");
+    refused(&c, &[], &["`output.srt[0].passphrase`", "10 to 79 characters"]);
     refused(&repo().join("config/demo.toml"), &["--output", "show.avi"], &[".flv, .mp4 or .mkv"]);
     let c = demo_config_with(dir.path(), "preset.toml", |s| s.replace("fps = 25", "fps = 25\npreset = \"speedy\""));
     refused(&c, &[], &["`video.preset`", "superfast"]);

@@ -48,31 +48,33 @@ pub struct SrtTarget {
 }
 
 impl SrtTarget {
-    /// Checks `config` (`at` names it in errors, e.g. `output.srt[0]`).
+    /// Checks `config` (`at` names it in errors: `output.srt[0]`, or `--output` for a
+    /// target given on the command line).
     pub fn new(config: &SrtOutputConfig, at: &str) -> Result<SrtTarget> {
+        let field = |key: &str| if at.starts_with("--") { at.to_string() } else { format!("`{at}.{key}`") };
         let Some(rest) = config.url.strip_prefix("srt://") else {
-            bail!("`{at}.url`: `{}` is not an SRT URL; write srt://host:port", config.url);
+            bail!("{}: `{}` is not an SRT URL; write srt://host:port", field("url"), config.url);
         };
         let authority = rest.split(['/', '?']).next().unwrap_or_default();
         if rest.len() != authority.len() {
-            bail!("`{at}.url`: write only srt://host:port; give the stream id in `streamid` and the passphrase in `passphrase`");
+            bail!("{}: write only srt://host:port; give the stream id in `streamid` and the passphrase in `passphrase` ([[output.srt]])", field("url"));
         }
         let Some((host, port)) = authority.rsplit_once(':') else {
-            bail!("`{at}.url`: `{}` has no port; write srt://host:port", config.url);
+            bail!("{}: `{}` has no port; write srt://host:port", field("url"), config.url);
         };
-        let port: u16 = port.parse().ok().filter(|&p| p > 0).ok_or_else(|| anyhow::anyhow!("`{at}.url`: port `{port}` is not a number from 1 to 65535"))?;
+        let port: u16 = port.parse().ok().filter(|&p| p > 0).ok_or_else(|| anyhow::anyhow!("{}: port `{port}` is not a number from 1 to 65535", field("url")))?;
         if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '"') {
-            bail!("`{at}.url`: `{host}` is not a host name");
+            bail!("{}: `{host}` is not a host name", field("url"));
         }
         let p = config.passphrase.chars().count();
         if p != 0 && !(10..=79).contains(&p) {
-            bail!("`{at}.passphrase`: SRT takes 10 to 79 characters ({p} given), or none for no encryption");
+            bail!("{}: SRT takes 10 to 79 characters ({p} given), or none for no encryption", field("passphrase"));
         }
         if !(20..=8000).contains(&config.latency_ms) {
-            bail!("`{at}.latency_ms`: use 20 to 8000 (120 to 500 on the open internet)");
+            bail!("{}: use 20 to 8000 (120 to 500 on the open internet)", field("latency_ms"));
         }
         if config.streamid.contains(['"', '\n']) {
-            bail!("`{at}.streamid`: no quotes or line breaks");
+            bail!("{}: no quotes or line breaks", field("streamid"));
         }
         Ok(SrtTarget { host: host.to_string(), port, streamid: config.streamid.clone(), passphrase: config.passphrase.clone(), latency_ms: config.latency_ms })
     }
