@@ -448,11 +448,13 @@ impl Director {
     }
 
     /// The next segment. In live mode None means nothing is ready (the host idles in
-    /// silence); with `wait` it blocks until the next segment is synthesized.
+    /// silence); with `wait` (render mode) it blocks until the next segment is
+    /// synthesized, and a line already queued (a timed event) waits for its synthesis
+    /// rather than let the show go on, so a render does not depend on the machine's speed.
     pub fn next(&mut self, wait: bool) -> Option<Next> {
         loop {
             self.poll();
-            if let Some(next) = self.pick() {
+            if let Some(next) = self.pick(wait) {
                 return Some(next);
             }
             if !wait {
@@ -465,7 +467,7 @@ impl Director {
         }
     }
 
-    fn pick(&mut self) -> Option<Next> {
+    fn pick(&mut self, lines_first: bool) -> Option<Next> {
         // Inserted lines in queue order (urgent first); a takeover line turns takeover
         // mode on. A line not ready yet lets the show go on, but once a line has begun
         // its sentences play back to back.
@@ -486,7 +488,7 @@ impl Director {
                 let origin = Origin::Line { id: q.id, priority: q.priority, part: q.part, last: q.last };
                 return Some(Next { segment: Segment::Speech(q.utterance.expect("ready")), origin, cues: Vec::new() });
             }
-            if front.part > 0 || front.resumed {
+            if front.part > 0 || front.resumed || lines_first {
                 return None;
             }
         }
