@@ -23,13 +23,28 @@ done
 if ! podman image exists "$BASE"; then
   echo "image: making $BASE from Debian packages (mmdebstrap, minbase)"
   rootfs="$(mktemp -d)/rootfs.tar"
-  mmdebstrap --quiet --variant=minbase bookworm "$rootfs"
+  # As Debian's own -slim images: no manuals, documentation or translations, in the
+  # base nor in what the image installs over it (the dpkg options stay in the image).
+  mmdebstrap --quiet --variant=minbase \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+    bookworm "$rootfs"
   podman import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "$rootfs" "$BASE" >/dev/null
   rm -rf "$(dirname "$rootfs")"
 fi
 
-echo "image: building the binary on the host"
-cargo build --release --locked
+# The container tests hand over the binary cargo built for them (IMAGE_CARGO=skip).
+if [ "${IMAGE_CARGO:-build}" != skip ]; then
+  echo "image: building the binary on the host"
+  cargo build --release --locked
+fi
+if [ "$ORT" = gpu ]; then
+  # The containers here reach no PyPI: ONNX Runtime with CUDA is laid out on the host
+  # by the script the Containerfile's ort-gpu stage runs.
+  bash scripts/ort-gpu.sh models/onnxruntime-gpu "python3 -m pip"
+  ORT=gpu-host
+fi
 echo "image: building $TAG"
 podman build --pull=never --network host --build-arg BINARY=host --build-arg ORT="$ORT" -t "$TAG" -f Containerfile .
 size=$(podman image inspect "$TAG" --format '{{.Size}}')

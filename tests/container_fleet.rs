@@ -46,8 +46,7 @@ fn wait(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn kube_play_runs_two_channels_that_restart_and_keep_their_recordings() {
-    let built = Command::new("bash").arg(repo().join("scripts/image.sh")).current_dir(repo()).output().unwrap();
-    assert!(built.status.success(), "scripts/image.sh:\n{}", text(&built));
+    build_image();
     let dir = TempDir::new("fleet");
     let mut nginx = Nginx::start();
     let ingest = format!("rtmp://127.0.0.1:{}/live", nginx.port);

@@ -48,6 +48,17 @@ pub fn transcript_to(path: &Path) -> impl FnOnce(String) -> String + '_ {
     move |s: String| s.replace("transcript = \"out/transcript.jsonl\"", &format!("transcript = \"{}\"", path.display()))
 }
 
+/// Builds localhost/avatarcast:latest with scripts/image.sh around the binary cargo
+/// built for these tests (IMAGE_CARGO=skip: a plain `cargo build` there would compile
+/// much of the crate again, its features unified without the tests' dependencies).
+pub fn build_image() -> String {
+    assert_eq!(PathBuf::from(env!("CARGO_BIN_EXE_avatarcast")), repo().join("target/release/avatarcast"), "run the container tests with `cargo test --release`");
+    let built = Command::new("bash").arg(repo().join("scripts/image.sh")).env("IMAGE_CARGO", "skip").current_dir(repo()).output().unwrap();
+    let log = text(&built);
+    assert!(built.status.success(), "scripts/image.sh:\n{log}");
+    log
+}
+
 pub fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }

@@ -226,9 +226,16 @@ fn register_provider(builder: ort::session::builder::SessionBuilder, config: &Li
     if !available.unwrap_or(false) {
         bail!("`avatar.lipsync.provider = \"{name}\"`: the ONNX Runtime at {} has no {name} execution provider: {fix}", onnxruntime.display());
     }
-    builder
-        .with_execution_providers([dispatch.error_on_failure()])
-        .map_err(|e| anyhow::anyhow!("`avatar.lipsync.provider = \"{name}\"` (device {}) cannot start: {e}: {fix}", config.device))
+    builder.with_execution_providers([dispatch.error_on_failure()]).map_err(|e| {
+        // The driver's library comes from the machine, never from ONNX Runtime's wheels.
+        let fix = match e.to_string().contains("libcuda.so.1") {
+            true => "the NVIDIA driver (libcuda.so.1) is not here: run on a machine with an NVIDIA GPU and its driver \
+                     (a container: with the NVIDIA container toolkit, e.g. `--device nvidia.com/gpu=all`)"
+                .to_string(),
+            false => fix,
+        };
+        anyhow::anyhow!("`avatar.lipsync.provider = \"{name}\"` (device {}) cannot start: {e}: {fix}", config.device)
+    })
 }
 
 /// Time spent per stage, for the benchmark and /metrics.
