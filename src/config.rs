@@ -99,6 +99,10 @@ pub struct VideoConfig {
     pub latency_marker: bool,
     /// x264's speed preset (docs/performance.md has what each costs on our frames).
     pub preset: String,
+    /// x264's threads: 0 lets x264 pick by the cores (slices of each frame in
+    /// parallel); 1 encodes each frame on one thread, the cheapest per frame where
+    /// channels share a machine and run in parallel with each other.
+    pub encoder_threads: u32,
 }
 
 /// x264's speed presets, fastest first.
@@ -113,6 +117,7 @@ impl Default for VideoConfig {
             keyframe_seconds: 2,
             latency_marker: false,
             preset: "superfast".into(),
+            encoder_threads: 0,
         }
     }
 }
@@ -502,6 +507,9 @@ impl Config {
         }
         if !(1..=10).contains(&self.video.keyframe_seconds) {
             bail!("`video.keyframe_seconds`: use 1 to 10 (platforms ask for 2)");
+        }
+        if self.video.encoder_threads > 64 {
+            bail!("`video.encoder_threads`: {} is more than x264 uses; give 0 (x264 picks) or 1 to 64", self.video.encoder_threads);
         }
         if !X264_PRESETS.contains(&self.video.preset.as_str()) {
             bail!("`video.preset`: `{}` is not an x264 preset; use one of {}", self.video.preset, X264_PRESETS.join(", "));

@@ -115,7 +115,6 @@ fn run_round(exe: &Path, config: &Path, dir: &Path, n: usize, seconds: u32) -> R
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    let ticks_per_second = 100.0; // USER_HZ on Linux
     let mut runs = Vec::new();
     for c in &channels {
         let log = std::fs::read_to_string(&c.log).unwrap_or_default();
@@ -129,7 +128,7 @@ fn run_round(exe: &Path, config: &Path, dir: &Path, n: usize, seconds: u32) -> R
         runs.push(ChannelRun {
             late_frames: number_before(" late frames"),
             dropped_frames: number_before(" picture frames dropped"),
-            cpu_cores: c.ticks as f64 / ticks_per_second / wall.max(1e-3),
+            cpu_cores: c.ticks as f64 / TICKS_PER_SECOND / wall.max(1e-3),
             peak_rss_mb: c.peak_rss_kb as f64 / 1024.0,
         });
     }
@@ -137,8 +136,11 @@ fn run_round(exe: &Path, config: &Path, dir: &Path, n: usize, seconds: u32) -> R
     Ok(Round { channels: n, held, runs })
 }
 
+/// CPU ticks of /proc's stat per second (USER_HZ on Linux).
+pub const TICKS_PER_SECOND: f64 = 100.0;
+
 /// (user + system CPU ticks, resident kB) of a running process.
-fn proc_sample(pid: u32) -> Option<(u64, u64)> {
+pub fn proc_sample(pid: u32) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();

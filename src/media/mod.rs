@@ -66,7 +66,7 @@ pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
 
 /// The H.264 encoder chain, shared by the stream and the encode-floor benchmark.
 pub fn video_encoder_description(config: &Config) -> String {
-    x264_description(config, &config.video.preset, 0)
+    x264_description(config, &config.video.preset, config.video.encoder_threads)
 }
 
 /// The encoder at `preset` with `threads` (0: x264 picks by the cores).
