@@ -44,6 +44,8 @@ fn malformed_values_name_their_field() {
     refused(&repo().join("config/demo.toml"), &["--output", "show.avi"], &[".flv, .mp4 or .mkv"]);
     let c = demo_config_with(dir.path(), "preset.toml", |s| s.replace("fps = 25", "fps = 25\npreset = \"speedy\""));
     refused(&c, &[], &["`video.preset`", "superfast"]);
+    let c = demo_config_with(dir.path(), "threads.toml", |s| s.replace("fps = 25", "fps = 25\nencoder_threads = 500"));
+    refused(&c, &[], &["`video.encoder_threads`", "1 to 64"]);
 }
 
 #[test]
