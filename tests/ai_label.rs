@@ -86,6 +86,18 @@ fn every_keyframe_carries_the_ai_label_in_every_output() {
     let records: Vec<serde_json::Value> = [received.as_path(), &mkv, &mp4].into_iter().map(assert_labelled).collect();
     assert!(records.windows(2).all(|w| w[0] == w[1]), "one stream, one record: {records:?}");
 
+    // The same record in the recordings' container metadata, as ffprobe reads it: the
+    // MP4's moov/udta/meta comment, the MKV's segment COMMENT tag (in GStreamer's
+    // escaped string form); `verify` reports the MP4's.
+    let tags = |file: &Path| streams(file)["format"]["tags"].clone();
+    let comment: serde_json::Value = serde_json::from_str(tags(&mp4)["comment"].as_str().expect("an MP4 comment")).expect("the MP4 comment is the JSON record");
+    assert_eq!(comment, records[0], "the MP4's metadata and the SEI carry one record");
+    let mkv_comment = tags(&mkv)["COMMENTS"].as_str().unwrap_or_default().replace('\\', "");
+    assert!(mkv_comment.contains("\"ProduceID\":\"Lamp Shop Ltd/store-7/"), "MKV tags: {}", tags(&mkv));
+    let out = run(avatarcast().arg("verify").arg(&mp4));
+    let said = text(&out);
+    assert!(said.contains("metadata comment = {\"AIGC\""), "verify on the MP4: {said}");
+
     // An H.264 file made without avatarcast: no label, and verify says so.
     let plain = dir.path().join("plain.mp4");
     let made = run(Command::new("ffmpeg").args(["-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3"]).args(["-c:v", "libx264", "-g", "25"]).arg(&plain));

@@ -73,6 +73,14 @@ pub struct Label {
 }
 
 impl Label {
+    /// The label of a stream starting now, its channel named by the show file
+    /// (`show_file`'s stem) unless `config.channel` names one.
+    pub fn for_stream(config: &LabelConfig, show_file: &std::path::Path) -> Label {
+        let channel = show_file.file_stem().map_or("channel".into(), |s| s.to_string_lossy().into_owned());
+        let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        Label::new(config, &channel, start)
+    }
+
     /// The label of a stream of `channel` (when the config names none) starting at
     /// `start` (seconds since the Unix epoch).
     pub fn new(config: &LabelConfig, channel: &str, start: u64) -> Label {

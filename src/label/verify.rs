@@ -133,7 +133,8 @@ fn drain_bus(bus: &gst::Bus, input: &str, found: &mut Findings) -> Result<()> {
             gst::MessageView::Tag(t) => {
                 for (name, values) in t.tags().iter_generic() {
                     for v in values {
-                        let text = v.serialize().map(|s| s.to_string()).unwrap_or_default();
+                        // Strings as they are; other values in GStreamer's notation.
+                        let text = v.get::<String>().ok().or_else(|| v.serialize().ok().map(|s| s.to_string())).unwrap_or_default();
                         let entry = format!("{name} = {text}");
                         if text.contains("AIGC") && !found.metadata.contains(&entry) {
                             found.metadata.push(entry);

@@ -123,13 +123,6 @@ fn running_time_buffer(sample: &gst::Sample) -> Option<gst::Buffer> {
     Some(buffer)
 }
 
-/// This stream's AI label: the channel is the show file's name, the start is now.
-fn stream_label(config: &Config) -> crate::label::Label {
-    let channel = config.show.file.file_stem().map_or("channel".into(), |s| s.to_string_lossy().into_owned());
-    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    crate::label::Label::new(&config.label, &channel, start)
-}
-
 /// A keyframe's access unit with the label's SEI before its first slice, so every
 /// output carries it (src/label).
 fn labelled(buffer: gst::Buffer, sei: &[u8]) -> gst::Buffer {
@@ -192,7 +185,7 @@ impl MediaPipeline {
             src
         };
         let (video, audio) = (appsrc("video"), appsrc("audio"));
-        let label = stream_label(config);
+        let label = outputs.label.clone();
         tracing::info!(uuid = %crate::label::uuid_text(), "AI label on every keyframe: {}", label.record);
         for (name, track) in [("h264", Track::H264), ("aac", Track::Aac), ("opus", Track::Opus)] {
             let Some(sink) = pipeline.by_name(name).and_then(|e| e.downcast::<gst_app::AppSink>().ok()) else { continue };

@@ -293,12 +293,16 @@ pub struct Outputs {
     workers: Mutex<Vec<(String, JoinHandle<()>)>>,
     pub health: Vec<Arc<Health>>,
     whep: Option<Arc<webrtc::Whep>>,
+    /// The stream's AI label: the encoder puts it in every keyframe, each output
+    /// session in its container's metadata.
+    pub label: crate::label::Label,
 }
 
 impl Outputs {
     /// Starts one supervised thread per output; they wait for the encoder's packets.
     pub fn start(config: &Config, targets: Vec<Output>, live: bool, whep: Option<Arc<webrtc::Whep>>) -> Result<Outputs> {
-        let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new(), whep: whep.clone() };
+        let label = crate::label::Label::for_stream(&config.label, &config.show.file);
+        let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new(), whep: whep.clone(), label };
         let policy = supervisor::Policy {
             first_retry: Duration::from_secs(2),
             max_retry: Duration::from_secs_f64(config.output.retry_max_seconds),
@@ -313,7 +317,14 @@ impl Outputs {
             let (tx, rx) = bounded(seconds * PACKETS_PER_SECOND);
             let health = Arc::new(Health::new(target.describe(), target.kind()));
             let resync = Arc::new(AtomicBool::new(false));
-            let worker = supervisor::Worker { output: target, rx, health: health.clone(), resync: resync.clone(), policy: policy.clone() };
+            let worker = supervisor::Worker {
+                output: target,
+                rx,
+                health: health.clone(),
+                resync: resync.clone(),
+                policy: policy.clone(),
+                label_record: outputs.label.record.clone(),
+            };
             let name = health.name.clone();
             let handle = std::thread::Builder::new().name(format!("out-{}", health.kind)).spawn(move || worker.run())?;
             outputs.workers.get_mut().expect("new").push((name, handle));

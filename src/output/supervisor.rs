@@ -48,6 +48,8 @@ pub struct Worker {
     pub health: Arc<Health>,
     pub resync: Arc<AtomicBool>,
     pub policy: Policy,
+    /// The AI label's `AIGC` record, for the container's metadata.
+    pub label_record: String,
 }
 
 enum Outcome {
@@ -62,7 +64,7 @@ impl Worker {
         let mut jitter = Jitter::new(self.health.name.len() as u64);
         loop {
             self.health.set(State::Connecting);
-            let outcome = match Session::start(&self.output, session_index, &self.policy) {
+            let outcome = match Session::start(&self.output, session_index, &self.policy, &self.label_record) {
                 Ok(mut session) => {
                     tracing::info!(output = %self.health.name, "output starting");
                     let outcome = self.feed(&mut session);
@@ -149,7 +151,7 @@ struct Session {
 }
 
 impl Session {
-    fn start(output: &Output, index: u32, policy: &Policy) -> Result<Session> {
+    fn start(output: &Output, index: u32, policy: &Policy, label_record: &str) -> Result<Session> {
         if let Output::Rtmp(r) = output {
             // A refused or unresolvable ingest is reported in plain words, quickly.
             r.probe()?;
@@ -175,6 +177,16 @@ impl Session {
             Ok(src)
         };
         let (video, audio) = (appsrc("video")?, appsrc("audio")?);
+        // The AI label in the container's own metadata too: a global comment tag, which
+        // mp4mux writes to moov/udta/meta (ilst ©cmt) and matroskamux to the segment's
+        // tags (COMMENT). It goes ahead of the first packet.
+        let mut tags = gst::TagList::new();
+        {
+            let tags = tags.get_mut().expect("new tag list");
+            tags.add::<gst::tags::Comment>(&label_record, gst::TagMergeMode::Replace);
+            tags.set_scope(gst::TagScope::Global);
+        }
+        video.send_event(gst::event::Tag::new(tags));
         let rtmp_sink = pipeline.by_name("sink").filter(|_| matches!(output, Output::Rtmp(_)));
         let session = Session {
             output: output.clone(),
