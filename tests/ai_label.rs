@@ -69,11 +69,16 @@ fn every_keyframe_carries_the_ai_label_in_every_output() {
     let (mkv, mp4) = (dir.path().join("rec.mkv"), dir.path().join("rec.mp4"));
     let mut live = LiveRun::start(
         &config,
-        &["--duration", "12s", "--output", &nginx.url("label"), "--output", mkv.to_str().unwrap(), "--output", mp4.to_str().unwrap()],
+        &["--duration", "16s", "--output", &nginx.url("label"), "--output", mkv.to_str().unwrap(), "--output", mp4.to_str().unwrap()],
         dir.path().join("live.log"),
     );
-    // The stream as a player gets it from nginx, while it plays.
+    // The stream as a player gets it from nginx, while it plays: its onMetaData
+    // (flvmux's, with the AIGC entry added; nginx passes it on with `meta copy`,
+    // and records none) as ffprobe reads it, then the SEI by `verify`.
     std::thread::sleep(std::time::Duration::from_secs(3));
+    let probe = run(Command::new("ffprobe").args(["-v", "error", "-show_format", "-of", "json"]).arg(nginx.url("label")));
+    let played: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap_or_default();
+    let flv_entry = played["format"]["tags"]["AIGC"].as_str().map(|s| serde_json::from_str::<serde_json::Value>(s).expect("the FLV entry is the JSON record"));
     let out = run(avatarcast().args(["verify", "--seconds", "5"]).arg(nginx.url("label")));
     let said = text(&out);
     assert!(out.status.success() && said.contains("labelled: every keyframe read"), "verify over RTMP: {said}");
@@ -94,6 +99,7 @@ fn every_keyframe_carries_the_ai_label_in_every_output() {
     assert_eq!(comment, records[0], "the MP4's metadata and the SEI carry one record");
     let mkv_comment = tags(&mkv)["COMMENTS"].as_str().unwrap_or_default().replace('\\', "");
     assert!(mkv_comment.contains("\"ProduceID\":\"Lamp Shop Ltd/store-7/"), "MKV tags: {}", tags(&mkv));
+    assert_eq!(flv_entry.as_ref(), Some(&records[0]), "onMetaData of the RTMP stream: {}", played["format"]);
     let out = run(avatarcast().arg("verify").arg(&mp4));
     let said = text(&out);
     assert!(said.contains("metadata comment = {\"AIGC\""), "verify on the MP4: {said}");

@@ -6,6 +6,7 @@
 //! itself, every output (RTMP, HLS, WebRTC, files) carries it. It is always on: the
 //! config names the producer and the content id, and cannot turn it off.
 
+pub mod flv;
 pub mod sei;
 pub mod verify;
 

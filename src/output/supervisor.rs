@@ -150,6 +150,55 @@ struct Session {
     live: bool,
 }
 
+/// Adds the AI label's record to every `onMetaData` flvmux writes (src/label/flv.rs):
+/// in its buffers, and in its caps' stream headers, which rtmp2sink sends instead.
+fn label_flv_metadata(mux: &gst::Element, record: &str) {
+    let Some(pad) = mux.static_pad("src") else { return };
+    let record = record.to_string();
+    let relabel = move |buffer: &gst::Buffer| -> Option<gst::Buffer> {
+        let map = buffer.map_readable().ok()?;
+        let tag = crate::label::flv::with_record(&map, &record)?;
+        let mut out = gst::Buffer::from_mut_slice(tag);
+        {
+            let b = out.get_mut().expect("new buffer is writable");
+            b.set_pts(buffer.pts());
+            b.set_dts(buffer.dts());
+            b.set_flags(buffer.flags());
+        }
+        Some(out)
+    };
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        match &mut info.data {
+            Some(gst::PadProbeData::Buffer(buffer)) => {
+                if let Some(labelled) = relabel(buffer) {
+                    *buffer = labelled;
+                }
+            }
+            Some(gst::PadProbeData::Event(event)) => {
+                if let gst::EventView::Caps(c) = event.view() {
+                    let mut caps = c.caps().to_owned();
+                    let headers = caps.structure(0).and_then(|s| s.get::<gst::Array>("streamheader").ok());
+                    if let Some(headers) = headers {
+                        let relabelled: Vec<gst::glib::SendValue> = headers
+                            .iter()
+                            .map(|v| match v.get::<gst::Buffer>().ok().and_then(|b| relabel(&b)) {
+                                Some(b) => b.to_send_value(),
+                                None => v.clone(),
+                            })
+                            .collect();
+                        if let Some(s) = caps.make_mut().structure_mut(0) {
+                            s.set("streamheader", gst::Array::from_values(relabelled));
+                        }
+                        *event = gst::event::Caps::new(&caps);
+                    }
+                }
+            }
+            _ => {}
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
 impl Session {
     fn start(output: &Output, index: u32, policy: &Policy, label_record: &str) -> Result<Session> {
         if let Output::Rtmp(r) = output {
@@ -187,6 +236,9 @@ impl Session {
             tags.set_scope(gst::TagScope::Global);
         }
         video.send_event(gst::event::Tag::new(tags));
+        if let Some(mux) = pipeline.by_name("mux").filter(|m| m.factory().is_some_and(|f| f.name() == "flvmux")) {
+            label_flv_metadata(&mux, label_record);
+        }
         let rtmp_sink = pipeline.by_name("sink").filter(|_| matches!(output, Output::Rtmp(_)));
         let session = Session {
             output: output.clone(),
