@@ -129,13 +129,18 @@ fn labelled(buffer: gst::Buffer, sei: &[u8]) -> gst::Buffer {
     let Ok(map) = buffer.map_readable() else { return buffer };
     let Some(au) = crate::label::sei::insert_before_first_slice(&map, sei) else { return buffer.clone() };
     drop(map);
-    let mut out = gst::Buffer::from_mut_slice(au);
+    rewritten(au, &buffer)
+}
+
+/// A buffer of `bytes` in place of `like`: its timestamps, duration and flags.
+pub fn rewritten(bytes: Vec<u8>, like: &gst::BufferRef) -> gst::Buffer {
+    let mut out = gst::Buffer::from_mut_slice(bytes);
     {
         let b = out.get_mut().expect("new buffer is writable");
-        b.set_pts(buffer.pts());
-        b.set_dts(buffer.dts());
-        b.set_duration(buffer.duration());
-        b.set_flags(buffer.flags());
+        b.set_pts(like.pts());
+        b.set_dts(like.dts());
+        b.set_duration(like.duration());
+        b.set_flags(like.flags());
     }
     out
 }

@@ -158,14 +158,7 @@ fn label_flv_metadata(mux: &gst::Element, record: &str) {
     let relabel = move |buffer: &gst::Buffer| -> Option<gst::Buffer> {
         let map = buffer.map_readable().ok()?;
         let tag = crate::label::flv::with_record(&map, &record)?;
-        let mut out = gst::Buffer::from_mut_slice(tag);
-        {
-            let b = out.get_mut().expect("new buffer is writable");
-            b.set_pts(buffer.pts());
-            b.set_dts(buffer.dts());
-            b.set_flags(buffer.flags());
-        }
-        Some(out)
+        Some(crate::media::rewritten(tag, buffer))
     };
     pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
         match &mut info.data {
