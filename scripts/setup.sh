@@ -104,4 +104,15 @@ if ! cmp -s "$DEPLOY_REQ" "$DEPLOY_VENV/requirements.txt" 2>/dev/null; then
   cp "$DEPLOY_REQ" "$DEPLOY_VENV/requirements.txt"
 fi
 
+# The WHIP endpoint the tests push to (tests/common/whip_endpoint.py): aiortc, an
+# independent WebRTC stack, pinned, from PyPI's wheels.
+WHIP_VENV=models/whip-peer-venv
+WHIP_REQ=tests/common/whip_endpoint.requirements.txt
+if ! cmp -s "$WHIP_REQ" "$WHIP_VENV/requirements.txt" 2>/dev/null; then
+  echo "setup: installing the tests' WHIP endpoint ($WHIP_REQ) into $WHIP_VENV"
+  python3 -m venv "$WHIP_VENV"
+  "$WHIP_VENV/bin/pip" install -q --only-binary=:all: -r "$WHIP_REQ"
+  cp "$WHIP_REQ" "$WHIP_VENV/requirements.txt"
+fi
+
 echo "setup: done"

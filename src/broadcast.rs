@@ -173,8 +173,10 @@ impl Broadcast {
         // Buffers of frames gone out, for the next ones made (no allocation per frame).
         let mut spare: Vec<FrameBuffers> = Vec::new();
         let mut made_playing = false;
-        // Live overload: (first frame dropped, frames dropped) since the stream fell behind.
-        let mut dropping: Option<(u64, u64)> = None;
+        // Live overload: (first frame dropped, last frame dropped, frames dropped) since
+        // the stream fell behind. An episode ends after a second with nothing dropped, so
+        // a machine at its limit logs one warning and one summary, not one per frame.
+        let mut dropping: Option<(u64, u64, u64)> = None;
         loop {
             if total_frames.is_some_and(|t| report.frames >= t) {
                 break;
@@ -243,13 +245,14 @@ impl Broadcast {
                 drop_picture = now.is_some_and(|now| now > made.video_pts_ns + DROP_BEHIND_FRAMES * frame_ns);
                 if drop_picture {
                     shared.dropped_frames.fetch_add(1, Ordering::Relaxed);
-                    let (first, n) = dropping.get_or_insert((frame, 0));
+                    let (first, last, n) = dropping.get_or_insert((frame, frame, 0));
                     if *n == 0 {
                         tracing::warn!(frame = *first, "the stream fell behind (the machine is short of CPU): dropping picture frames to stay on time, the sound goes on");
                     }
-                    *n += 1;
-                } else if let Some((first, n)) = dropping.take() {
-                    let seconds = (frame - first) as f64 / config.video.fps as f64;
+                    (*last, *n) = (frame, *n + 1);
+                } else if let Some((first, last, n)) = dropping.filter(|&(_, last, _)| frame - last >= config.video.fps as u64) {
+                    dropping = None;
+                    let seconds = (last + 1 - first) as f64 / config.video.fps as f64;
                     tracing::info!(frame, "back on time: {n} picture frames dropped over {seconds:.1} s");
                 }
                 if let Some(now) = now.filter(|_| !drop_picture) {

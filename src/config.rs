@@ -379,6 +379,7 @@ pub struct OutputsConfig {
     pub srt: Vec<crate::output::srt::SrtOutputConfig>,
     pub file: Vec<FileOutputConfig>,
     pub hls: Vec<HlsOutputConfig>,
+    pub whip: Vec<crate::output::whip::WhipOutputConfig>,
     /// Longest wait between two reconnect attempts of a failed output.
     pub retry_max_seconds: f64,
     /// An RTMP output whose server accepts no bytes for this long is reconnected.
@@ -393,6 +394,7 @@ impl Default for OutputsConfig {
             srt: Vec::new(),
             file: Vec::new(),
             hls: Vec::new(),
+            whip: Vec::new(),
             retry_max_seconds: 6.0,
             stall_seconds: 10.0,
             webrtc: WebrtcConfig::default(),
@@ -489,6 +491,11 @@ impl Config {
                 s.passphrase = read(var, &format!("output.srt[{i}].passphrase_env"))?;
             }
         }
+        for (i, w) in self.output.whip.iter_mut().enumerate() {
+            if let Some(var) = &w.token_env {
+                w.token = Some(read(var, &format!("output.whip[{i}].token_env"))?);
+            }
+        }
         for (i, r) in self.output.rtmp.iter_mut().enumerate() {
             if let Some(var) = &r.key_env {
                 let key = read(var, &format!("output.rtmp[{i}].key_env"))?;
@@ -544,6 +551,9 @@ impl Config {
         for (i, s) in self.output.srt.iter().enumerate() {
             crate::output::srt::SrtTarget::new(s, &format!("output.srt[{i}]"))?;
         }
+        for (i, w) in self.output.whip.iter().enumerate() {
+            crate::output::whip::WhipTarget::new(w, &format!("output.whip[{i}]"))?;
+        }
         for (i, f) in self.output.file.iter().enumerate() {
             crate::output::file::Container::from_path(&f.path).with_context(|| format!("`output.file[{i}].path`"))?;
             if f.split_minutes.is_some_and(|m| !(m * 60.0 >= self.video.keyframe_seconds as f64 && m <= 24.0 * 60.0)) {
@@ -583,7 +593,8 @@ impl Config {
     /// Replaces the config's outputs with command-line targets (`--output`).
     pub fn set_outputs(&mut self, targets: &[String]) -> Result<()> {
         // Targets replace the config's; the delivery settings stay.
-        let mut outputs = OutputsConfig { rtmp: Vec::new(), srt: Vec::new(), file: Vec::new(), hls: Vec::new(), ..self.output.clone() };
+        let mut outputs =
+            OutputsConfig { rtmp: Vec::new(), srt: Vec::new(), file: Vec::new(), hls: Vec::new(), whip: Vec::new(), ..self.output.clone() };
         for t in targets {
             if t.starts_with("srt://") {
                 let srt = crate::output::srt::SrtOutputConfig::from_url(t);

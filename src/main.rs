@@ -224,10 +224,15 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// What is logged unless RUST_LOG says otherwise. webrtc-rs warns about what a peer
+/// does differently (DTLS extensions it skips, sockets closed at the end of a
+/// session); our own WebRTC code logs what an operator needs.
+const DEFAULT_LOG: &str = "info,webrtc=error,webrtc_ice=error,webrtc_mdns=error,dtls=error,srtp=error,sctp=error,interceptor=error";
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -492,7 +497,7 @@ fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>, api: Op
             Output::File(f) if f.split.is_some() => Some(format!("{} (split: NAME-00001, NAME-00002, …)", f.path.display())),
             Output::File(f) => Some(f.path.display().to_string()),
             Output::Hls(h) => Some(h.dir.join("index.m3u8").display().to_string()),
-            Output::Rtmp(_) | Output::Srt(_) => None,
+            Output::Rtmp(_) | Output::Srt(_) | Output::Whip(_) => None,
         })
         .collect();
     let progress = pacing == Pacing::Render;

@@ -41,6 +41,12 @@ fn malformed_values_name_their_field() {
     refused(&repo().join("config/demo.toml"), &["--output", "srt://127.0.0.1:9000/live/key"], &["--output", "srt://host:port", "streamid"]);
     let c = demo_config_with(dir.path(), "srt.toml", |s| s + "\n[[output.srt]]\nurl = \"srt://127.0.0.1:9000\"\npassphrase = \"short\"\n");
     refused(&c, &[], &["`output.srt[0].passphrase`", "10 to 79 characters"]);
+    let c = demo_config_with(dir.path(), "whip.toml", |s| s + "\n[[output.whip]]\nurl = \"rtmp://127.0.0.1/whip\"\n");
+    refused(&c, &[], &["`output.whip[0].url`", "https://host/path"]);
+    let c = demo_config_with(dir.path(), "whip-token.toml", |s| {
+        s + "\n[[output.whip]]\nurl = \"https://ingest.example.com/whip\"\ntoken_env = \"AVATARCAST_NO_SUCH_VARIABLE\"\n"
+    });
+    refused(&c, &[], &["`output.whip[0].token_env`", "AVATARCAST_NO_SUCH_VARIABLE is not set"]);
     refused(&repo().join("config/demo.toml"), &["--output", "show.avi"], &[".flv, .mp4 or .mkv"]);
     let c = demo_config_with(dir.path(), "preset.toml", |s| s.replace("fps = 25", "fps = 25\npreset = \"speedy\""));
     refused(&c, &[], &["`video.preset`", "superfast"]);

@@ -151,7 +151,7 @@ pub struct MediaPipeline {
     audio: gst_app::AppSrc,
     pool: gst::BufferPool,
     outputs: Arc<Outputs>,
-    /// The valve before the Opus encoder, and whether it is open (a viewer watches).
+    /// The valve before the Opus encoder, and whether it is open (a WebRTC peer takes it).
     opus_gate: Option<(gst::Element, std::sync::atomic::AtomicBool)>,
 }
 
@@ -239,7 +239,7 @@ impl MediaPipeline {
     /// Queues one frame's samples, written straight into the buffer's memory.
     pub fn push_audio(&self, samples: &[i16], pts_ns: u64, duration_ns: u64) -> Result<()> {
         if let Some((gate, open)) = &self.opus_gate {
-            let watched = self.outputs.webrtc_viewers() > 0;
+            let watched = self.outputs.opus_wanted_now();
             if open.swap(watched, std::sync::atomic::Ordering::Relaxed) != watched {
                 gate.set_property("drop", !watched);
             }

@@ -10,6 +10,7 @@ pub mod rtmp;
 pub mod srt;
 mod supervisor;
 pub mod webrtc;
+pub mod whip;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -104,13 +105,15 @@ fn with_sources(video_pad: &str, audio_pad: &str, sink: &str) -> String {
     format!("{sources}\n{sink}")
 }
 
-/// One delivery target of the GStreamer kind (WebRTC viewers are served by webrtc.rs).
+/// One supervised delivery target: a GStreamer pipeline, or a WHIP ingest pushed with
+/// webrtc-rs (WebRTC viewers are served by webrtc.rs).
 #[derive(Debug, Clone)]
 pub enum Output {
     Rtmp(rtmp::RtmpTarget),
     Srt(srt::SrtTarget),
     File(file::FileTarget),
     Hls(hls::HlsTarget),
+    Whip(whip::WhipTarget),
 }
 
 impl Output {
@@ -128,6 +131,9 @@ impl Output {
         for h in &config.output.hls {
             v.push(Output::Hls(hls::HlsTarget::new(h, config.video.keyframe_seconds)?));
         }
+        for (i, w) in config.output.whip.iter().enumerate() {
+            v.push(Output::Whip(whip::WhipTarget::new(w, &format!("output.whip[{i}]"))?));
+        }
         Ok(v)
     }
 
@@ -138,16 +144,27 @@ impl Output {
             Output::Srt(s) => s.describe(),
             Output::File(f) => format!("file {}", f.path.display()),
             Output::Hls(h) => format!("HLS {}", h.dir.join("index.m3u8").display()),
+            Output::Whip(w) => w.describe(),
         }
     }
 
-    /// This output's pipeline for its `session`-th start (0 first).
-    pub fn pipeline_description(&self, session: u32) -> String {
-        match self {
+    /// This output's pipeline for its `session`-th start (0 first); None for WHIP,
+    /// which is not a GStreamer pipeline.
+    pub fn pipeline_description(&self, session: u32) -> Option<String> {
+        Some(match self {
             Output::Rtmp(r) => r.pipeline_description(),
             Output::Srt(s) => s.pipeline_description(),
             Output::File(f) => f.pipeline_description(session),
             Output::Hls(h) => h.pipeline_description(),
+            Output::Whip(_) => return None,
+        })
+    }
+
+    /// The encoded tracks this output takes: WebRTC carries Opus, the rest AAC.
+    fn tracks(&self) -> &'static [Track] {
+        match self {
+            Output::Whip(_) => &[Track::H264, Track::Opus],
+            _ => &[Track::H264, Track::Aac],
         }
     }
 
@@ -157,6 +174,7 @@ impl Output {
             Output::Srt(_) => "srt",
             Output::File(_) => "file",
             Output::Hls(_) => "hls",
+            Output::Whip(_) => "whip",
         }
     }
 }
@@ -293,6 +311,8 @@ pub struct Outputs {
     workers: Mutex<Vec<(String, JoinHandle<()>)>>,
     pub health: Vec<Arc<Health>>,
     whep: Option<Arc<webrtc::Whep>>,
+    /// WHIP ingests configured (they take Opus all the time).
+    whip: usize,
     /// The stream's AI label: the encoder puts it in every keyframe, each output
     /// session in its container's metadata.
     pub label: crate::label::Label,
@@ -302,7 +322,7 @@ impl Outputs {
     /// Starts one supervised thread per output; they wait for the encoder's packets.
     pub fn start(config: &Config, targets: Vec<Output>, live: bool, whep: Option<Arc<webrtc::Whep>>) -> Result<Outputs> {
         let label = crate::label::Label::for_stream(&config.label, &config.show.file);
-        let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new(), whep: whep.clone(), label };
+        let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new(), whep: whep.clone(), whip: 0, label };
         let policy = supervisor::Policy {
             first_retry: Duration::from_secs(2),
             max_retry: Duration::from_secs_f64(config.output.retry_max_seconds),
@@ -311,12 +331,14 @@ impl Outputs {
         };
         for target in targets {
             let seconds = match target {
-                Output::Rtmp(_) | Output::Srt(_) => HANDOFF_SECONDS_NETWORK,
+                Output::Rtmp(_) | Output::Srt(_) | Output::Whip(_) => HANDOFF_SECONDS_NETWORK,
                 _ => HANDOFF_SECONDS_FILE,
             };
             let (tx, rx) = bounded(seconds * PACKETS_PER_SECOND);
             let health = Arc::new(Health::new(target.describe(), target.kind()));
             let resync = Arc::new(AtomicBool::new(false));
+            let tracks = target.tracks();
+            outputs.whip += matches!(target, Output::Whip(_)) as usize;
             let worker = supervisor::Worker {
                 output: target,
                 rx,
@@ -328,7 +350,7 @@ impl Outputs {
             let name = health.name.clone();
             let handle = std::thread::Builder::new().name(format!("out-{}", health.kind)).spawn(move || worker.run())?;
             outputs.workers.get_mut().expect("new").push((name, handle));
-            outputs.links.push(Link { tx, tracks: &[Track::H264, Track::Aac], lossless: !live, health: health.clone(), resync });
+            outputs.links.push(Link { tx, tracks, lossless: !live, health: health.clone(), resync });
             outputs.health.push(health);
         }
         if let Some(whep) = whep {
@@ -344,9 +366,10 @@ impl Outputs {
         Ok(outputs)
     }
 
-    /// WebRTC viewers watching now (the encoder makes Opus only for them).
-    pub fn webrtc_viewers(&self) -> usize {
-        self.whep.as_ref().map_or(0, |w| w.viewer_count())
+    /// Whether Opus is wanted now: a WHIP ingest takes it all the time, WHEP only while
+    /// a viewer watches (the encoder is paused otherwise).
+    pub fn opus_wanted_now(&self) -> bool {
+        self.whip > 0 || self.whep.as_ref().is_some_and(|w| w.viewer_count() > 0)
     }
 
     /// Whether the encoder should make Opus (someone takes it).
@@ -470,12 +493,13 @@ mod tests {
         ];
         for output in &outputs {
             let desc = output.pipeline_description(1);
+            let desc = desc.unwrap();
             let pipeline = gst::parse::launch(&desc).unwrap_or_else(|e| panic!("{}: {e}\n{desc}", output.describe()));
             let bin = pipeline.downcast::<gst::Bin>().unwrap();
             assert!(bin.by_name("video").is_some() && bin.by_name("audio").is_some(), "{desc}");
         }
         // A recording restarted after a failure goes on in a new file.
-        assert!(outputs[1].pipeline_description(1).contains("a-retry1.mp4"));
+        assert!(outputs[1].pipeline_description(1).unwrap().contains("a-retry1.mp4"));
         let _ = std::fs::remove_dir_all(dir);
     }
 

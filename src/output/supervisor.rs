@@ -64,7 +64,11 @@ impl Worker {
         let mut jitter = Jitter::new(self.health.name.len() as u64);
         loop {
             self.health.set(State::Connecting);
-            let outcome = match Session::start(&self.output, session_index, &self.policy, &self.label_record) {
+            let started: Result<Box<dyn Session>> = match &self.output {
+                Output::Whip(w) => super::whip::WhipSession::start(w).map(|s| Box::new(s) as Box<dyn Session>),
+                other => PipelineSession::start(other, session_index, &self.policy, &self.label_record).map(|s| Box::new(s) as Box<dyn Session>),
+            };
+            let outcome = match started {
                 Ok(mut session) => {
                     tracing::info!(output = %self.health.name, "output starting");
                     let outcome = self.feed(&mut session);
@@ -109,17 +113,17 @@ impl Worker {
         }
     }
 
-    fn feed(&self, session: &mut Session) -> Outcome {
+    fn feed(&self, session: &mut Box<dyn Session>) -> Outcome {
         let mut next_check = Instant::now() + CHECK_EVERY;
         loop {
             match self.rx.recv_deadline(next_check) {
                 Ok(Packet::End) | Err(RecvTimeoutError::Disconnected) => return Outcome::Ended,
                 Ok(Packet::Media(track, buffer)) => {
                     if self.resync.swap(false, Ordering::Relaxed) {
-                        session.gate.reset();
+                        session.resync();
                     }
                     if let Err(e) = session.push(track, buffer) {
-                        return Outcome::Failed(session.explain_failure(e));
+                        return Outcome::Failed(e);
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -134,8 +138,22 @@ impl Worker {
     }
 }
 
-/// One build of an output's pipeline.
-struct Session {
+/// One attempt at an output, from its start until it fails or the stream ends.
+pub trait Session {
+    /// Takes one packet (sessions start on a keyframe); a failure comes explained.
+    fn push(&mut self, track: Track, buffer: gst::Buffer) -> Result<(), String>;
+    /// Packets were lost on the way here: start again on the next keyframe.
+    fn resync(&mut self);
+    /// Errors, stalls, and the move to live; called every CHECK_EVERY.
+    fn check(&mut self, health: &Health, policy: &Policy) -> Result<()>;
+    /// The stream is over: deliver what is left and close cleanly.
+    fn finish(self: Box<Self>);
+    /// The session failed: let it go without holding up the next attempt.
+    fn abandon(self: Box<Self>);
+}
+
+/// One build of an output's GStreamer pipeline.
+struct PipelineSession {
     output: Output,
     pipeline: gst::Pipeline,
     video: gst_app::AppSrc,
@@ -192,13 +210,13 @@ fn label_flv_metadata(mux: &gst::Element, record: &str) {
     });
 }
 
-impl Session {
-    fn start(output: &Output, index: u32, policy: &Policy, label_record: &str) -> Result<Session> {
+impl PipelineSession {
+    fn start(output: &Output, index: u32, policy: &Policy, label_record: &str) -> Result<PipelineSession> {
         if let Output::Rtmp(r) = output {
             // A refused or unresolvable ingest is reported in plain words, quickly.
             r.probe()?;
         }
-        let desc = output.pipeline_description(index);
+        let desc = output.pipeline_description(index).ok_or_else(|| anyhow!("{} has no GStreamer pipeline", output.describe()))?;
         let pipeline = gst::parse::launch(&desc)
             .with_context(|| format!("building the pipeline of {}", output.describe()))?
             .downcast::<gst::Pipeline>()
@@ -233,7 +251,7 @@ impl Session {
             label_flv_metadata(&mux, label_record);
         }
         let rtmp_sink = pipeline.by_name("sink").filter(|_| matches!(output, Output::Rtmp(_)));
-        let session = Session {
+        let session = PipelineSession {
             output: output.clone(),
             pipeline,
             video,
@@ -252,7 +270,7 @@ impl Session {
         Ok(session)
     }
 
-    fn push(&mut self, track: Track, buffer: gst::Buffer) -> Result<()> {
+    fn push_gated(&mut self, track: Track, buffer: gst::Buffer) -> Result<()> {
         self.gate.pass(track, buffer, &mut self.ready);
         for (track, buffer) in self.ready.drain(..) {
             self.sent += buffer.size() as u64;
@@ -263,7 +281,7 @@ impl Session {
     }
 
     /// Bus errors, stalls, and the move to live.
-    fn check(&mut self, health: &Health, policy: &Policy) -> Result<()> {
+    fn check_health(&mut self, health: &Health, policy: &Policy) -> Result<()> {
         self.check_bus()?;
         let bytes = match &self.rtmp_sink {
             Some(sink) => {
@@ -335,7 +353,7 @@ impl Session {
     }
 
     /// The stream is over: end both tracks and wait for the files to be finalized.
-    fn finish(self) {
+    fn finish_pipeline(self) {
         let _ = self.video.end_of_stream();
         let _ = self.audio.end_of_stream();
         let bus = self.pipeline.bus().expect("pipeline has a bus");
@@ -350,9 +368,28 @@ impl Session {
         let _ = self.pipeline.set_state(gst::State::Null);
     }
 
+}
+
+impl Session for PipelineSession {
+    fn push(&mut self, track: Track, buffer: gst::Buffer) -> Result<(), String> {
+        self.push_gated(track, buffer).map_err(|e| self.explain_failure(e))
+    }
+
+    fn resync(&mut self) {
+        self.gate.reset();
+    }
+
+    fn check(&mut self, health: &Health, policy: &Policy) -> Result<()> {
+        self.check_health(health, policy)
+    }
+
+    fn finish(self: Box<Self>) {
+        self.finish_pipeline();
+    }
+
     /// A failed session is torn down on a thread of its own: a hung network sink can
     /// block its state change, and that must not hold up the next attempt.
-    fn abandon(self) {
+    fn abandon(self: Box<Self>) {
         let pipeline = self.pipeline;
         let _ = std::thread::Builder::new().name("out-teardown".into()).spawn(move || {
             let _ = pipeline.set_state(gst::State::Null);

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use bytes::Bytes;
 use crossbeam_channel::Receiver;
+use gstreamer as gst;
 use webrtc::api::interceptor_registry::register_default_interceptors;
 use webrtc::api::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS, MediaEngine};
 use webrtc::api::setting_engine::SettingEngine;
@@ -34,7 +35,7 @@ const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-
 /// Time to gather our ICE candidates before answering (WHEP answers in one go).
 const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn h264() -> RTCRtpCodecCapability {
+pub(super) fn h264() -> RTCRtpCodecCapability {
     RTCRtpCodecCapability {
         mime_type: MIME_TYPE_H264.to_owned(),
         clock_rate: 90000,
@@ -47,7 +48,7 @@ fn h264() -> RTCRtpCodecCapability {
     }
 }
 
-fn opus() -> RTCRtpCodecCapability {
+pub(super) fn opus() -> RTCRtpCodecCapability {
     RTCRtpCodecCapability {
         mime_type: MIME_TYPE_OPUS.to_owned(),
         clock_rate: 48000,
@@ -55,6 +56,33 @@ fn opus() -> RTCRtpCodecCapability {
         sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
         rtcp_feedback: vec![],
     }
+}
+
+/// A WebRTC stack that speaks the one encode: H.264 as the encoder makes it and Opus,
+/// with the default interceptors (NACK, RTCP reports). Viewers (WHEP) and ingests
+/// (WHIP, whip.rs) use the same.
+pub(super) fn api() -> Result<API> {
+    let mut media = MediaEngine::default();
+    let pt = |payload_type, capability| RTCRtpCodecParameters { capability, payload_type, ..Default::default() };
+    media.register_codec(pt(102, h264()), RTPCodecType::Video).context("registering H.264 for WebRTC")?;
+    media.register_codec(pt(111, opus()), RTPCodecType::Audio).context("registering Opus for WebRTC")?;
+    let registry = register_default_interceptors(Registry::new(), &mut media).context("WebRTC interceptors")?;
+    let mut settings = SettingEngine::default();
+    // Peers on this machine (a local preview, a local ingest, the tests) are reached
+    // over loopback.
+    settings.set_include_loopback_candidate(true);
+    // IPv6 link-local addresses need an interface scope no peer can use: skipping them
+    // saves a warning per address and session.
+    settings.set_ip_filter(Box::new(|ip| !matches!(ip, std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)));
+    Ok(APIBuilder::new().with_media_engine(media).with_interceptor_registry(registry).with_setting_engine(settings).build())
+}
+
+/// One encoded packet as a WebRTC sample (its duration moves the RTP clock on).
+pub(super) fn sample(track: Track, buffer: &gst::Buffer) -> Option<Sample> {
+    let map = buffer.map_readable().ok()?;
+    let default = if track == Track::H264 { 40 } else { 20 };
+    let duration = buffer.duration().map(|d| Duration::from_nanos(d.nseconds())).unwrap_or(Duration::from_millis(default));
+    Some(Sample { data: Bytes::copy_from_slice(map.as_slice()), duration, ..Default::default() })
 }
 
 struct Viewer {
@@ -85,15 +113,7 @@ impl Whep {
             .enable_all()
             .build()
             .context("starting the WebRTC runtime")?;
-        let mut media = MediaEngine::default();
-        let pt = |payload_type, capability| RTCRtpCodecParameters { capability, payload_type, ..Default::default() };
-        media.register_codec(pt(102, h264()), RTPCodecType::Video).context("registering H.264 for WebRTC")?;
-        media.register_codec(pt(111, opus()), RTPCodecType::Audio).context("registering Opus for WebRTC")?;
-        let registry = register_default_interceptors(Registry::new(), &mut media).context("WebRTC interceptors")?;
-        let mut settings = SettingEngine::default();
-        // Viewers on this machine (a local preview, the tests) reach us over loopback.
-        settings.set_include_loopback_candidate(true);
-        let api = APIBuilder::new().with_media_engine(media).with_interceptor_registry(registry).with_setting_engine(settings).build();
+        let api = api()?;
         Ok(Arc::new(Whep {
             handle: runtime.handle().clone(),
             runtime: Mutex::new(Some(runtime)),
@@ -198,11 +218,7 @@ impl Whep {
                 continue;
             }
             let keyframe = Packet::is_keyframe(track, &buffer);
-            let Ok(map) = buffer.map_readable() else { continue };
-            let data = Bytes::copy_from_slice(map.as_slice());
-            let default = if track == Track::H264 { 40 } else { 20 };
-            let duration = buffer.duration().map(|d| Duration::from_nanos(d.nseconds())).unwrap_or(Duration::from_millis(default));
-            let sample = Sample { data, duration, ..Default::default() };
+            let Some(sample) = sample(track, &buffer) else { continue };
             let mut written = 0;
             self.handle.block_on(async {
                 for v in &viewers {

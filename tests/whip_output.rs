@@ -1,0 +1,123 @@
+//! WHIP out to an independent WebRTC stack (aiortc, tests/common/whip_endpoint.py) as
+//! the ingest: the push arrives and is recorded at 25 fps with its audio, the bearer
+//! token goes to the endpoint and never into the log, the endpoint's ICE servers are
+//! taken up; the endpoint killed and started again, the push comes back by itself,
+//! and the recording beside it never notices.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const TOKEN: &str = "whip-test-token-5b2f9c";
+
+/// The aiortc endpoint on 127.0.0.1:`port`, recording into `record`.
+fn endpoint(port: u16, record: &Path, log: &Path) -> Child {
+    let child = Command::new(repo().join("models/whip-peer-venv/bin/python"))
+        .arg(repo().join("tests/common/whip_endpoint.py"))
+        .args(["--port", &port.to_string(), "--token", TOKEN, "--record"])
+        .arg(record)
+        // Nothing answers there: taking it up must not stop the next connection.
+        .args(["--link", "<stun:127.0.0.1:9>; rel=\"ice-server\""])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("the WHIP endpoint (setup installs models/whip-peer-venv)");
+    wait_for(Duration::from_secs(20), "the WHIP endpoint to listen", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    child
+}
+
+/// SIGTERM: the endpoint finishes its recording and vanishes without a goodbye.
+fn stop(mut child: Child) {
+    // SAFETY: signals a child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+}
+
+fn whip_output(port: u16) -> serde_json::Value {
+    let s = get_json(port, "/v1/status");
+    s["outputs"].as_array().unwrap().iter().find(|o| o["kind"] == "whip").cloned().unwrap_or_else(|| panic!("no WHIP output: {s}"))
+}
+
+/// Seconds of 25 fps video with audio beside it in what the endpoint recorded.
+fn assert_recorded(file: &Path, at_least: f64) -> f64 {
+    let info = streams(file);
+    let video = stream_of(&info, "video");
+    assert_eq!((video["codec_name"].as_str(), video["width"].as_u64(), video["height"].as_u64()), (Some("h264"), Some(720), Some(1280)), "{info}");
+    assert_eq!(stream_of(&info, "audio")["sample_rate"], "48000", "{info}");
+    let (v, a) = (packets(file, "v"), packets(file, "a"));
+    let seconds = v.last().unwrap().pts - v[0].pts;
+    assert!(seconds >= at_least, "{}: {seconds:.1} s of video", file.display());
+    // The frames' own timestamps (RTP's clock): 40 ms apart, and nearly all there.
+    let mut steps: Vec<f64> = v.windows(2).map(|w| w[1].pts - w[0].pts).collect();
+    steps.sort_by(f64::total_cmp);
+    assert!((steps[steps.len() / 2] - 0.040).abs() < 0.002, "{}: median frame step {:.3} s", file.display(), steps[steps.len() / 2]);
+    assert!(v.len() as f64 >= seconds * 25.0 * 0.97, "{}: {} frames in {seconds:.1} s", file.display(), v.len());
+    let audio = a.last().unwrap().pts - a[0].pts;
+    assert!(audio >= seconds - 1.0, "{}: {audio:.1} s of audio beside {seconds:.1} s of video", file.display());
+    seconds
+}
+
+#[test]
+fn a_whip_push_arrives_and_comes_back_after_the_endpoint_restarts() {
+    let dir = TempDir::new("whip");
+    let port = free_port();
+    let (first, second, rec) = (dir.path().join("first.mkv"), dir.path().join("second.mkv"), dir.path().join("rec.mkv"));
+    let config = demo_config_with(dir.path(), "c.toml", |s| {
+        let s = s.replace("path = \"out/demo.mp4\"", &format!("path = \"{}\"", rec.display()));
+        format!("{s}\n[[output.whip]]\nurl = \"http://127.0.0.1:{port}/whip\"\ntoken_env = \"AVATARCAST_TEST_WHIP_TOKEN\"\n")
+    });
+    let one = endpoint(port, &first, &dir.path().join("endpoint1.log"));
+    let mut live = LiveRun::start_with(&config, "", &[("AVATARCAST_TEST_WHIP_TOKEN", TOKEN)], &["--duration", "50s"], dir.path().join("live.log"));
+    wait_for(Duration::from_secs(15), "the WHIP output to go live", || whip_output(live.port)["state"] == "live");
+    std::thread::sleep(Duration::from_secs(21));
+    stop(one);
+    let two = endpoint(port, &second, &dir.path().join("endpoint2.log"));
+    wait_for(Duration::from_secs(25), "the WHIP output to come back", || {
+        let o = whip_output(live.port);
+        o["state"] == "live" && o["reconnects"] == 1
+    });
+    assert!(live.wait().success(), "{}", live.log_text());
+    std::thread::sleep(Duration::from_secs(1));
+    stop(two);
+
+    let log = live.log_text();
+    let lines: Vec<String> = log.lines().map(strip_ansi).collect();
+    let live_again = lines.iter().filter(|l| l.contains("output live") && l.contains("output=WHIP")).count();
+    assert_eq!(live_again, 2, "live, lost, live again: {log}");
+    assert!(lines.iter().any(|l| l.contains("the connection to the endpoint was lost") && l.contains("retrying in")), "{log}");
+    assert!(lines.iter().any(|l| l.contains("the endpoint names 1 ICE server(s)")), "{log}");
+    assert!(!log.contains(TOKEN), "the token is in the log");
+    assert_recorded(&first, 19.0);
+    assert_recorded(&second, 5.0);
+    // The stream's end ended the endpoint's session (DELETE on its Location).
+    let endpoint2 = std::fs::read_to_string(dir.path().join("endpoint2.log")).unwrap();
+    assert!(endpoint2.contains("ended session /whip/session/1"), "{endpoint2}");
+    // The recording beside it: the whole 50 s, untouched by the WHIP output's failure.
+    let v = packets(&rec, "v");
+    assert_eq!(v.len(), 1250, "recording frames");
+    assert_no_gaps(&v, 0.040, "recording video");
+    assert_renderer_kept_time(&log);
+}
+
+#[test]
+fn a_refused_token_is_reported_by_name_and_retried() {
+    let dir = TempDir::new("whip-token");
+    let port = free_port();
+    let config = demo_config_with(dir.path(), "c.toml", |s| {
+        let s = s.replace("path = \"out/demo.mp4\"", &format!("path = \"{}\"", dir.path().join("rec.mkv").display()));
+        format!("{s}\n[[output.whip]]\nurl = \"http://127.0.0.1:{port}/whip\"\ntoken_env = \"AVATARCAST_TEST_WHIP_TOKEN\"\n")
+    });
+    let one = endpoint(port, &dir.path().join("never.mkv"), &dir.path().join("endpoint.log"));
+    let live = LiveRun::start_with(&config, "", &[("AVATARCAST_TEST_WHIP_TOKEN", "not-the-token")], &["--duration", "30s"], dir.path().join("live.log"));
+    wait_for(Duration::from_secs(15), "a second attempt", || whip_output(live.port)["attempt"].as_u64() >= Some(2));
+    let o = whip_output(live.port);
+    assert_eq!(o["state"], "retrying", "{o}");
+    let error = o["last_error"].as_str().unwrap();
+    assert!(error.contains("refused the token (HTTP 401)") && error.contains("token_env"), "{error}");
+    drop(live);
+    stop(one);
+}
