@@ -92,17 +92,19 @@ fn every_keyframe_carries_the_ai_label_in_every_output() {
     assert!(records.windows(2).all(|w| w[0] == w[1]), "one stream, one record: {records:?}");
 
     // The same record in the recordings' container metadata, as ffprobe reads it: the
-    // MP4's moov/udta/meta comment, the MKV's segment COMMENT tag (in GStreamer's
-    // escaped string form); `verify` reports the MP4's.
+    // MP4's moov/udta/meta comment and its own `AIGC` key, the MKV's segment COMMENT
+    // tag (in GStreamer's escaped string form); `verify` reports the MP4's.
     let tags = |file: &Path| streams(file)["format"]["tags"].clone();
     let comment: serde_json::Value = serde_json::from_str(tags(&mp4)["comment"].as_str().expect("an MP4 comment")).expect("the MP4 comment is the JSON record");
     assert_eq!(comment, records[0], "the MP4's metadata and the SEI carry one record");
+    let key: serde_json::Value = serde_json::from_str(tags(&mp4)["AIGC"].as_str().expect("an MP4 AIGC key")).expect("the MP4's AIGC key is the JSON record");
+    assert_eq!(key, records[0], "the MP4's AIGC key and the SEI carry one record");
     let mkv_comment = tags(&mkv)["COMMENTS"].as_str().unwrap_or_default().replace('\\', "");
     assert!(mkv_comment.contains("\"ProduceID\":\"Lamp Shop Ltd/store-7/"), "MKV tags: {}", tags(&mkv));
     assert_eq!(flv_entry.as_ref(), Some(&records[0]), "onMetaData of the RTMP stream: {}", played["format"]);
     let out = run(avatarcast().arg("verify").arg(&mp4));
     let said = text(&out);
-    assert!(said.contains("metadata comment = {\"AIGC\""), "verify on the MP4: {said}");
+    assert!(said.contains("metadata comment = {\"AIGC\"") && said.contains("metadata AIGC = {\"AIGC\""), "verify on the MP4: {said}");
 
     // An H.264 file made without avatarcast: no label, and verify says so.
     let plain = dir.path().join("plain.mp4");

@@ -63,6 +63,9 @@ fn sigterm_leaves_every_split_file_playable() {
         assert!(d > 1.0 && (vp.last().unwrap().pts + 0.04 - d).abs() < 0.1, "{}: duration {d:.2}, last frame {:.2}", f.display(), vp.last().unwrap().pts);
         let decode = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(f).args(["-f", "null", "-"]).output().unwrap();
         assert!(decode.status.success() && decode.stderr.is_empty(), "{}: {}", f.display(), String::from_utf8_lossy(&decode.stderr));
+        // Each file, the last one too, has the AI label's own key.
+        let tags = streams(f)["format"]["tags"].clone();
+        assert!(tags["AIGC"].as_str().is_some_and(|r| r.starts_with("{\"AIGC\"")), "{}: {tags}", f.display());
         total += d;
     }
     // Every file but the last is one split long (cut on the keyframe after 6 s).

@@ -7,6 +7,7 @@
 //! config names the producer and the content id, and cannot turn it off.
 
 pub mod flv;
+pub mod mp4;
 pub mod sei;
 pub mod verify;
 

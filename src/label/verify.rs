@@ -119,6 +119,12 @@ pub fn read(input: &str, seconds: u64) -> Result<Findings> {
     };
     let _ = pipeline.set_state(gst::State::Null);
     result?;
+    // qtdemux does not pass QuickTime metadata keys on: the MP4's own `AIGC` key is read here.
+    if !input.contains("://") && input.to_ascii_lowercase().ends_with(".mp4") {
+        if let Ok(Some(record)) = super::mp4::read_record(std::path::Path::new(input)) {
+            found.metadata.push(format!("AIGC = {record}"));
+        }
+    }
     if found.keyframes == 0 {
         bail!("{input}: no H.264 keyframe read within {seconds} s (is it an H.264 stream?)");
     }

@@ -63,6 +63,14 @@ impl FileTarget {
         (1..).find(|i| !Path::new(&self.numbered(&format!("{i:05}"))).exists()).unwrap_or(1)
     }
 
+    /// The file an unsplit recording's `session`-th start writes.
+    pub fn location(&self, session: u32) -> String {
+        match session {
+            0 => self.path.to_string_lossy().into_owned(),
+            n => self.numbered(&format!("retry{n}")),
+        }
+    }
+
     /// The recording's pipeline for its `session`-th start (0 first; after a failure
     /// the recording goes on in a new file rather than overwrite the last one).
     pub fn pipeline_description(&self, session: u32) -> String {
@@ -70,10 +78,7 @@ impl FileTarget {
         let muxer = self.container.muxer();
         let (video_pad, audio_pad, sink) = match self.split {
             None => {
-                let location = match session {
-                    0 => self.path.to_string_lossy().into_owned(),
-                    n => self.numbered(&format!("retry{n}")),
-                };
+                let location = self.location(session);
                 ("mux.", "mux.", format!("{muxer} name=mux ! filesink location=\"{}\" sync=false async=false", quote(&location)))
             }
             Some(every) => {

@@ -4,6 +4,7 @@
 //! stream runs. Nothing here can block the encoder: packets wait in this output's
 //! own bounded hand-off.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -166,6 +167,10 @@ struct PipelineSession {
     sent: u64,
     last_progress: Instant,
     live: bool,
+    /// MP4 recordings get the AI label's own key when each file is finalized.
+    mp4_record: Option<String>,
+    /// The file an unsplit recording writes.
+    location: Option<String>,
 }
 
 /// Adds the AI label's record to every `onMetaData` flvmux writes (src/label/flv.rs):
@@ -251,6 +256,13 @@ impl PipelineSession {
             label_flv_metadata(&mux, label_record);
         }
         let rtmp_sink = pipeline.by_name("sink").filter(|_| matches!(output, Output::Rtmp(_)));
+        let (mp4_record, location) = match output {
+            Output::File(f) => (
+                (f.container == super::file::Container::Mp4).then(|| label_record.to_string()),
+                f.split.is_none().then(|| f.location(index)),
+            ),
+            _ => (None, None),
+        };
         let session = PipelineSession {
             output: output.clone(),
             pipeline,
@@ -262,6 +274,8 @@ impl PipelineSession {
             sent: 0,
             last_progress: Instant::now(),
             live: false,
+            mp4_record,
+            location,
         };
         if session.pipeline.set_state(gst::State::Playing).is_err() {
             session.check_bus()?;
@@ -323,17 +337,29 @@ impl PipelineSession {
                     bail!(self.explain(&format!("{} {detail}", e.error())));
                 }
                 gst::MessageView::Warning(w) => tracing::warn!(output = %self.output.describe(), "{}", w.error()),
-                gst::MessageView::Element(el) => {
-                    if let Some(s) = el.structure().filter(|s| s.name() == "splitmuxsink-fragment-opened") {
-                        if let Ok(location) = s.get::<String>("location") {
-                            tracing::info!(output = %self.output.describe(), "recording into {location}");
-                        }
-                    }
-                }
+                gst::MessageView::Element(el) => self.on_fragment(el.structure()),
                 _ => {}
             }
         }
         Ok(())
+    }
+
+    /// splitmuxsink opened or finalized a file.
+    fn on_fragment(&self, s: Option<&gst::StructureRef>) {
+        let Some((name, location)) = s.and_then(|s| Some((s.name(), s.get::<String>("location").ok()?))) else { return };
+        if name == "splitmuxsink-fragment-opened" {
+            tracing::info!(output = %self.output.describe(), "recording into {location}");
+        } else if name == "splitmuxsink-fragment-closed" {
+            self.label_mp4(&location);
+        }
+    }
+
+    /// The AI label's own key in a finalized MP4 (src/label/mp4.rs).
+    fn label_mp4(&self, location: &str) {
+        let Some(record) = &self.mp4_record else { return };
+        if let Err(e) = crate::label::mp4::add_record(Path::new(location), record) {
+            tracing::warn!(output = %self.output.describe(), "{e:#}: the file carries the AI label in its comment and its video only");
+        }
     }
 
     fn explain(&self, message: &str) -> String {
@@ -357,17 +383,29 @@ impl PipelineSession {
         let _ = self.video.end_of_stream();
         let _ = self.audio.end_of_stream();
         let bus = self.pipeline.bus().expect("pipeline has a bus");
-        let timeout = gst::ClockTime::from_nseconds(FINISH_TIMEOUT.as_nanos() as u64);
-        if let Some(msg) = bus.timed_pop_filtered(timeout, &[gst::MessageType::Eos, gst::MessageType::Error]) {
-            if let gst::MessageView::Error(e) = msg.view() {
-                tracing::error!("{}", self.explain(&e.error().to_string()));
+        let deadline = Instant::now() + FINISH_TIMEOUT;
+        loop {
+            let left = gst::ClockTime::from_nseconds(deadline.saturating_duration_since(Instant::now()).as_nanos() as u64);
+            let types = [gst::MessageType::Eos, gst::MessageType::Error, gst::MessageType::Element];
+            let Some(msg) = bus.timed_pop_filtered(left, &types) else {
+                tracing::error!(output = %self.output.describe(), "did not finish within {} s", FINISH_TIMEOUT.as_secs());
+                break;
+            };
+            match msg.view() {
+                gst::MessageView::Error(e) => {
+                    tracing::error!("{}", self.explain(&e.error().to_string()));
+                    break;
+                }
+                // A split recording's last file is closed on the way to the end.
+                gst::MessageView::Element(el) => self.on_fragment(el.structure()),
+                _ => break,
             }
-        } else {
-            tracing::error!(output = %self.output.describe(), "did not finish within {} s", FINISH_TIMEOUT.as_secs());
         }
         let _ = self.pipeline.set_state(gst::State::Null);
+        if let Some(location) = &self.location {
+            self.label_mp4(location);
+        }
     }
-
 }
 
 impl Session for PipelineSession {
