@@ -30,7 +30,7 @@ fn the_image_checks_and_streams_the_demo() {
     let mut nginx = Nginx::start();
     let name = format!("avatarcast-test-{}", std::process::id());
     let api = format!("127.0.0.1:{}", free_port());
-    let mut live = podman()
+    let live = podman()
         .args(["run", "--rm", "--name", &name, "--network", "host", IMAGE, "live", "--api", &api, "--output", &nginx.url("pod")])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

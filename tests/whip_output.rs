@@ -85,10 +85,7 @@ fn a_whip_push_arrives_and_comes_back_after_the_endpoint_restarts() {
     stop(two);
 
     let log = live.log_text();
-    let lines: Vec<String> = log.lines().map(strip_ansi).collect();
-    let live_again = lines.iter().filter(|l| l.contains("output live") && l.contains("output=WHIP")).count();
-    assert_eq!(live_again, 2, "live, lost, live again: {log}");
-    assert!(lines.iter().any(|l| l.contains("the connection to the endpoint was lost") && l.contains("retrying in")), "{log}");
+    let lines = assert_came_back(&log, "WHIP", "the connection to the endpoint was lost");
     assert!(lines.iter().any(|l| l.contains("the endpoint names 1 ICE server(s)")), "{log}");
     assert!(!log.contains(TOKEN), "the token is in the log");
     assert_recorded(&first, 19.0);

@@ -403,6 +403,17 @@ pub fn assert_renderer_kept_time(log: &str) {
     assert!(late <= (frames / 100.0).max(3.0) && worst < 400.0 && dropped <= (frames / 100.0).max(3.0), "the renderer fell behind: {done}");
 }
 
+/// The log (ANSI colours taken out) of a run whose output `kind` (as its name in the
+/// log begins: `SRT`, `WHIP`) went live, failed saying `lost` and was retried, and
+/// went live again.
+pub fn assert_came_back(log: &str, kind: &str, lost: &str) -> Vec<String> {
+    let lines: Vec<String> = log.lines().map(strip_ansi).collect();
+    let live = lines.iter().filter(|l| l.contains("output live") && l.contains(&format!("output={kind}"))).count();
+    assert_eq!(live, 2, "live, lost, live again: {log}");
+    assert!(lines.iter().any(|l| l.contains(lost) && l.contains("retrying in")), "no `{lost}` retried: {log}");
+    lines
+}
+
 /// Timestamps of one track: no gap over `max_gap` seconds between packets.
 pub fn assert_no_gaps(p: &[Packet], max_gap: f64, what: &str) {
     for (i, w) in p.windows(2).enumerate() {
