@@ -1,6 +1,6 @@
 //! Recordings split every N minutes into self-contained files, and SIGTERM in the
 //! middle of one: the line on air is cut at a word boundary, avatarcast exits
-//! cleanly, and every file plays to its end.
+//! cleanly, and every file plays to its end and carries the AI label in its metadata.
 
 mod common;
 
@@ -28,7 +28,7 @@ fn sigterm_leaves_every_split_file_playable() {
         // 0.1 minutes: a new file every 6 s.
         transcript_to(&transcript_path)(c).replace(
             "[[output.file]]\npath = \"out/demo.mp4\"",
-            &format!("[[output.file]]\npath = \"{rec_str}\"\nsplit_minutes = 0.1"),
+            &format!("[[output.file]]\npath = \"{rec_str}\"\nsplit_minutes = 0.1\n\n[[output.file]]\npath = \"{}\"\nsplit_minutes = 0.1", rec_str.replace(".mp4", ".flv")),
         )
     });
     let mut live = LiveRun::start(&config, &[], dir.path().join("live.log"));
@@ -71,6 +71,16 @@ fn sigterm_leaves_every_split_file_playable() {
     // Every file but the last is one split long (cut on the keyframe after 6 s).
     for f in &files[..files.len() - 1] {
         assert!((duration(f) - 6.0).abs() < 0.1, "{}: {:.2} s", f.display(), duration(f));
+    }
+    // The FLV files beside them, as many: each starts on a keyframe, decodes without an
+    // error and has the AI label in its onMetaData.
+    let flv: Vec<_> = (1..=files.len()).map(|i| dir.path().join(format!("rec-{i:05}.flv"))).collect();
+    for f in &flv {
+        assert!(packets(f, "v")[0].key, "{} starts on a keyframe", f.display());
+        let decode = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(f).args(["-f", "null", "-"]).output().unwrap();
+        assert!(decode.status.success() && decode.stderr.is_empty(), "{}: {}", f.display(), String::from_utf8_lossy(&decode.stderr));
+        let tags = streams(f)["format"]["tags"].clone();
+        assert!(tags["AIGC"].as_str().is_some_and(|r| r.starts_with("{\"AIGC\"")), "{}: {tags}", f.display());
     }
     let ended = last["end"].as_f64().unwrap();
     assert!(total >= ended && total < ended + 1.0, "files hold {total:.2} s; the cut line ended at {ended:.2} s");

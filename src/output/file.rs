@@ -84,8 +84,14 @@ impl FileTarget {
             Some(every) => {
                 // splitmuxsink formats the index into the name; a `%` of the user's is escaped.
                 let pattern = self.numbered("%05d").replace('%', "%%").replace("%%05d", "%05d");
+                // Files are finalized in the background, on a new muxer for each, except
+                // FLV: splitmuxsink 1.22 cannot request flvmux's pads by the names it
+                // uses for a new muxer ("Could not create the new muxer/sink", and the
+                // second file stays empty), so one flvmux is reused, finalized in line
+                // (a header rewrite).
+                let async_finalize = self.container != Container::Flv;
                 let sink = format!(
-                    "splitmuxsink name=mux location=\"{}\" max-size-time={} muxer-factory={muxer} async-finalize=true \
+                    "splitmuxsink name=mux location=\"{}\" max-size-time={} muxer-factory={muxer} async-finalize={async_finalize} \
                      start-index={}",
                     quote(&pattern),
                     every.as_nanos(),

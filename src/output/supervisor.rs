@@ -252,9 +252,18 @@ impl PipelineSession {
             tags.set_scope(gst::TagScope::Global);
         }
         video.send_event(gst::event::Tag::new(tags));
-        if let Some(mux) = pipeline.by_name("mux").filter(|m| m.factory().is_some_and(|f| f.name() == "flvmux")) {
+        // flvmux is the pipeline's own, or (split recordings) one splitmuxsink makes for
+        // each file: those are labelled as they are added.
+        let is_flvmux = |e: &gst::Element| e.factory().is_some_and(|f| f.name() == "flvmux");
+        for mux in pipeline.iterate_recurse().into_iter().flatten().filter(is_flvmux) {
             label_flv_metadata(&mux, label_record);
         }
+        let record = label_record.to_string();
+        pipeline.connect_deep_element_added(move |_, _, element| {
+            if is_flvmux(element) {
+                label_flv_metadata(element, &record);
+            }
+        });
         let rtmp_sink = pipeline.by_name("sink").filter(|_| matches!(output, Output::Rtmp(_)));
         let (mp4_record, location) = match output {
             Output::File(f) => (
