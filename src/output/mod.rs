@@ -492,8 +492,7 @@ mod tests {
             Output::Hls(hls::HlsTarget::new(&hls, 2).unwrap()),
         ];
         for output in &outputs {
-            let desc = output.pipeline_description(1);
-            let desc = desc.unwrap();
+            let desc = output.pipeline_description(1).unwrap();
             let pipeline = gst::parse::launch(&desc).unwrap_or_else(|e| panic!("{}: {e}\n{desc}", output.describe()));
             let bin = pipeline.downcast::<gst::Bin>().unwrap();
             assert!(bin.by_name("video").is_some() && bin.by_name("audio").is_some(), "{desc}");

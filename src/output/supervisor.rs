@@ -252,18 +252,12 @@ impl PipelineSession {
             tags.set_scope(gst::TagScope::Global);
         }
         video.send_event(gst::event::Tag::new(tags));
-        // flvmux is the pipeline's own, or (split recordings) one splitmuxsink makes for
-        // each file: those are labelled as they are added.
+        // flvmux is the pipeline's own, or (split recordings) the one splitmuxsink made
+        // when its pads were linked and reuses for every file (src/output/file.rs).
         let is_flvmux = |e: &gst::Element| e.factory().is_some_and(|f| f.name() == "flvmux");
         for mux in pipeline.iterate_recurse().into_iter().flatten().filter(is_flvmux) {
             label_flv_metadata(&mux, label_record);
         }
-        let record = label_record.to_string();
-        pipeline.connect_deep_element_added(move |_, _, element| {
-            if is_flvmux(element) {
-                label_flv_metadata(element, &record);
-            }
-        });
         let rtmp_sink = pipeline.by_name("sink").filter(|_| matches!(output, Output::Rtmp(_)));
         let (mp4_record, location) = match output {
             Output::File(f) => (
