@@ -99,9 +99,14 @@ impl Broadcast {
         }
         // One cache for both lanes: a line the show said is free when inserted, and back.
         let speech_cache = Arc::new(config.voice.cache());
+        // A voice takes seconds of CPU to load: a channel starting on a machine whose
+        // other channels are on air must not make them late.
+        let load = || {
+            crate::speech::lower_thread_priority();
+            Voices::load(catalog.clone(), speech_cache.clone())
+        };
         let (show_voices, live_voices) = std::thread::scope(|s| {
-            let a = s.spawn(|| Voices::load(catalog.clone(), speech_cache.clone()));
-            let b = s.spawn(|| Voices::load(catalog.clone(), speech_cache.clone()));
+            let (a, b) = (s.spawn(load), s.spawn(load));
             (a.join().expect("voice loader"), b.join().expect("voice loader"))
         });
         let (show_voices, live_voices) = (show_voices?, live_voices?);

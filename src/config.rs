@@ -99,9 +99,9 @@ pub struct VideoConfig {
     pub latency_marker: bool,
     /// x264's speed preset (docs/performance.md has what each costs on our frames).
     pub preset: String,
-    /// x264's threads: 0 lets x264 pick by the cores (slices of each frame in
-    /// parallel); 1 encodes each frame on one thread, the cheapest per frame where
-    /// channels share a machine and run in parallel with each other.
+    /// x264's threads: 1 (the default) encodes each frame on one thread, so the
+    /// encoder runs beside the renderer and the machine's other cores go to other
+    /// channels; 0 lets x264 pick by the cores (slices of each frame in parallel).
     pub encoder_threads: u32,
 }
 
@@ -117,7 +117,7 @@ impl Default for VideoConfig {
             keyframe_seconds: 2,
             latency_marker: false,
             preset: "superfast".into(),
-            encoder_threads: 0,
+            encoder_threads: 1,
         }
     }
 }

@@ -91,7 +91,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Seconds of show the end-to-end measurement renders.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 60)]
         seconds: u32,
         /// Instead: each H.264 encoder setting on 10 s of our frames, CPU per frame and
         /// quality (PSNR, SSIM) against the uncompressed frames.
@@ -440,7 +440,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 println!("avatarcast bench at {}x{} {} fps", report.width, report.height, report.fps);
                 println!("  render_fps        {:8.1}  avatar + composition, one thread", report.render_fps);
-                println!("  pipeline_fps      {:8.1}  render mode end to end, encode included", report.pipeline_fps);
+                println!("  pipeline_fps      {:8.1}  render mode end to end (speech cached), encode included", report.pipeline_fps);
                 println!("  encode_floor_fps  {:8.1}  x264 alone, same frames and settings", report.encode_floor_fps);
                 println!("  tts_rtf           {:8.3}  synthesis time / audio time", report.tts_rtf);
                 println!("  tts_first_audio_ms {:7.1}  a 10-word sentence to its first PCM", report.tts_first_audio_ms);

@@ -445,14 +445,19 @@ impl Drop for SynthLane {
     }
 }
 
-/// Synthesis is work done ahead of time; rendering and encoding are due every 40 ms.
-/// On a small machine both compete for the cores, so synthesis yields (nice 10).
-fn lower_thread_priority() {
+/// Synthesis and loading a voice are work done ahead of time; rendering and encoding
+/// (this channel's and the machine's other channels') are due every 40 ms. On a small
+/// machine they compete for the cores, so the calling thread yields (nice 10 more).
+pub fn lower_thread_priority() {
     // SAFETY: plain syscalls on the calling thread; failure only leaves the priority as it was.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        if libc::setpriority(libc::PRIO_PROCESS, tid, 10) != 0 {
-            tracing::debug!("could not lower the speech thread's priority");
+        // Relative to what the thread has: a channel run under `nice` keeps yielding.
+        *libc::__errno_location() = 0;
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+        let now = if now == -1 && *libc::__errno_location() != 0 { 0 } else { now };
+        if libc::setpriority(libc::PRIO_PROCESS, tid, (now + 10).min(19)) != 0 {
+            tracing::debug!("could not lower the thread's priority");
         }
     }
 }
@@ -519,5 +524,26 @@ mod tests {
         assert_eq!(padded.samples().len(), 1380);
         assert!(padded.samples()[1100..].iter().all(|&s| s == 0));
         assert_eq!(padded.words, vec![100..400, 600..900]);
+    }
+
+    /// The nice value of the calling thread, from /proc (field 19 of its stat line).
+    fn thread_nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // The command name (field 2) may hold spaces; the fields after it may not.
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn lowering_priority_touches_only_the_calling_thread() {
+        let before = thread_nice();
+        let lowered = std::thread::spawn(|| {
+            lower_thread_priority();
+            thread_nice()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(lowered, (before + 10).min(19), "the loader thread yields");
+        assert_eq!(thread_nice(), before, "the thread that spawned it keeps its priority");
     }
 }
