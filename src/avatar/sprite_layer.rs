@@ -140,11 +140,7 @@ impl SpriteLayer {
                 }
                 match run.kind {
                     Kind::Clear => {}
-                    Kind::Flat(colour) => {
-                        for px in out[a as usize * 4..b as usize * 4].chunks_exact_mut(4) {
-                            px.copy_from_slice(&colour);
-                        }
-                    }
+                    Kind::Flat(colour) => fill(&mut out[a as usize * 4..b as usize * 4], colour),
                     Kind::Mixed => {
                         let (r0, r1) = (iy as usize * sw as usize * 4, (iy as usize + 1) * sw as usize * 4);
                         let c = (a + n) as usize * 4..(b + n) as usize * 4 + 4;
@@ -219,22 +215,10 @@ impl SpriteLayer {
                 let count = stay.clamp(1, ox1 - ox);
                 match run.kind {
                     Kind::Clear => {}
-                    Kind::Flat(colour) => {
-                        for p in row[ox as usize * 4..(ox + count) as usize * 4].chunks_exact_mut(4) {
-                            p.copy_from_slice(&colour);
-                        }
-                    }
+                    Kind::Flat(colour) => fill(&mut row[ox as usize * 4..(ox + count) as usize * 4], colour),
                     Kind::Mixed => {
                         let (r0, r1) = (&data[(ty * sw * 4) as usize..][..sw as usize * 4], &data[((ty + 1) * sw * 4) as usize..][..sw as usize * 4]);
-                        let (mut u, mut v) = (u, v);
-                        for p in row[ox as usize * 4..(ox + count) as usize * 4].chunks_exact_mut(4) {
-                            let i = ((u >> 8) * 4) as usize;
-                            let (fx, fy) = ((u & 255) as u32, (v & 255) as u32);
-                            let px = |r: &[u8], i: usize| [r[i] as u32, r[i + 1] as u32, r[i + 2] as u32, r[i + 3] as u32];
-                            over(p, bilinear([px(r0, i), px(r0, i + 4), px(r1, i), px(r1, i + 4)], fx, fy));
-                            u += du;
-                            v += dv;
-                        }
+                        filter_moved(&mut row[ox as usize * 4..(ox + count) as usize * 4], [r0, r1], (u, v), (du, dv));
                     }
                 }
                 ox += count;
@@ -247,6 +231,18 @@ impl SpriteLayer {
     fn run_at(&self, tx: i64, ty: i64) -> Run {
         let runs = &self.runs[ty as usize];
         runs[runs.partition_point(|r| r.end as i64 <= tx)]
+    }
+}
+
+/// Fills `out` with one colour, 32 bytes a store where it can.
+fn fill(out: &mut [u8], colour: [u8; 4]) {
+    let wide: [u8; 32] = std::array::from_fn(|i| colour[i % 4]);
+    let mut blocks = out.chunks_exact_mut(32);
+    for block in &mut blocks {
+        block.copy_from_slice(&wide);
+    }
+    for px in blocks.into_remainder().chunks_exact_mut(4) {
+        px.copy_from_slice(&colour);
     }
 }
 
@@ -263,10 +259,78 @@ fn filter_inside(out: &mut [u8], rows: [&[u8]; 2], fx: u32, fy: u32) {
         for i in 0..n {
             let t = (top[i] as u16 * (256 - fx) + top[i + 4] as u16 * fx + 128) >> 8;
             let b = (bottom[i] as u16 * (256 - fx) + bottom[i + 4] as u16 * fx + 128) >> 8;
-            v[i] = ((t as u32 * (256 - fy as u32) + b as u32 * fy as u32 + 128) >> 8) as u16;
+            // At most 255 · 256 + 128: 16 bits hold it.
+            v[i] = (t * (256 - fy) + b * fy + 128) >> 8;
         }
         for (px, v) in out.chunks_exact_mut(4).zip(v.chunks_exact(4)) {
             over(px, [v[0] as u32, v[1] as u32, v[2] as u32, v[3] as u32]);
+        }
+    }
+}
+
+/// Filters the pixels of `out` from one row pair, the source position starting at
+/// `(u, v)` and stepping by `(du, dv)` per pixel (1/256 texel; it stays in the pair),
+/// and lays them over. The same arithmetic as `filter_inside`.
+fn filter_moved(out: &mut [u8], rows: [&[u8]; 2], start: (i64, i64), step: (i64, i64)) {
+    #[cfg(target_arch = "x86_64")]
+    sse2::filter_moved(out, rows, start, step);
+    #[cfg(not(target_arch = "x86_64"))]
+    filter_moved_scalar(out, rows, start, step);
+}
+
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn filter_moved_scalar(out: &mut [u8], rows: [&[u8]; 2], (mut u, mut v): (i64, i64), (du, dv): (i64, i64)) {
+    for px in out.chunks_exact_mut(4) {
+        let i = ((u >> 8) * 4) as usize;
+        let (fx, fy) = ((u & 255) as u32, (v & 255) as u32);
+        let lerp = |r: &[u8], k: usize| (r[i + k] as u32 * (256 - fx) + r[i + 4 + k] as u32 * fx + 128) >> 8;
+        over(px, std::array::from_fn(|k| (lerp(rows[0], k) * (256 - fy) + lerp(rows[1], k) * fy + 128) >> 8));
+        u += du;
+        v += dv;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::*;
+
+    /// `filter_moved_scalar`, a pixel's four channels a step: each lerp is one
+    /// multiply-add of (texel, next texel) pairs by (256 - f, f); an opaque result is
+    /// stored as it is (most of a filtered head is opaque shading).
+    pub fn filter_moved(out: &mut [u8], rows: [&[u8]; 2], (u, v): (i64, i64), (du, dv): (i64, i64)) {
+        let n = (out.len() / 4) as i64;
+        if n == 0 {
+            return;
+        }
+        // The texel column moves linearly, so the first and last pixels bound the reads.
+        let (first, last) = (u >> 8, (u + du * (n - 1)) >> 8);
+        assert!(first.min(last) >= 0 && (first.max(last) as usize + 2) * 4 <= rows[0].len().min(rows[1].len()), "reads stay in the rows");
+        // SAFETY: SSE2 is always there on x86-64; every 8-byte load starts at a texel
+        // column in [first, last] (asserted above to leave two texels in both rows).
+        unsafe {
+            let (zero, round) = (_mm_setzero_si128(), _mm_set1_epi32(128));
+            let lerp = |at: *const u8, f: i32| {
+                let x = _mm_loadl_epi64(at as *const __m128i);
+                let pairs = _mm_unpacklo_epi8(_mm_unpacklo_epi8(x, _mm_srli_si128(x, 4)), zero);
+                _mm_srli_epi32(_mm_add_epi32(_mm_madd_epi16(pairs, _mm_set1_epi32((f << 16) | (256 - f))), round), 8)
+            };
+            let (mut u, mut v) = (u, v);
+            for px in out.chunks_exact_mut(4) {
+                let i = ((u >> 8) * 4) as usize;
+                let (fx, fy) = ((u & 255) as i32, (v & 255) as i32);
+                let (top, bottom) = (lerp(rows[0].as_ptr().add(i), fx), lerp(rows[1].as_ptr().add(i), fx));
+                let pairs = _mm_unpacklo_epi16(_mm_packs_epi32(top, top), _mm_packs_epi32(bottom, bottom));
+                let s = _mm_srli_epi32(_mm_add_epi32(_mm_madd_epi16(pairs, _mm_set1_epi32((fy << 16) | (256 - fy))), round), 8);
+                let s = _mm_packs_epi32(s, s);
+                let rgba = _mm_cvtsi128_si32(_mm_packus_epi16(s, s)).to_le_bytes();
+                match rgba[3] {
+                    255 => px.copy_from_slice(&rgba),
+                    0 => {}
+                    _ => super::over(px, rgba.map(u32::from)),
+                }
+                u += du;
+                v += dv;
+            }
         }
     }
 }
@@ -334,6 +398,28 @@ mod tests {
             let (fast, slow) = (draw(&layer), draw(&all_mixed));
             assert!(fast == slow, "sy {sy} dx {dx} dy {dy}: runs and filtering differ");
             assert!(fast.chunks_exact(4).any(|p| p == [200, 60, 40, 255]), "the disc is drawn");
+        }
+    }
+
+    #[test]
+    fn vector_moved_filter_equals_scalar() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut byte = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 56) as u8
+        };
+        let rows: Vec<Vec<u8>> = (0..2).map(|_| (0..64 * 4).map(|_| byte()).collect()).collect();
+        let under: Vec<u8> = (0..40 * 4).map(|_| byte()).collect();
+        // Steps as a tilted head's rows take them: across about one texel, down a little.
+        for (start, step) in [((3 * 256 + 17, 40), (255, 3)), ((0, 255), (256, -6)), ((10 * 256 + 255, 0), (241, 0)), ((5 * 256, 128), (263, 1))] {
+            let run = |f: fn(&mut [u8], [&[u8]; 2], (i64, i64), (i64, i64))| {
+                let mut out = under.clone();
+                f(&mut out, [&rows[0], &rows[1]], start, step);
+                out
+            };
+            assert_eq!(run(filter_moved), run(filter_moved_scalar), "start {start:?} step {step:?}");
         }
     }
 
