@@ -275,7 +275,7 @@ pub fn draw_scaled_xy(dst: &mut [u8], dst_w: usize, src: &Pixmap, content: [u32;
 
 /// Lays premultiplied RGBA pixels `src` over `dst` (the same length): a copy where
 /// opaque, nothing where clear.
-fn blend_row(dst: &mut [u8], src: &[u8]) {
+pub(crate) fn blend_row(dst: &mut [u8], src: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
         // SSE2 is part of x86-64: four pixels a step, the same integer arithmetic.

@@ -248,11 +248,12 @@ fn fill(out: &mut [u8], colour: [u8; 4]) {
 
 /// Filters the pixels of `out` from two source rows (each one pixel longer than
 /// `out`): byte by byte, in 16-bit lanes the compiler vectorizes, a block at a time;
-/// then lays them over. The same arithmetic as `filter` in `draw`.
+/// then lays them over (`raster::blend_row`: `over`'s arithmetic, in SSE2). The same
+/// arithmetic as `filter` in `draw_stretched`.
 fn filter_inside(out: &mut [u8], rows: [&[u8]; 2], fx: u32, fy: u32) {
     const BLOCK: usize = 64 * 4;
     let (fx, fy) = (fx as u16, fy as u16);
-    let mut v = [0u16; BLOCK];
+    let mut v = [0u8; BLOCK];
     for (k, out) in out.chunks_mut(BLOCK).enumerate() {
         let n = out.len();
         let (top, bottom) = (&rows[0][k * BLOCK..k * BLOCK + n + 4], &rows[1][k * BLOCK..k * BLOCK + n + 4]);
@@ -260,11 +261,9 @@ fn filter_inside(out: &mut [u8], rows: [&[u8]; 2], fx: u32, fy: u32) {
             let t = (top[i] as u16 * (256 - fx) + top[i + 4] as u16 * fx + 128) >> 8;
             let b = (bottom[i] as u16 * (256 - fx) + bottom[i + 4] as u16 * fx + 128) >> 8;
             // At most 255 · 256 + 128: 16 bits hold it.
-            v[i] = (t * (256 - fy) + b * fy + 128) >> 8;
+            v[i] = ((t * (256 - fy) + b * fy + 128) >> 8) as u8;
         }
-        for (px, v) in out.chunks_exact_mut(4).zip(v.chunks_exact(4)) {
-            over(px, [v[0] as u32, v[1] as u32, v[2] as u32, v[3] as u32]);
-        }
+        crate::raster::blend_row(out, &v[..n]);
     }
 }
 
