@@ -266,6 +266,12 @@ impl MediaPipeline {
 
     /// Running time of the pipeline clock, for counting late frames in live mode.
     pub fn running_time_ns(&self) -> Option<u64> {
+        // Not before the pipeline is playing: it selects its clock before it sets the
+        // base time, and in between the running time would read as days, so a frame
+        // made then would count as late and be dropped. Until then no frame is late.
+        if self.pipeline.current_state() != gst::State::Playing {
+            return None;
+        }
         let clock = self.pipeline.clock()?;
         let base = self.pipeline.base_time()?;
         clock.time().checked_sub(base).map(|t| t.nseconds())
@@ -274,6 +280,9 @@ impl MediaPipeline {
     /// Live pacing: waits on the pipeline clock until running time `at_ns`. Returns at
     /// once when that time has passed (the frame is late).
     pub fn wait_until(&self, at_ns: u64) {
+        if self.pipeline.current_state() != gst::State::Playing {
+            return;
+        }
         let (Some(clock), Some(base)) = (self.pipeline.clock(), self.pipeline.base_time()) else { return };
         let id = clock.new_single_shot_id(base + gst::ClockTime::from_nseconds(at_ns));
         let _ = id.wait();
