@@ -391,6 +391,20 @@ pub fn content_box(pixmap: &Pixmap) -> [u32; 4] {
     if x1 <= x0 { [0, 0, 0, 0] } else { [x0 as u32, y0 as u32, x1 as u32, y1 as u32] }
 }
 
+/// Pseudo-random bytes (xorshift) for tests that hold vector code to its scalar
+/// twin; `seed` carries on from call to call.
+#[cfg(test)]
+pub(crate) fn test_bytes(seed: &mut u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            (*seed >> 56) as u8
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod scaled_tests {
     use super::*;
@@ -399,14 +413,8 @@ mod scaled_tests {
     #[test]
     fn vector_blend_equals_scalar() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut byte = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 56) as u8
-        };
         // Random pixels, then blocks of opaque and of clear ones, with a tail.
-        let mut src: Vec<u8> = (0..203 * 4).map(|_| byte()).collect();
+        let mut src = test_bytes(&mut seed, 203 * 4);
         for (i, px) in src.chunks_exact_mut(4).enumerate() {
             match i / 4 % 4 {
                 1 => px[3] = 255,
@@ -414,7 +422,7 @@ mod scaled_tests {
                 _ => {}
             }
         }
-        let dst: Vec<u8> = (0..203 * 4).map(|_| byte()).collect();
+        let dst = test_bytes(&mut seed, 203 * 4);
         let (mut fast, mut slow) = (dst.clone(), dst);
         blend_row(&mut fast, &src);
         blend_row_scalar(&mut slow, &src);

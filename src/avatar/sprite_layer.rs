@@ -361,6 +361,7 @@ fn over(px: &mut [u8], v: [u32; 4]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::raster::test_bytes;
     use resvg::tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap};
 
     /// A flat disc with soft edges on a clear pixmap.
@@ -403,14 +404,8 @@ mod tests {
     #[test]
     fn vector_moved_filter_equals_scalar() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut byte = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 56) as u8
-        };
-        let rows: Vec<Vec<u8>> = (0..2).map(|_| (0..64 * 4).map(|_| byte()).collect()).collect();
-        let under: Vec<u8> = (0..40 * 4).map(|_| byte()).collect();
+        let rows = [test_bytes(&mut seed, 64 * 4), test_bytes(&mut seed, 64 * 4)];
+        let under = test_bytes(&mut seed, 40 * 4);
         // Steps as a tilted head's rows take them: across about one texel, down a little.
         for (start, step) in [((3 * 256 + 17, 40), (255, 3)), ((0, 255), (256, -6)), ((10 * 256 + 255, 0), (241, 0)), ((5 * 256, 128), (263, 1))] {
             let run = |f: fn(&mut [u8], [&[u8]; 2], (i64, i64), (i64, i64))| {

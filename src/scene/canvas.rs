@@ -223,18 +223,7 @@ mod tests {
         // Every byte value in every channel, at widths with and without a tail.
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for pixels in [2usize, 8, 14, 64, 190] {
-            let rows: Vec<Vec<u8>> = (0..2)
-                .map(|_| {
-                    (0..pixels * 4)
-                        .map(|_| {
-                            seed ^= seed << 13;
-                            seed ^= seed >> 7;
-                            seed ^= seed << 17;
-                            (seed >> 56) as u8
-                        })
-                        .collect()
-                })
-                .collect();
+            let rows = [crate::raster::test_bytes(&mut seed, pixels * 4), crate::raster::test_bytes(&mut seed, pixels * 4)];
             let run = |f: fn([&[u8]; 2], [&mut [u8]; 2], &mut [u8], &mut [u8])| {
                 let (mut l0, mut l1, mut u, mut v) = (vec![0; pixels], vec![0; pixels], vec![0; pixels / 2], vec![0; pixels / 2]);
                 f([&rows[0], &rows[1]], [&mut l0, &mut l1], &mut u, &mut v);
