@@ -13,7 +13,7 @@ pub fn run(config: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut add = |what: String, problem: Option<String>| out.push(Finding { what, problem });
 
-    match media::init() {
+    match crate::gst_helpers::init() {
         Ok(()) => {
             add(format!("GStreamer {}", gstreamer::version_string()), None);
             for (element, package) in media::REQUIRED_ELEMENTS {

@@ -1,3 +1,4 @@
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,9 +10,9 @@ use clap::{Parser, Subcommand};
 
 use avatarcast::broadcast::Broadcast;
 use avatarcast::config::Config;
-use avatarcast::output::Output;
 use avatarcast::timeline::Pacing;
-use avatarcast::{bench, check, media};
+use avatarcast::authoring::import::ImportOptions;
+use avatarcast::{bench, check};
 
 #[derive(Parser)]
 #[command(name = "avatarcast", version, about = "A synthetic host for 24/7 shop livestreams: text in, H.264/AAC over RTMP out")]
@@ -248,239 +249,260 @@ fn main() -> ExitCode {
 fn load_config(path: &Path, outputs: &[String]) -> Result<Config> {
     let mut config = Config::load(path)?;
     if !outputs.is_empty() {
-        config.set_outputs(outputs)?;
+        config.set_outputs(outputs);
     }
     Ok(config)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Live { config, duration, outputs, api } => {
-            let mut config = load_config(&config, &outputs)?;
-            if let Some(addr) = api {
-                config.set_api_listen(&addr)?;
-            }
-            let listen = Some(config.api.listen.clone());
-            broadcast(config, Pacing::Live, duration, listen)
-        }
+        Command::Live { config, duration, outputs, api } => live(&config, duration, &outputs, api),
         Command::Render { config, duration, outputs } => {
             broadcast(load_config(&config, &outputs)?, Pacing::Render, Some(duration), None)
         }
-        Command::Say { config, text, lines, voice, output, timings } => {
-            let config = Config::load(&config)?;
-            let voice = avatarcast::speech::say::resolve_voice(&config, voice.as_deref())?;
-            if let Some(lines) = lines {
-                let written = avatarcast::speech::say::run_lines(&voice, &lines, &output)?;
-                println!("wrote {written} lines to {}", output.display());
-                return Ok(ExitCode::SUCCESS);
-            }
-            let text = text.expect("clap requires --text without --lines");
-            let doc = avatarcast::speech::say::run(&voice, &text, &output, timings.as_deref())?;
-            eprintln!(
-                "said {:.2} s ({}) in {:.3} s: \"{}\"",
-                doc["duration"].as_f64().unwrap_or(0.0),
-                if doc["cached"] == true { "from the speech cache" } else { "synthesized" },
-                doc["synth_seconds"].as_f64().unwrap_or(0.0),
-                doc["spoken"].as_str().unwrap_or("")
-            );
-            println!("wrote {}", output.display());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Verify { input, seconds } => {
-            let found = avatarcast::label::verify::read(&input, seconds)?;
-            println!(
-                "SEI user_data_unregistered {}: on {} of {} keyframes read",
-                avatarcast::label::uuid_text(),
-                found.labelled_keyframes,
-                found.keyframes
-            );
-            for r in &found.records {
-                println!("record   {r}");
-            }
-            for m in &found.metadata {
-                println!("metadata {m}");
-            }
-            if found.labelled() {
-                println!("labelled: every keyframe read carries the AI label");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                println!("NOT LABELLED: {} of {} keyframes lack avatarcast's AI label", found.keyframes - found.labelled_keyframes, found.keyframes);
-                Ok(ExitCode::FAILURE)
-            }
-        }
-        Command::Check { config } => {
-            let config = Config::load(&config)?;
-            let findings = check::run(&config);
-            let mut missing = 0;
-            for f in &findings {
-                match &f.problem {
-                    None => println!("ok       {}", f.what),
-                    Some(p) => {
-                        missing += 1;
-                        println!("MISSING  {}: {p}", f.what);
-                    }
-                }
-            }
-            if missing == 0 {
-                println!("everything avatarcast needs is here");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                println!("{missing} missing; fix with the commands above");
-                Ok(ExitCode::FAILURE)
-            }
-        }
+        Command::Say { config, text, lines, voice, output, timings } => say(&config, text, lines, voice, &output, timings),
+        Command::Verify { input, seconds } => verify(&input, seconds),
+        Command::Check { config } => check(&config),
         Command::Avatar { command: AvatarCommand::Import { video, out, name, face, face_detector, config, key, idle, gestures, script } } => {
             let onnxruntime = match &face_detector {
                 Some(_) => Config::load(&config)?.voice.onnxruntime_path(),
                 None => PathBuf::new(),
             };
-            let opts = avatarcast::avatar::import::ImportOptions { video, out, name, face, face_detector, onnxruntime, key, idle, gestures, script, progress: true };
-            let r = avatarcast::avatar::import::run(&opts)?;
-            println!("read {} frames of {}x{} at {:.2} fps", r.frames, r.size.0, r.size.1, r.fps);
-            match &r.key {
-                Some(c) => println!("keyed out the screen, colour {c}"),
-                None => println!("no key: the footage shows with its own background"),
-            }
-            println!("idle: frames {}..={}, played forth and back", r.idle.first, r.idle.last);
-            for (n, g) in &r.gestures {
-                println!("gesture {n}: frames {}..={}, from idle frame {} back to {}", g.first, g.last, g.entry, g.returns_to);
-            }
-            if r.lost_faces > 0 {
-                println!("the face was lost in {} frames: their mouth will not be redrawn (give a tighter --face)", r.lost_faces);
-            }
-            println!("wrote {}", r.manifest.display());
-            println!("before it can go on air: put the signed consent statement in the pack and fill in [consent] in avatar.toml");
-            Ok(ExitCode::SUCCESS)
+            avatar_import(ImportOptions { video, out, name, face, face_detector, onnxruntime, key, idle, gestures, script, progress: true })
         }
         Command::Avatar { command: AvatarCommand::Train { pack, max_minutes, device, epochs, size, config } } => {
-            if size % 32 != 0 || !(64..=512).contains(&size) {
-                anyhow::bail!("--size {size}: use a multiple of 32 from 64 to 512 (160 is the default)");
-            }
-            let config = Config::load(&config)?;
-            let opts = avatarcast::avatar::train::TrainOptions {
-                pack,
-                max_minutes,
-                device,
-                size,
-                epochs,
-                onnxruntime: config.voice.onnxruntime_path(),
-                mouth_model: config.voice.mouth_model.clone(),
-                python: PathBuf::from(avatarcast::avatar::train::PYTHON),
-                script: PathBuf::from(avatarcast::avatar::train::SCRIPT),
-                progress: true,
-            };
-            let r = avatarcast::avatar::train::run(&opts)?;
-            println!(
-                "trained {} of {} steps in {} ({}); held-out lower-face PSNR {:.1} dB",
-                r.steps,
-                r.total_steps,
-                avatarcast::progress::duration(r.train_seconds),
-                r.stopped,
-                r.held_out_psnr_db
-            );
-            println!("wrote {} and {}; the pack uses the model from now on", opts.pack.join(&r.model).display(), opts.pack.join(avatarcast::avatar::train::REPORT_FILE).display());
-            if r.stopped != "done" {
-                println!("run the same command again to train on from here");
-            }
-            Ok(ExitCode::SUCCESS)
+            avatar_train(pack, max_minutes, device, epochs, size, &config)
         }
-        Command::Avatar { command: AvatarCommand::Eval { pack, voice, script, config, json } } => {
-            let config = Config::load(&config)?;
-            let opts = avatarcast::avatar::eval::EvalOptions {
-                voice: avatarcast::speech::say::resolve_voice(&config, voice.as_deref())?,
-                pack,
-                script,
-                onnxruntime: config.voice.onnxruntime_path(),
-            };
-            let r = avatarcast::avatar::eval::run(&opts)?;
-            avatarcast::avatar::eval::record(&opts.pack, &r)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                println!("{} held-out frames ({} sentences), lower face:", r.frames, r.sentences);
-                println!("  {:<44} {:>8} {:>7} {:>10} {:>5}", "", "PSNR dB", "SSIM", "opening r", "lag");
-                let row = |name: &str, f: &avatarcast::avatar::eval::Figures| {
-                    println!("  {name:<44} {:>8.2} {:>7.3} {:>10.2} {:>5}", f.psnr_db, f.ssim, f.opening_r, f.lag_frames)
-                };
-                row("model, the footage's own sound", &r.model_footage_sound);
-                if let Some(f) = &r.model_other_voice {
-                    row(&format!("model, another voice ({})", r.other_voice), f);
-                }
-                row("baseline: the idle's own mouth", &r.baseline_idle_mouth);
-                row("baseline: nearest training frame, same shape", &r.baseline_nearest_phoneme);
-                println!("written into {}", opts.pack.join(avatarcast::avatar::train::REPORT_FILE).display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Avatar { command: AvatarCommand::Eval { pack, voice, script, config, json } } => avatar_eval(pack, voice, script, &config, json),
         Command::Bench { config, json, seconds, encoders, channels, channel_seconds, max_channels, min_channels } => {
-            let config_path = config;
-            let config = Config::load(&config_path)?;
-            if cfg!(debug_assertions) {
-                tracing::warn!("debug build: figures are not meaningful; use `cargo run --release -- bench`");
-            }
-            if encoders {
-                let rows = bench::encoders::run(&config, 10 * config.video.fps as usize)?;
-                if json {
-                    println!("{}", serde_json::to_string(&rows)?);
-                } else {
-                    println!("H.264 at {} kbps on 10 s of the scene, {}x{}, one thread", config.video.bitrate_kbps, config.video.size.width, config.video.size.height);
-                    println!("  {:<18} {:>9} {:>9} {:>8} {:>8}", "encoder", "ms/frame", "PSNR dB", "SSIM", "kbps");
-                    for r in &rows {
-                        println!("  {:<18} {:>9.2} {:>9.2} {:>8.4} {:>8.0}", r.encoder, r.ms_per_frame, r.psnr_db, r.ssim, r.kbps);
-                    }
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mut report = bench::run(&config, seconds)?;
-            if channels {
-                report.channels = Some(bench::channels::run(&config_path, channel_seconds, min_channels..=max_channels)?);
-            }
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                println!("avatarcast bench at {}x{} {} fps", report.width, report.height, report.fps);
-                println!("  render_fps        {:8.1}  avatar + composition, one thread", report.render_fps);
-                println!("  pipeline_fps      {:8.1}  render mode end to end (speech cached), encode included", report.pipeline_fps);
-                println!("  encode_floor_fps  {:8.1}  x264 alone, same frames and settings", report.encode_floor_fps);
-                println!("  tts_rtf           {:8.3}  synthesis time / audio time", report.tts_rtf);
-                println!("  tts_first_audio_ms {:7.1}  a 10-word sentence to its first PCM", report.tts_first_audio_ms);
-                match (report.reference_piper_tts_rtf, &report.reference_piper_tts) {
-                    (Some(rtf), Some(which)) => println!(
-                        "  reference rtf     {rtf:8.3}  {which}, same voice, sentences and threads ({:.2}x avatarcast's time)",
-                        rtf / report.tts_rtf
-                    ),
-                    _ => println!("  reference rtf          -  piper-tts not installed (scripts/setup.sh)"),
-                }
-                println!("  mouth_model       {:7.0}x  real time, audio to mouth shapes on one thread", report.mouth_model_x_realtime);
-                for (name, l) in [("neural_lipsync_fps", &report.neural_lipsync), ("face_model_fps", &report.face_model)] {
-                    let enhance = l.enhance_ms.map(|e| format!(" + enhance {e:.2}")).unwrap_or_default();
-                    println!(
-                        "  {name:<18}{:7.1}  {} on {} ({}x{} face, batch {}): features {:.2} + crop {:.2} + inference {:.2} + paste {:.2}{enhance} ms/frame",
-                        l.fps, l.model, l.provider, l.face_size, l.face_size, l.batch, l.features_ms, l.crop_ms, l.inference_ms, l.paste_ms
-                    );
-                }
-                if let Some(c) = &report.channels {
-                    println!("  channels          {:8}  live channels held {} s with no late or dropped frame", c.channels, c.seconds);
-                    for r in &c.rounds {
-                        let cpu: f64 = r.runs.iter().map(|c| c.cpu_cores).sum::<f64>() / r.runs.len() as f64;
-                        let rss = r.runs.iter().map(|c| c.peak_rss_mb).fold(0.0, f64::max);
-                        let late: u64 = r.runs.iter().map(|c| c.late_frames).sum();
-                        let dropped: u64 = r.runs.iter().map(|c| c.dropped_frames).sum();
-                        let verdict = if r.held { "held" } else { "fell behind" };
-                        println!(
-                            "    {} at once: {verdict}, {cpu:.2} cores and at most {rss:.0} MB RSS each, {late} late and {dropped} dropped frames",
-                            r.channels
-                        );
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+            let rounds = channels.then_some((channel_seconds, min_channels..=max_channels));
+            bench(&config, json, seconds, encoders, rounds)
         }
     }
 }
 
+fn live(config: &Path, duration: Option<Duration>, outputs: &[String], api: Option<String>) -> Result<ExitCode> {
+    let mut config = load_config(config, outputs)?;
+    if let Some(addr) = api {
+        config.set_api_listen(&addr)?;
+    }
+    let listen = Some(config.api.listen.clone());
+    broadcast(config, Pacing::Live, duration, listen)
+}
+
+fn say(config: &Path, text: Option<String>, lines: Option<PathBuf>, voice: Option<String>, output: &Path, timings: Option<PathBuf>) -> Result<ExitCode> {
+    let config = Config::load(config)?;
+    let voice = avatarcast::speech::say::resolve_voice(&config, voice.as_deref())?;
+    if let Some(lines) = lines {
+        let written = avatarcast::speech::say::run_lines(&voice, &lines, output)?;
+        println!("wrote {written} lines to {}", output.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = text.expect("clap requires --text without --lines");
+    let doc = avatarcast::speech::say::run(&voice, &text, output, timings.as_deref())?;
+    eprintln!(
+        "said {:.2} s ({}) in {:.3} s: \"{}\"",
+        doc["duration"].as_f64().unwrap_or(0.0),
+        if doc["cached"] == true { "from the speech cache" } else { "synthesized" },
+        doc["synth_seconds"].as_f64().unwrap_or(0.0),
+        doc["spoken"].as_str().unwrap_or("")
+    );
+    println!("wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(input: &str, seconds: u64) -> Result<ExitCode> {
+    let found = avatarcast::label::verify::read(input, seconds)?;
+    println!(
+        "SEI user_data_unregistered {}: on {} of {} keyframes read",
+        avatarcast::label::uuid_text(),
+        found.labelled_keyframes,
+        found.keyframes
+    );
+    for r in &found.records {
+        println!("record   {r}");
+    }
+    for m in &found.metadata {
+        println!("metadata {m}");
+    }
+    if found.labelled() {
+        println!("labelled: every keyframe read carries the AI label");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("NOT LABELLED: {} of {} keyframes lack avatarcast's AI label", found.keyframes - found.labelled_keyframes, found.keyframes);
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn check(config: &Path) -> Result<ExitCode> {
+    let config = Config::load(config)?;
+    let findings = check::run(&config);
+    let mut missing = 0;
+    for f in &findings {
+        match &f.problem {
+            None => println!("ok       {}", f.what),
+            Some(p) => {
+                missing += 1;
+                println!("MISSING  {}: {p}", f.what);
+            }
+        }
+    }
+    if missing == 0 {
+        println!("everything avatarcast needs is here");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{missing} missing; fix with the commands above");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn avatar_import(opts: ImportOptions) -> Result<ExitCode> {
+    let r = avatarcast::authoring::import::run(&opts)?;
+    println!("read {} frames of {}x{} at {:.2} fps", r.frames, r.size.0, r.size.1, r.fps);
+    match &r.key {
+        Some(c) => println!("keyed out the screen, colour {c}"),
+        None => println!("no key: the footage shows with its own background"),
+    }
+    println!("idle: frames {}..={}, played forth and back", r.idle.first, r.idle.last);
+    for (n, g) in &r.gestures {
+        println!("gesture {n}: frames {}..={}, from idle frame {} back to {}", g.first, g.last, g.entry, g.returns_to);
+    }
+    if r.lost_faces > 0 {
+        println!("the face was lost in {} frames: their mouth will not be redrawn (give a tighter --face)", r.lost_faces);
+    }
+    println!("wrote {}", r.manifest.display());
+    println!("before it can go on air: put the signed consent statement in the pack and fill in [consent] in avatar.toml");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn avatar_train(pack: PathBuf, max_minutes: Option<f64>, device: String, epochs: f64, size: usize, config: &Path) -> Result<ExitCode> {
+    use avatarcast::authoring::train;
+    if size % 32 != 0 || !(64..=512).contains(&size) {
+        anyhow::bail!("--size {size}: use a multiple of 32 from 64 to 512 (160 is the default)");
+    }
+    let config = Config::load(config)?;
+    let opts = train::TrainOptions {
+        pack,
+        max_minutes,
+        device,
+        size,
+        epochs,
+        onnxruntime: config.voice.onnxruntime_path(),
+        mouth_model: config.voice.mouth_model.clone(),
+        python: PathBuf::from(train::PYTHON),
+        script: PathBuf::from(train::SCRIPT),
+        progress: true,
+    };
+    let r = train::run(&opts)?;
+    println!(
+        "trained {} of {} steps in {} ({}); held-out lower-face PSNR {:.1} dB",
+        r.steps,
+        r.total_steps,
+        avatarcast::progress::duration(r.train_seconds),
+        r.stopped,
+        r.held_out_psnr_db
+    );
+    println!("wrote {} and {}; the pack uses the model from now on", opts.pack.join(&r.model).display(), opts.pack.join(train::REPORT_FILE).display());
+    if r.stopped != "done" {
+        println!("run the same command again to train on from here");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn avatar_eval(pack: PathBuf, voice: Option<String>, script: Option<PathBuf>, config: &Path, json: bool) -> Result<ExitCode> {
+    use avatarcast::authoring::{eval, train};
+    let config = Config::load(config)?;
+    let opts = eval::EvalOptions {
+        voice: avatarcast::speech::say::resolve_voice(&config, voice.as_deref())?,
+        pack,
+        script,
+        onnxruntime: config.voice.onnxruntime_path(),
+    };
+    let r = eval::run(&opts)?;
+    eval::record(&opts.pack, &r)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} held-out frames ({} sentences), lower face:", r.frames, r.sentences);
+    println!("  {:<44} {:>8} {:>7} {:>10} {:>5}", "", "PSNR dB", "SSIM", "opening r", "lag");
+    let row = |name: &str, f: &eval::Figures| println!("  {name:<44} {:>8.2} {:>7.3} {:>10.2} {:>5}", f.psnr_db, f.ssim, f.opening_r, f.lag_frames);
+    row("model, the footage's own sound", &r.model_footage_sound);
+    if let Some(f) = &r.model_other_voice {
+        row(&format!("model, another voice ({})", r.other_voice), f);
+    }
+    row("baseline: the idle's own mouth", &r.baseline_idle_mouth);
+    row("baseline: nearest training frame, same shape", &r.baseline_nearest_phoneme);
+    println!("written into {}", opts.pack.join(train::REPORT_FILE).display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bench`; `channel_rounds`: with --channels, each round's seconds and the channel counts.
+fn bench(config_path: &Path, json: bool, seconds: u32, encoders: bool, channel_rounds: Option<(u32, RangeInclusive<usize>)>) -> Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    if cfg!(debug_assertions) {
+        tracing::warn!("debug build: figures are not meaningful; use `cargo run --release -- bench`");
+    }
+    if encoders {
+        let rows = bench::encoders::run(&config, 10 * config.video.fps as usize)?;
+        if json {
+            println!("{}", serde_json::to_string(&rows)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("H.264 at {} kbps on 10 s of the scene, {}x{}, one thread", config.video.bitrate_kbps, config.video.size.width, config.video.size.height);
+        println!("  {:<18} {:>9} {:>9} {:>8} {:>8}", "encoder", "ms/frame", "PSNR dB", "SSIM", "kbps");
+        for r in &rows {
+            println!("  {:<18} {:>9.2} {:>9.2} {:>8.4} {:>8.0}", r.encoder, r.ms_per_frame, r.psnr_db, r.ssim, r.kbps);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut report = bench::run(&config, seconds)?;
+    if let Some((channel_seconds, counts)) = channel_rounds {
+        report.channels = Some(bench::channels::run(config_path, channel_seconds, counts)?);
+    }
+    match json {
+        true => println!("{}", serde_json::to_string(&report)?),
+        false => print_bench(&report),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_bench(report: &bench::BenchReport) {
+    println!("avatarcast bench at {}x{} {} fps", report.width, report.height, report.fps);
+    println!("  render_fps        {:8.1}  avatar + composition, one thread", report.render_fps);
+    println!("  pipeline_fps      {:8.1}  render mode end to end (speech cached), encode included", report.pipeline_fps);
+    println!("  encode_floor_fps  {:8.1}  x264 alone, same frames and settings", report.encode_floor_fps);
+    println!("  tts_rtf           {:8.3}  synthesis time / audio time", report.tts_rtf);
+    println!("  tts_first_audio_ms {:7.1}  a 10-word sentence to its first PCM", report.tts_first_audio_ms);
+    match (report.reference_piper_tts_rtf, &report.reference_piper_tts) {
+        (Some(rtf), Some(which)) => println!(
+            "  reference rtf     {rtf:8.3}  {which}, same voice, sentences and threads ({:.2}x avatarcast's time)",
+            rtf / report.tts_rtf
+        ),
+        _ => println!("  reference rtf          -  piper-tts not installed (scripts/setup.sh)"),
+    }
+    println!("  mouth_model       {:7.0}x  real time, audio to mouth shapes on one thread", report.mouth_model_x_realtime);
+    for (name, l) in [("neural_lipsync_fps", &report.neural_lipsync), ("face_model_fps", &report.face_model)] {
+        let enhance = l.enhance_ms.map(|e| format!(" + enhance {e:.2}")).unwrap_or_default();
+        println!(
+            "  {name:<18}{:7.1}  {} on {} ({}x{} face, batch {}): features {:.2} + crop {:.2} + inference {:.2} + paste {:.2}{enhance} ms/frame",
+            l.fps, l.model, l.provider, l.face_size, l.face_size, l.batch, l.features_ms, l.crop_ms, l.inference_ms, l.paste_ms
+        );
+    }
+    let Some(c) = &report.channels else { return };
+    println!("  channels          {:8}  live channels held {} s with no late or dropped frame", c.channels, c.seconds);
+    for r in &c.rounds {
+        let cpu: f64 = r.runs.iter().map(|c| c.cpu_cores).sum::<f64>() / r.runs.len() as f64;
+        let rss = r.runs.iter().map(|c| c.peak_rss_mb).fold(0.0, f64::max);
+        let late: u64 = r.runs.iter().map(|c| c.late_frames).sum();
+        let dropped: u64 = r.runs.iter().map(|c| c.dropped_frames).sum();
+        let verdict = if r.held { "held" } else { "fell behind" };
+        println!("    {} at once: {verdict}, {cpu:.2} cores and at most {rss:.0} MB RSS each, {late} late and {dropped} dropped frames", r.channels);
+    }
+}
+
 fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>, api: Option<String>) -> Result<ExitCode> {
-    media::init()?;
+    avatarcast::gst_helpers::init()?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -491,22 +513,13 @@ fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>, api: Op
         })
         .context("installing the Ctrl-C handler")?;
     }
-    let files: Vec<String> = Output::all(&config)?
-        .iter()
-        .filter_map(|o| match o {
-            Output::File(f) if f.split.is_some() => Some(format!("{} (split: NAME-00001, NAME-00002, …)", f.path.display())),
-            Output::File(f) => Some(f.path.display().to_string()),
-            Output::Hls(h) => Some(h.dir.join("index.m3u8").display().to_string()),
-            Output::Rtmp(_) | Output::Srt(_) | Output::Whip(_) => None,
-        })
-        .collect();
     let progress = pacing == Pacing::Render;
     let report = Broadcast { config, pacing, duration, progress, api }.run(stop)?;
     eprintln!(
         "done: {:.1} s of stream ({} frames) in {:.1} s, {} lines spoken, {} late frames (worst {:.0} ms late), {} picture frames dropped",
         report.media_seconds, report.frames, report.wall_seconds, report.lines_spoken, report.late_frames, report.worst_late_ms, report.dropped_frames
     );
-    for f in files {
+    for f in &report.written {
         println!("wrote {f}");
     }
     Ok(ExitCode::SUCCESS)

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use avatarcast::config::Config;
 use avatarcast::lipsync::Mouth;
 use avatarcast::lipsync::phonetic::STEPS_PER_FRAME;
-use avatarcast::scene::{Overlays, Scene, SceneCommand};
+use avatarcast::cue::SceneCommand;
+use avatarcast::scene::{Overlays, Scene};
 use avatarcast::show::file::ShowFile;
 
 const CAPTIONS: [&str; 2] = ["It keeps your water ice cold for a full day.", "Tap the card below to add it to your cart before the sale ends."];
@@ -28,7 +29,7 @@ fn commands(n: u64) -> Vec<SceneCommand> {
         40 => vec![card(Some(true), None)],
         90 => vec![SceneCommand::Gesture { name: "wave".into() }],
         130 => vec![card(None, Some(3))],
-        210 => vec![SceneCommand::Framing { framing: avatarcast::avatar::Framing::Full }],
+        210 => vec![SceneCommand::Framing { framing: avatarcast::cue::Framing::Full }],
         240 => vec![SceneCommand::Background { name: "night".into(), crossfade_ms: Some(400) }],
         280 => vec![SceneCommand::Captions { visible: false }],
         _ => vec![],
@@ -37,7 +38,7 @@ fn commands(n: u64) -> Vec<SceneCommand> {
 
 #[test]
 fn a_frame_drawn_by_regions_equals_the_frame_drawn_whole() {
-    avatarcast::media::init().unwrap();
+    avatarcast::gst_helpers::init().unwrap();
     let config = Config::load(std::path::Path::new("config/demo.toml")).unwrap();
     let (mut by_regions, mut whole) = (scene(&config), scene(&config));
     let silence = vec![0i16; 1920];
@@ -87,7 +88,7 @@ fn videoconvert(rgba: &[u8], width: u32, height: u32) -> Vec<u8> {
 
 #[test]
 fn the_i420_frame_is_the_one_videoconvert_made() {
-    avatarcast::media::init().unwrap();
+    avatarcast::gst_helpers::init().unwrap();
     let config = Config::load(std::path::Path::new("config/demo.toml")).unwrap();
     let mut s = scene(&config);
     s.apply(&SceneCommand::Card { product: Some("bottle".into()), visible: Some(true), sale_seconds: None }, 0).unwrap();

@@ -6,7 +6,8 @@
 mod common;
 
 use avatarcast::lipsync::neural::mel::{MEL_BANDS, SILENCE, WINDOW_COLUMNS};
-use avatarcast::lipsync::neural::{FaceModel, LipsyncConfig, Provider};
+use avatarcast::config::{LipsyncConfig, Provider};
+use avatarcast::lipsync::neural::FaceModel;
 use common::*;
 
 fn config(model: &str) -> LipsyncConfig {

@@ -4,14 +4,11 @@
 //! started from show markup or the API; an unknown name is reported, never fatal.
 
 pub mod consent;
-pub mod eval;
-pub mod face_detector;
-pub mod import;
 pub mod key;
+mod manifest;
 pub mod motion;
 pub mod sprite;
 mod sprite_layer;
-pub mod train;
 pub mod video;
 
 use std::path::Path;
@@ -23,51 +20,15 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::lipsync::Mouth;
-use crate::lipsync::neural::{FaceEnhancer, FaceModel, LipsyncConfig, NeuralLipSync, StageTimes};
+use crate::config::LipsyncConfig;
+use crate::lipsync::neural::{FaceEnhancer, FaceModel, NeuralLipSync, StageTimes};
 use crate::lipsync::phonetic::FrameSteps;
-use crate::show::markup::Cue;
+use crate::cue::{Cue, Framing};
 pub use motion::{Eyes, HeadMove, Motion, Pose};
 pub use sprite::SpriteAvatar;
+pub use manifest::{FramingRects, Placement};
+use manifest::read_manifest;
 pub use video::VideoAvatar;
-
-/// Canvas rectangles [x, y, width, height] that fill the frame's height.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FramingRects {
-    pub half: [f32; 4],
-    pub full: [f32; 4],
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Framing {
-    /// Head to waist: the usual shop-stream shot.
-    #[default]
-    Half,
-    /// Head to toe.
-    Full,
-}
-
-/// Where the art's canvas lands in the output frame.
-#[derive(Debug, Clone, Copy)]
-pub struct Placement {
-    pub scale: f32,
-    pub dx: f32,
-    pub dy: f32,
-}
-
-impl Placement {
-    /// Fits the canvas rectangle `rect` to the frame height, centred horizontally.
-    pub fn fit(rect: [f32; 4], width: u32, height: u32) -> Placement {
-        let scale = height as f32 / rect[3];
-        let dx = (width as f32 - rect[2] * scale) / 2.0 - rect[0] * scale;
-        Placement { scale, dx, dy: -rect[1] * scale }
-    }
-
-    pub fn map(&self, p: [f32; 2]) -> (f32, f32) {
-        (p[0] * self.scale + self.dx, p[1] * self.scale + self.dy)
-    }
-}
 
 /// The part of avatar.toml every pack has.
 #[derive(Deserialize)]
@@ -90,11 +51,6 @@ fn pack_kind(pack: &Path) -> Result<Kind> {
         "video" => Ok(Kind::Video),
         other => bail!("{}: `kind = \"{other}\"` is not a pack kind; use \"sprite\" or \"video\"", manifest.display()),
     }
-}
-
-fn read_manifest(pack: &Path) -> Result<String> {
-    std::fs::read_to_string(pack.join("avatar.toml"))
-        .with_context(|| format!("avatar pack {}: cannot read avatar.toml; check `avatar.pack`", pack.display()))
 }
 
 /// The lip-sync settings for a video pack: the config's model, else the pack's own

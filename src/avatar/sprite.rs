@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::motion::{Eyes, HeadMove, Pose};
 use super::sprite_layer::SpriteLayer;
-use super::{FramingRects, Framing, Placement};
+use super::manifest::{FramingRects, Placement, read_manifest};
+use crate::cue::Framing;
 use crate::lipsync::Mouth;
 use crate::raster::{self, Placed, Region};
 
@@ -110,7 +111,7 @@ pub struct SpritePlan {
 impl SpriteAvatar {
     pub fn load(pack: &Path, width: u32, height: u32, fps: u32) -> Result<SpriteAvatar> {
         let manifest_path = pack.join("avatar.toml");
-        let text = super::read_manifest(pack)?;
+        let text = read_manifest(pack)?;
         let manifest: SpriteManifest =
             crate::config::from_toml(&text).with_context(|| format!("avatar pack manifest {}", manifest_path.display()))?;
         if manifest.real_person {

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::consent::ConsentRecord;
 use super::key::{ChromaKey, KeySettings};
-use super::{Framing, FramingRects, Placement};
+use super::manifest::{FramingRects, Placement, read_manifest};
+use crate::cue::Framing;
 use crate::lipsync::neural::{NeuralLipSync, Patch, Rect};
 use crate::lipsync::phonetic::FrameSteps;
 
@@ -146,7 +147,7 @@ impl VideoAvatar {
     /// Reads avatar.toml and checks it: ranges, key or matte, consent, files present.
     pub fn manifest(pack: &Path) -> Result<VideoManifest> {
         let manifest_path = pack.join("avatar.toml");
-        let text = super::read_manifest(pack)?;
+        let text = read_manifest(pack)?;
         let m: VideoManifest =
             crate::config::from_toml(&text).with_context(|| format!("avatar pack manifest {}", manifest_path.display()))?;
         if m.real_person {

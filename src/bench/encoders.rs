@@ -48,7 +48,7 @@ fn settings(config: &Config) -> Vec<(String, String)> {
 }
 
 pub fn run(config: &Config, frames: usize) -> Result<Vec<EncoderRow>> {
-    media::init()?;
+    crate::gst_helpers::init()?;
     let show = Arc::new(ShowFile::load(&config.show.file)?);
     let mut scene = Scene::new(config, show, false)?;
     let dir = std::env::temp_dir().join(format!("avatarcast-encoders-{}", std::process::id()));

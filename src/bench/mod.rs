@@ -87,7 +87,7 @@ const TTS_SENTENCES: &[&str] = &[
 ];
 
 pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
-    media::init()?;
+    crate::gst_helpers::init()?;
     let show = std::sync::Arc::new(crate::show::file::ShowFile::load(&config.show.file)?);
     let mut scene = Scene::new(config, show, false)?;
     eprintln!("bench: render …");
@@ -137,9 +137,9 @@ pub fn run(config: &Config, pipeline_seconds: u32) -> Result<BenchReport> {
 
 /// The face model to time: the pack's own trained one, else the trainer's network
 /// with its initial weights, exported into the system's temp folder.
-fn face_model_config(config: &Config) -> Result<(crate::lipsync::neural::LipsyncConfig, Option<std::path::PathBuf>)> {
-    use crate::avatar::train;
-    let mut lc = crate::lipsync::neural::LipsyncConfig { threads: 1, ..config.avatar.lipsync.clone() };
+fn face_model_config(config: &Config) -> Result<(crate::config::LipsyncConfig, Option<std::path::PathBuf>)> {
+    use crate::authoring::train;
+    let mut lc = crate::config::LipsyncConfig { threads: 1, ..config.avatar.lipsync.clone() };
     let own = crate::avatar::video::VideoAvatar::manifest(&config.avatar.pack).ok().and_then(|m| m.face_model).map(|f| config.avatar.pack.join(f));
     let exported = match own {
         Some(model) => {
@@ -165,7 +165,7 @@ fn face_model_config(config: &Config) -> Result<(crate::lipsync::neural::Lipsync
 
 /// Frames with every mouth shape, a blink or two, captions and the product card.
 pub(crate) fn sample_frames(config: &Config, scene: &mut Scene, count: usize, mut each: impl FnMut(&[u8])) {
-    let silence = vec![0i16; (crate::speech::OUTPUT_RATE / config.video.fps) as usize];
+    let silence = vec![0i16; (crate::audio_format::OUTPUT_RATE / config.video.fps) as usize];
     for i in 0..count {
         let mouth = Mouth::ALL[(i / 2) % Mouth::ALL.len()];
         let plan = scene.avatar.plan(i as u64, mouth, [mouth; crate::lipsync::phonetic::STEPS_PER_FRAME], mouth != Mouth::X, &silence, &[], config.video.fps);
@@ -291,7 +291,7 @@ pub const TEST_LIPSYNC_MODEL: &str = "assets/lipsync/test-wav2lip.onnx";
 /// of a half-body shot, speech as the audio: what the model hears (mel or phonetic
 /// windows, per frame), crop, model
 /// (in batches), paste (resize, mask, blend).
-fn lipsync_stages(config: &Config, lc: crate::lipsync::neural::LipsyncConfig) -> Result<LipsyncBench> {
+fn lipsync_stages(config: &Config, lc: crate::config::LipsyncConfig) -> Result<LipsyncBench> {
     use crate::lipsync::neural::{Conditioning, FaceEnhancer, FaceModel, Job, RedrawBuffers, StageTimes, face, redraw};
     use crate::lipsync::{MouthCue, MouthTrack, phonetic};
     let mut model = FaceModel::load(&lc, &config.voice.onnxruntime_path())?;
@@ -315,7 +315,7 @@ fn lipsync_stages(config: &Config, lc: crate::lipsync::neural::LipsyncConfig) ->
         speech.extend_from_slice(u.samples());
     }
     let track = MouthTrack { cues };
-    let per_frame = (crate::speech::OUTPUT_RATE / config.video.fps) as usize;
+    let per_frame = (crate::audio_format::OUTPUT_RATE / config.video.fps) as usize;
     let frames = (speech.len() / per_frame).min(200);
     let s = model.size;
     let batch = lc.batch.max(1);
@@ -404,7 +404,7 @@ fn mouth_model_speed(config: &Config) -> Result<f64> {
     for _ in 0..runs {
         model.phonemes(&speech)?;
     }
-    let audio_seconds = speech.len() as f64 / crate::speech::OUTPUT_RATE as f64;
+    let audio_seconds = speech.len() as f64 / crate::audio_format::OUTPUT_RATE as f64;
     Ok(audio_seconds * runs as f64 / t.elapsed().as_secs_f64())
 }
 
@@ -416,7 +416,7 @@ fn pipeline_fps(config: &Config, seconds: u32) -> Result<f64> {
     let dir = std::env::temp_dir().join(format!("avatarcast-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let mut config = config.clone();
-    config.set_outputs(&[dir.join("bench.mp4").to_string_lossy().into_owned()])?;
+    config.set_outputs(&[dir.join("bench.mp4").to_string_lossy().into_owned()]);
     config.voice.cache_dir = dir.join("speech");
     let broadcast = Broadcast {
         config,

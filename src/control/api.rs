@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::state::Shared;
-use crate::scene::SceneCommand;
+use crate::cue::SceneCommand;
 use crate::show::director::Command;
 use crate::show::lines::Priority;
 
@@ -66,7 +66,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 struct ApiState {
     shared: Arc<Shared>,
     token: Option<String>,
-    llm: Option<crate::control::llm::LlmConfig>,
+    llm: Option<crate::config::LlmConfig>,
 }
 
 pub struct ApiServer {
@@ -77,7 +77,7 @@ pub struct ApiServer {
 impl ApiServer {
     /// Binds now (so a taken port stops startup with a clear message) and serves on
     /// its own tokio runtime.
-    pub fn start(listen: &str, token: Option<String>, llm: Option<crate::control::llm::LlmConfig>, shared: Arc<Shared>) -> Result<ApiServer> {
+    pub fn start(listen: &str, token: Option<String>, llm: Option<crate::config::LlmConfig>, shared: Arc<Shared>) -> Result<ApiServer> {
         let listener = std::net::TcpListener::bind(listen)
             .with_context(|| format!("control API cannot listen on {listen} (in use? pass --api 127.0.0.1:OTHER_PORT)"))?;
         listener.set_nonblocking(true)?;
@@ -309,7 +309,7 @@ fn scene_change(state: &ApiState, cmd: SceneCommand) -> Response {
 struct SceneRequest {
     background: Option<String>,
     crossfade_ms: Option<u32>,
-    framing: Option<crate::avatar::Framing>,
+    framing: Option<crate::cue::Framing>,
 }
 
 async fn put_scene(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -496,7 +496,7 @@ async fn comment(State(state): State<Arc<ApiState>>, headers: HeaderMap, body: B
 /// No rule matched and a chat endpoint is configured: the line is queued now (so it
 /// can be followed) and filled in when the draft arrives, or with the fallback when
 /// the endpoint fails or is too slow. One draft per user at a time.
-fn draft_answer(state: &Arc<ApiState>, llm: crate::control::llm::LlmConfig, req: CommentRequest, product: Option<crate::show::file::Product>, received: Instant) -> Response {
+fn draft_answer(state: &Arc<ApiState>, llm: crate::config::LlmConfig, req: CommentRequest, product: Option<crate::show::file::Product>, received: Instant) -> Response {
     let shared = state.shared.clone();
     {
         let mut cd = shared.chat.lock().unwrap_or_else(|p| p.into_inner());
@@ -510,7 +510,7 @@ fn draft_answer(state: &Arc<ApiState>, llm: crate::control::llm::LlmConfig, req:
     tokio::spawn(async move {
         let fallback = llm.fallback.clone();
         let (user, text) = (req.user.clone(), req.text.clone());
-        let drafted = tokio::task::spawn_blocking(move || llm.draft(&user, &text, product.as_ref())).await;
+        let drafted = tokio::task::spawn_blocking(move || crate::control::llm::draft(&llm, &user, &text, product.as_ref())).await;
         let answer = match drafted {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => {

@@ -69,6 +69,35 @@ pub struct Shared {
     pub chat: Mutex<ChatCooldowns>,
 }
 
+/// What the stream is made of, for status and metrics.
+pub struct StreamInfo {
+    pub size: crate::frame::FrameSize,
+    pub fps: u32,
+    pub outputs: Vec<Arc<crate::output::Health>>,
+    pub whep: Option<Arc<crate::output::webrtc::Whep>>,
+    /// The neural lip-sync's per-stage counters, when a video pack runs it.
+    pub lipsync: Option<Arc<crate::lipsync::neural::StageTimes>>,
+}
+
+/// The show and what the API changes it through.
+pub struct ShowInputs {
+    pub file: Arc<ShowFile>,
+    /// Where the show file lives (PUT /v1/show writes it there).
+    pub path: std::path::PathBuf,
+    pub lines: Arc<Lines>,
+    pub commands: Sender<Command>,
+    pub speech_cache: Arc<crate::speech::cache::SpeechCache>,
+}
+
+/// The names requests are checked against.
+pub struct Names {
+    pub backgrounds: Vec<String>,
+    pub voices: Vec<String>,
+    /// The avatar pack's name and its gestures.
+    pub avatar: String,
+    pub gestures: Vec<String>,
+}
+
 #[derive(Default)]
 pub struct ChatCooldowns {
     pub rule: std::collections::HashMap<usize, Instant>,
@@ -103,26 +132,13 @@ impl Shared {
         if age > STALL_MS { Health::Stalled(age) } else { Health::Running }
     }
 
-    pub fn new(
-        width: u32,
-        height: u32,
-        fps: u32,
-        outputs: Vec<Arc<crate::output::Health>>,
-        whep: Option<Arc<crate::output::webrtc::Whep>>,
-        speech_cache: Arc<crate::speech::cache::SpeechCache>,
-        lines: Arc<Lines>,
-        commands: Sender<Command>,
-        show: Arc<ShowFile>,
-        show_path: std::path::PathBuf,
-        backgrounds: Vec<String>,
-        voice_names: Vec<String>,
-    ) -> Shared {
+    pub fn new(stream: StreamInfo, show: ShowInputs, names: Names) -> Shared {
         Shared {
             started: Instant::now(),
             heartbeat_ms: AtomicU64::new(0),
-            width,
-            height,
-            fps,
+            width: stream.size.width,
+            height: stream.size.height,
+            fps: stream.fps,
             frames: AtomicU64::new(0),
             late_frames: AtomicU64::new(0),
             dropped_frames: AtomicU64::new(0),
@@ -133,20 +149,20 @@ impl Shared {
             takeover: AtomicBool::new(false),
             last_insert_latency_us: AtomicU64::new(u64::MAX),
             now_playing: Mutex::new(None),
-            outputs,
-            whep,
-            speech_cache,
-            lines,
-            commands,
+            outputs: stream.outputs,
+            whep: stream.whep,
+            speech_cache: show.speech_cache,
+            lines: show.lines,
+            commands: show.commands,
             snapshot: Snapshot::default(),
-            show: Mutex::new(show),
-            backgrounds,
-            voice_names,
-            avatar: String::new(),
-            gestures: Vec::new(),
-            lipsync: None,
+            show: Mutex::new(show.file),
+            backgrounds: names.backgrounds,
+            voice_names: names.voices,
+            avatar: names.avatar,
+            gestures: names.gestures,
+            lipsync: stream.lipsync,
             events: tokio::sync::broadcast::channel(1024).0,
-            show_path,
+            show_path: show.path,
             last_product: Mutex::new(String::new()),
             chat: Mutex::new(ChatCooldowns::default()),
         }

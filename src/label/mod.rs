@@ -11,8 +11,7 @@ pub mod mp4;
 pub mod sei;
 pub mod verify;
 
-use anyhow::{Result, bail};
-use serde::Deserialize;
+pub use crate::config::LabelConfig;
 
 /// The UUID of avatarcast's SEI messages (fixed; readers look for it).
 pub const AIGC_SEI_UUID: [u8; 16] = [
@@ -23,46 +22,6 @@ pub const AIGC_SEI_UUID: [u8; 16] = [
 pub fn uuid_text() -> String {
     let h: String = AIGC_SEI_UUID.iter().map(|b| format!("{b:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
-
-/// `[label]`: who made the stream and how its content id is formed.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LabelConfig {
-    /// The producer's name or code (`ContentProducer`).
-    pub producer: String,
-    /// The channel's name: in the content id; "" = the show file's name.
-    pub channel: String,
-    /// The content id (`ProduceID`), unique per stream: `{producer}`, `{channel}` and
-    /// `{start}` (the stream's start, UTC, e.g. 20261130T221500Z) are filled in.
-    pub content_id: String,
-}
-
-impl Default for LabelConfig {
-    fn default() -> Self {
-        LabelConfig { producer: "avatarcast".into(), channel: String::new(), content_id: "{producer}:{channel}:{start}".into() }
-    }
-}
-
-const PLACEHOLDERS: [&str; 3] = ["{producer}", "{channel}", "{start}"];
-
-impl LabelConfig {
-    pub fn validate(&self) -> Result<()> {
-        if self.producer.trim().is_empty() {
-            bail!("`label.producer`: name the producer (a company name or code); the AI label cannot be left without one");
-        }
-        let mut rest = self.content_id.clone();
-        for p in PLACEHOLDERS {
-            rest = rest.replace(p, "");
-        }
-        if let Some(i) = rest.find(['{', '}']) {
-            bail!("`label.content_id`: `{}` is not a placeholder; use {}", &rest[i..], PLACEHOLDERS.join(", "));
-        }
-        if !self.content_id.contains("{start}") {
-            bail!("`label.content_id`: include `{{start}}` so every stream gets its own id");
-        }
-        Ok(())
-    }
 }
 
 /// The label of one stream.

@@ -49,7 +49,7 @@ impl Findings {
 
 /// Reads `input` (a path or a URI) until its end or `seconds` of wall time.
 pub fn read(input: &str, seconds: u64) -> Result<Findings> {
-    crate::media::init()?;
+    crate::gst_helpers::init()?;
     let uri = if input.contains("://") {
         input.to_string()
     } else {

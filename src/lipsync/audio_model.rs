@@ -16,7 +16,7 @@ use ort::session::Session;
 use ort::value::Tensor;
 
 use crate::onnx;
-use crate::speech::piper::PhonemeSpan;
+use crate::phoneme::PhonemeSpan;
 
 /// 10 ms at 48 kHz.
 const FRAME: usize = 480;
@@ -186,7 +186,7 @@ pub fn phonemes_from_sound(samples: &[i16], model: Option<&SharedMouthModel>) ->
             Err(e) => tracing::error!("mouth model failed, the mouth follows loudness for this line: {e:#}"),
         }
     }
-    super::energy::phonemes_from_audio(samples, crate::speech::OUTPUT_RATE)
+    super::energy::phonemes_from_audio(samples, crate::audio_format::OUTPUT_RATE)
 }
 
 #[cfg(test)]

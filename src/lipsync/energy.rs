@@ -3,7 +3,7 @@
 //! and louder sound opens it wider. Coarse beside phoneme timings, but the mouth moves
 //! with the sound and rests in pauses.
 
-use crate::speech::piper::PhonemeSpan;
+use crate::phoneme::PhonemeSpan;
 
 /// Analysis window: 10 ms.
 const WINDOW_MS: u32 = 10;

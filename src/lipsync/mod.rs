@@ -9,7 +9,7 @@ pub mod visemes;
 
 pub use visemes::Mouth;
 
-use crate::speech::piper::PhonemeSpan;
+use crate::phoneme::PhonemeSpan;
 
 /// Runs of equal values, a run shorter than `min_run` joined to the run before it (no
 /// flicker) unless `keep` says it must stand.

@@ -26,7 +26,7 @@ pub fn for_each_frame(path: &Path, mut each: impl FnMut(usize, VideoInfo, &[u8])
     if !path.is_file() {
         bail!("video {} not found", path.display());
     }
-    crate::media::init()?;
+    crate::gst_helpers::init()?;
     let location = path.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
     let desc = format!(
         "filesrc location=\"{location}\" ! decodebin ! videoconvert ! video/x-raw,format=RGBA \
@@ -91,4 +91,12 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         let _ = self.0.set_state(gst::State::Null);
     }
+}
+
+/// Whether `path` names a video file we decode (by its extension).
+pub fn is_video(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        Some("mp4" | "mkv" | "webm" | "mov" | "m4v")
+    )
 }

@@ -15,6 +15,7 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
 use crate::config::Config;
+use crate::gst_helpers::{fill, rewritten};
 use crate::output::{Outputs, Track};
 
 const ENCODE: &str = include_str!("../../pipelines/encode.gst");
@@ -46,22 +47,9 @@ pub const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
     ("filesink", "libgstreamer1.0-0"),
 ];
 
-pub fn init() -> Result<()> {
-    gst::init().context("GStreamer failed to initialize: run `bash scripts/setup.sh`")
-}
-
 /// Required elements that this machine lacks, with their packages.
 pub fn missing_elements() -> Vec<(&'static str, &'static str)> {
     REQUIRED_ELEMENTS.iter().copied().filter(|(e, _)| gst::ElementFactory::find(e).is_none()).collect()
-}
-
-/// Fills `{key}` placeholders and drops comment lines.
-pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
-    let mut s: String = template.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
-    for (k, v) in vars {
-        s = s.replace(&format!("{{{k}}}"), v);
-    }
-    s
 }
 
 /// The H.264 encoder chain, shared by the stream and the encode-floor benchmark.
@@ -132,19 +120,6 @@ fn labelled(buffer: gst::Buffer, sei: &[u8]) -> gst::Buffer {
     rewritten(au, &buffer)
 }
 
-/// A buffer of `bytes` in place of `like`: its timestamps, duration and flags.
-pub fn rewritten(bytes: Vec<u8>, like: &gst::BufferRef) -> gst::Buffer {
-    let mut out = gst::Buffer::from_mut_slice(bytes);
-    {
-        let b = out.get_mut().expect("new buffer is writable");
-        b.set_pts(like.pts());
-        b.set_dts(like.dts());
-        b.set_duration(like.duration());
-        b.set_flags(like.flags());
-    }
-    out
-}
-
 pub struct MediaPipeline {
     pipeline: gst::Pipeline,
     video: gst_app::AppSrc,
@@ -211,7 +186,7 @@ impl MediaPipeline {
                     .build(),
             );
         }
-        let pool = frame_pool(&video_caps(config), crate::scene::canvas::Canvas::i420_len(size.width, size.height))?;
+        let pool = frame_pool(&video_caps(config), size.i420_len())?;
         let opus_gate = pipeline.by_name("opus_gate").map(|g| (g, std::sync::atomic::AtomicBool::new(false)));
         Ok(MediaPipeline { pipeline, video, audio, pool, outputs, opus_gate })
     }

@@ -100,6 +100,6 @@ impl FileTarget {
                 ("mux.video", "mux.audio_0", sink)
             }
         };
-        super::with_sources(video_pad, audio_pad, &sink)
+        super::sources::with_sources(video_pad, audio_pad, &sink)
     }
 }

@@ -29,7 +29,7 @@ impl HlsTarget {
 
     pub fn pipeline_description(&self) -> String {
         let dir = self.dir.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
-        let sink = crate::media::fill(
+        let sink = crate::gst_helpers::fill(
             PIPELINE,
             &[
                 // The segment location is a printf pattern: a `%` of the folder's is escaped.
@@ -41,6 +41,6 @@ impl HlsTarget {
                 ("max_files", (self.playlist_length + 2).to_string()),
             ],
         );
-        super::with_sources("hls.video", "hls.audio", &sink)
+        super::sources::with_sources("hls.video", "hls.audio", &sink)
     }
 }

@@ -92,7 +92,7 @@ impl RtmpTarget {
 
     /// This destination's own pipeline: mux and send (pipelines/output-rtmp.gst).
     pub fn pipeline_description(&self) -> String {
-        super::with_sources("mux.", "mux.", &crate::media::fill(PIPELINE, &[("url", self.url.clone())]))
+        super::sources::with_sources("mux.", "mux.", &crate::gst_helpers::fill(PIPELINE, &[("url", self.url.clone())]))
     }
 
     /// Turns a GStreamer error from this output's sink into a sentence a person can act on.

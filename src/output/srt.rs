@@ -3,41 +3,12 @@
 //! the supervisor when the listener goes away.
 
 use anyhow::{Result, bail};
-use serde::Deserialize;
+
+use crate::config::SrtOutputConfig;
 
 const PIPELINE: &str = include_str!("../../pipelines/output-srt.gst");
 
 /// `[[output.srt]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SrtOutputConfig {
-    /// srt://host:port of the listener.
-    pub url: String,
-    /// The stream id the listener's access control asks for ("" = none).
-    #[serde(default)]
-    pub streamid: String,
-    /// AES encryption passphrase, 10 to 79 characters ("" = unencrypted).
-    #[serde(default)]
-    pub passphrase: String,
-    /// Or the environment variable holding the passphrase (a Secret).
-    #[serde(default)]
-    pub passphrase_env: Option<String>,
-    /// SRT's receive latency: how long lost packets may be resent.
-    #[serde(default = "default_latency_ms")]
-    pub latency_ms: u32,
-}
-
-fn default_latency_ms() -> u32 {
-    200
-}
-
-impl SrtOutputConfig {
-    /// A target given on the command line (`--output srt://…`).
-    pub fn from_url(url: &str) -> SrtOutputConfig {
-        SrtOutputConfig { url: url.to_string(), streamid: String::new(), passphrase: String::new(), passphrase_env: None, latency_ms: default_latency_ms() }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SrtTarget {
     pub host: String,
@@ -110,11 +81,11 @@ impl SrtTarget {
         if !self.passphrase.is_empty() {
             options.push_str(&format!("passphrase=\"{}\" ", self.passphrase.replace('\\', "\\\\").replace('"', "\\\"")));
         }
-        let sink = crate::media::fill(
+        let sink = crate::gst_helpers::fill(
             PIPELINE,
             &[("uri", format!("srt://{}:{}?mode=caller", self.host, self.port)), ("latency_ms", self.latency_ms.to_string()), ("options", options)],
         );
-        super::with_sources("mux.", "mux.", &sink)
+        super::sources::with_sources("mux.", "mux.", &sink)
     }
 }
 

@@ -27,7 +27,8 @@ use webrtc::rtp_transceiver::RTCPFeedback;
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
-use super::{Health, Packet, State, Track};
+use super::health::{Health, State};
+use super::packet::{Packet, Track};
 
 /// H.264 Main profile (pipelines/video-encoder.gst), level 3.1 and up: what browsers
 /// offer and what the encoder makes.

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use gstreamer as gst;
-use serde::Deserialize;
 use webrtc::ice_transport::ice_server::RTCIceServer;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::configuration::RTCConfiguration;
@@ -21,22 +20,11 @@ use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirecti
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
-use super::supervisor::{Policy, Session};
-use super::{Health, KeyframeGate, State, Track, webrtc as rtc};
-
-/// `[[output.whip]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WhipOutputConfig {
-    /// The endpoint: http(s)://host[:port]/path, as the platform gives it.
-    pub url: String,
-    /// The environment variable holding the bearer token (a Secret); none: no token.
-    #[serde(default)]
-    pub token_env: Option<String>,
-    /// Read from `token_env` when the config is loaded.
-    #[serde(skip)]
-    pub token: Option<String>,
-}
+use super::session::{Policy, Session};
+use crate::config::WhipOutputConfig;
+use super::health::{Health, State};
+use super::packet::{KeyframeGate, Track};
+use super::webrtc as rtc;
 
 /// Time to gather our ICE candidates before the offer goes out (WHIP sends it whole).
 const GATHER_TIMEOUT: Duration = Duration::from_secs(5);

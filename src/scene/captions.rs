@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::card::xml_escape;
-use crate::config::FrameSize;
+use crate::frame::FrameSize;
 use crate::raster::{self, Placed};
 
 /// Breaks `text` into lines of at most `max_chars`, keeping each word's index.

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use resvg::tiny_skia::{Pixmap, PixmapPaint, Transform};
 
-use crate::config::FrameSize;
+use crate::frame::FrameSize;
 use crate::raster::{self, Placed};
 use crate::show::file::Product;
 

@@ -3,7 +3,8 @@
 
 use anyhow::{Result, bail};
 
-use crate::config::{FrameSize, LabelPosition};
+use crate::config::LabelPosition;
+use crate::frame::FrameSize;
 use crate::raster::{self, Placed};
 
 pub const TEXT: &str = "AI-generated";

@@ -14,25 +14,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use resvg::tiny_skia::{Color, Pixmap, PixmapPaint, Transform};
-use serde::Deserialize;
 
 use crate::avatar::{Avatar, Plan};
-use crate::config::{Config, FrameSize};
+use crate::config::Config;
+use crate::cue::SceneCommand;
+use crate::frame::FrameSize;
 use crate::raster::{self, Placed, Region};
 use canvas::Canvas;
 use crate::show::file::ShowFile;
-
-/// Changes to the scene, from show markup or the control API.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, rename_all = "lowercase")]
-pub enum SceneCommand {
-    Background { name: String, crossfade_ms: Option<u32> },
-    Card { product: Option<String>, visible: Option<bool>, sale_seconds: Option<u32> },
-    Captions { visible: bool },
-    Framing { framing: crate::avatar::Framing },
-    /// A gesture of the avatar pack, started at its next natural point.
-    Gesture { name: String },
-}
 
 /// What the frame shows besides the host; `frame` is the stream's frame counter.
 pub struct Overlays<'a> {
@@ -51,7 +40,7 @@ enum Background {
 impl Background {
     fn load(spec: &str, size: FrameSize, fps: u32, live: bool) -> Result<Background> {
         let path = Path::new(spec);
-        if video::is_video(path) {
+        if crate::media::decode::is_video(path) {
             return Ok(Background::Video(video::VideoBackground::open(path, size, fps, !live)?));
         }
         load_background(spec, size).map(Background::Still)

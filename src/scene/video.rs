@@ -10,7 +10,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use crate::config::FrameSize;
+use crate::frame::FrameSize;
 
 pub struct VideoBackground {
     pipeline: gst::Pipeline,
@@ -20,13 +20,6 @@ pub struct VideoBackground {
     wait: bool,
     /// The first frame, decoded at open to check the file, not shown yet.
     primed: bool,
-}
-
-pub fn is_video(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
-        Some("mp4" | "mkv" | "webm" | "mov" | "m4v")
-    )
 }
 
 impl VideoBackground {

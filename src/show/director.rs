@@ -10,12 +10,14 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, TryRecvError};
 
-use super::lines::{LineId, LineState, Lines, Priority};
-use super::markup::Cue;
+use super::lines::{LineId, LineState, Lines, Origin, Priority};
+use crate::cue::Cue;
 use super::moderation::{Moderation, Verdict};
 use super::transcript::Transcript;
 use super::{Show, ShowItem, split_sentences};
-use crate::speech::{JobKey, OUTPUT_RATE, Phrase, Segment, SynthDone, SynthJob, SynthLane, SynthResults, Utterance, text};
+use crate::audio_format::OUTPUT_RATE;
+use crate::speech::lane::{JobKey, Phrase, SynthDone, SynthJob, SynthLane, SynthResults};
+use crate::speech::{Segment, Utterance, text};
 
 /// Show sentences kept synthesized (or in synthesis) ahead of playback.
 const SHOW_AHEAD: usize = 3;
@@ -26,28 +28,9 @@ pub enum Command {
     Say { id: LineId, text: String, priority: Priority, received: Instant, voice: Option<String> },
     ReleaseTakeover,
     /// Background, card or caption changes: passed on to the scene at the next frame.
-    Scene(crate::scene::SceneCommand),
+    Scene(crate::cue::SceneCommand),
     /// A new show file (reloaded or PUT): the line on air finishes, then the new show plays.
     ReplaceShow(Arc<super::file::ShowFile>),
-}
-
-/// Where a segment came from, so the director can follow its life.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Show { seq: u64 },
-    /// Sentence `part` of an inserted line; `last` is its final sentence.
-    Line { id: LineId, priority: Priority, part: u32, last: bool },
-}
-
-impl Origin {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Origin::Show { .. } => "show",
-            Origin::Line { priority: Priority::Urgent, .. } => "urgent",
-            Origin::Line { priority: Priority::Normal, .. } => "normal",
-            Origin::Line { priority: Priority::Takeover, .. } => "takeover",
-        }
-    }
 }
 
 struct ShowEntry {
@@ -118,7 +101,7 @@ pub struct Director {
     transcript: Option<Transcript>,
     pub stats: DirectorStats,
     /// Scene changes from the API, for the render loop to apply.
-    pub scene_commands: Vec<crate::scene::SceneCommand>,
+    pub scene_commands: Vec<crate::cue::SceneCommand>,
     /// Events for the control API's WebSocket, drained by the render loop.
     pub events: Vec<serde_json::Value>,
     /// A show file just taken in, for the scene (products, pictures).
@@ -249,7 +232,7 @@ impl Director {
             self.say(id, text, e.priority, Instant::now(), file.voice.clone(), false);
             if let Some(p) = &e.product {
                 let sale_seconds = e.sale_minutes.map(|m| (m * 60.0) as u32);
-                self.scene_commands.push(crate::scene::SceneCommand::Card { product: Some(p.clone()), visible: Some(true), sale_seconds });
+                self.scene_commands.push(crate::cue::SceneCommand::Card { product: Some(p.clone()), visible: Some(true), sale_seconds });
             }
             self.events.push(serde_json::json!({ "type": "timed_event", "index": i, "id": id, "at": now }));
         }
@@ -276,7 +259,7 @@ impl Director {
     }
 
     /// Queues an inserted line, sentence by sentence. `lead_first`: a viewer waits for it,
-    /// so its lead phrase goes first, alone (speech::Phrase); scheduled lines, known
+    /// so its lead phrase goes first, alone (speech::lane::Phrase); scheduled lines, known
     /// ahead, are said whole.
     fn say(&mut self, id: LineId, text: String, priority: Priority, received: Instant, voice: Option<String>, lead_first: bool) {
         let voice = voice.or_else(|| self.show.file.voice.clone());
@@ -294,7 +277,7 @@ impl Director {
             }
         };
         // The first sentence's lead phrase goes first, alone: the line is on air
-        // sooner (speech::Phrase).
+        // sooner (speech::lane::Phrase).
         let mut pieces: Vec<(String, Phrase)> = split_sentences(&text).into_iter().map(|s| (s, Phrase::Whole)).collect();
         if let Some(lead) = pieces.first().filter(|_| lead_first).and_then(|(s, _)| text::lead_phrase(s)).map(str::to_string) {
             let sentence = pieces[0].0.clone();

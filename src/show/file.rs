@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use super::markup::{self, Cue, Piece};
+use super::markup::{self, Piece};
+use crate::cue::Cue;
 use crate::config::line_at;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -8,6 +8,26 @@ use serde::{Deserialize, Serialize};
 
 pub type LineId = u64;
 
+/// Where a segment came from, so the director can follow its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Show { seq: u64 },
+    /// Sentence `part` of an inserted line; `last` is its final sentence.
+    Line { id: LineId, priority: Priority, part: u32, last: bool },
+}
+
+impl Origin {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Origin::Show { .. } => "show",
+            Origin::Line { priority: Priority::Urgent, .. } => "urgent",
+            Origin::Line { priority: Priority::Normal, .. } => "normal",
+            Origin::Line { priority: Priority::Takeover, .. } => "takeover",
+        }
+    }
+}
+
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {

@@ -4,15 +4,7 @@
 
 use anyhow::{Result, bail};
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cue {
-    Gesture(String),
-    Background(String),
-    Card(bool),
-    Framing(crate::avatar::Framing),
-    /// The next word is emphasised (caption highlight, a nod).
-    Emphasis,
-}
+use crate::cue::{Cue, Framing};
 
 /// A sentence and the cues pinned to its words (index of the word they precede).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -63,8 +55,8 @@ pub fn parse(line: &str) -> Result<Vec<Piece>> {
                 ("background", n) if !n.is_empty() => cur.cues.push((words(&cur), Cue::Background(n.to_string()))),
                 ("card", "show") => cur.cues.push((words(&cur), Cue::Card(true))),
                 ("card", "hide") => cur.cues.push((words(&cur), Cue::Card(false))),
-                ("framing", "full") => cur.cues.push((words(&cur), Cue::Framing(crate::avatar::Framing::Full))),
-                ("framing", "half") => cur.cues.push((words(&cur), Cue::Framing(crate::avatar::Framing::Half))),
+                ("framing", "full") => cur.cues.push((words(&cur), Cue::Framing(Framing::Full))),
+                ("framing", "half") => cur.cues.push((words(&cur), Cue::Framing(Framing::Half))),
                 _ => bail!(
                     "unknown markup `[{tag}]`: use [pause 500ms], [gesture NAME], [background NAME], [card show], [card hide], [framing full] or [framing half]"
                 ),

@@ -13,7 +13,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use file::{Order, ShowFile};
-use markup::{Cue, Piece};
+use crate::cue::Cue;
+use markup::Piece;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowItem {

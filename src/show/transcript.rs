@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::director::Origin;
+use super::lines::Origin;
 
 pub struct Transcript {
     file: File,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use super::piper::PhonemeSpan;
+use crate::phoneme::PhonemeSpan;
 
 /// Bumped whenever what is stored (or how it is made) changes.
 const FORMAT: &[u8; 8] = b"ACSPCH01";
@@ -95,6 +95,13 @@ pub struct SpeechCache {
 }
 
 impl SpeechCache {
+    /// The cache a voice config asks for: memory, and a folder unless `cache_dir` is
+    /// "" or `cache_disk_mb` 0.
+    pub fn for_voice(config: &crate::config::VoiceConfig) -> SpeechCache {
+        let dir = (!config.cache_dir.as_os_str().is_empty() && config.cache_disk_mb > 0).then(|| config.cache_dir.clone());
+        SpeechCache::new(config.cache_memory_mb as usize * 1024 * 1024, dir, u64::from(config.cache_disk_mb) * 1024 * 1024)
+    }
+
     /// `dir` None: memory only.
     pub fn new(memory_limit: usize, dir: Option<PathBuf>, disk_limit: u64) -> SpeechCache {
         let dir = dir.filter(|d| match std::fs::create_dir_all(d) {

@@ -10,7 +10,8 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
 use super::cache::CachedSpeech;
-use super::{OUTPUT_RATE, Utterance, words_from_phonemes};
+use super::{Utterance, words_from_phonemes};
+use crate::audio_format::OUTPUT_RATE;
 use crate::lipsync::MouthTrack;
 use crate::lipsync::audio_model::{SharedMouthModel, phonemes_from_sound};
 

@@ -10,7 +10,7 @@ use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context, Result, bail};
 
-use super::piper::PhonemeSpan;
+use crate::phoneme::PhonemeSpan;
 use crate::lipsync::visemes::{Shape, mouth_for};
 
 type InitializeFn = unsafe extern "C" fn(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;

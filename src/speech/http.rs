@@ -113,7 +113,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("a.wav");
         let samples: Vec<i16> = (0..480).map(|i| ((i as f32 / 10.0).sin() * 16000.0) as i16).collect();
-        crate::speech::say::write_wav(&path, &samples, 48000).unwrap();
+        crate::speech::wav::write_wav(&path, &samples, 48000).unwrap();
         let (rate, read) = parse_wav(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!((rate, read.len()), (48000, 480));
         assert!((read[5] - f32::from(samples[5]) / 32768.0).abs() < 1e-6);

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod clip;
 pub mod espeak;
 pub mod http;
+pub mod lane;
 pub mod normalize;
 pub mod onnx_patch;
 pub mod piper;
@@ -12,22 +13,22 @@ pub mod resample;
 pub mod say;
 pub mod text;
 pub mod voices;
+pub mod wav;
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::config::{VoiceConfig, VoiceEngine};
+use crate::lipsync::audio_model::SharedMouthModel;
 use crate::lipsync::{MouthTrack, visemes};
 use cache::{CachedSpeech, SpeechCache};
-use piper::{PhonemeSpan, PiperVoice};
+use crate::phoneme::PhonemeSpan;
+use piper::PiperVoice;
 use resample::Resampler;
 
-/// The stream's audio rate; every timing below is in samples of it.
-pub const OUTPUT_RATE: u32 = 48_000;
+pub use crate::audio_format::OUTPUT_RATE;
 
 /// One spoken sentence, ready to play.
 pub struct Utterance {
@@ -191,7 +192,7 @@ impl Speaker {
             ),
         };
         let mouth_model = match config.engine {
-            VoiceEngine::Http => config.mouth_model(),
+            VoiceEngine::Http => mouth_model(config),
             _ => None,
         };
         // Cached HTTP speech keeps the mouth shapes of the model that found them.
@@ -311,7 +312,7 @@ impl Speaker {
         Ok(Some(Utterance {
             text: if written.is_empty() { spoken.clone() } else { written },
             spoken,
-            voice: voices::DEFAULT.to_string(),
+            voice: crate::config::DEFAULT_VOICE.to_string(),
             product: product.to_string(),
             mouth: MouthTrack::from_phonemes(&speech.phonemes, OUTPUT_RATE),
             words: words_from_phonemes(&speech.phonemes),
@@ -338,113 +339,6 @@ fn to_pcm(samples: &[f32], volume: f32) -> Vec<i16> {
     samples.iter().map(|s| (s * volume * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect()
 }
 
-/// What a synthesis job is for, so its result finds its way back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobKey {
-    Show(u64),
-    /// One sentence (`part`) of an inserted line.
-    Line { id: u64, part: u32 },
-}
-
-pub struct SynthJob {
-    pub key: JobKey,
-    pub text: String,
-    pub product: String,
-    /// A voice name (voices.rs); None: the default.
-    pub voice: Option<String>,
-    /// A recorded line to play instead of speaking `text` (then its caption).
-    pub audio: Option<std::path::PathBuf>,
-    /// Which piece of the sentence plays (text::lead_phrase).
-    pub phrase: Phrase,
-}
-
-/// A live line's first sentence goes on air in two pieces: its lead phrase,
-/// synthesized alone (first audio after a few words' work), then the whole sentence's
-/// synthesis from the word after the lead, so the rest keeps its melody. A voice
-/// without word timings (HTTP) says the whole sentence in the first piece instead.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Phrase {
-    Whole,
-    /// `text` is the sentence, this its lead phrase (its trailing silence made one word gap).
-    Lead(String),
-    /// `text` is the sentence, this the lead phrase already said.
-    AfterLead(String),
-}
-
-/// Silence kept after a lead phrase: about the gap between two words.
-const LEAD_TAIL_SECONDS: f64 = 0.04;
-
-pub struct SynthDone {
-    pub key: JobKey,
-    /// Ok(None): nothing speakable in the text.
-    pub result: Result<Option<Arc<Utterance>>, String>,
-}
-
-/// A synthesis thread with its own voice instances. The show and live insertions get
-/// one lane each, so an urgent line never waits behind the show's look-ahead.
-pub struct SynthLane {
-    jobs: Option<Sender<SynthJob>>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl SynthLane {
-    /// `background`: work done ahead of time (the show's look-ahead) yields the CPU to
-    /// rendering and encoding; the lane for live insertions does not, since a viewer
-    /// waits for it.
-    pub fn spawn(name: &str, mut voices: voices::Voices, done: Sender<SynthDone>, background: bool) -> SynthLane {
-        let (tx, rx) = unbounded::<SynthJob>();
-        let handle = std::thread::Builder::new()
-            .name(format!("speech-{name}"))
-            .spawn(move || {
-                if background {
-                    lower_thread_priority();
-                }
-                for job in rx {
-                    let voice = job.voice.as_deref();
-                    let spoken = match (&job.audio, &job.phrase) {
-                        (Some(path), _) => voices.recorded(path, &job.text, &job.product).map(Some),
-                        (None, Phrase::Lead(lead)) if voices.times_words(voice) => {
-                            voices.speak(voice, lead, &job.product).map(|u| u.map(|u| u.with_tail(LEAD_TAIL_SECONDS)))
-                        }
-                        (None, Phrase::AfterLead(lead)) if voices.times_words(voice) => {
-                            voices.speak_after(voice, lead, &job.text, &job.product)
-                        }
-                        (None, Phrase::AfterLead(_)) => Ok(None),
-                        (None, _) => voices.speak(voice, &job.text, &job.product),
-                    };
-                    let result = match spoken {
-                        Ok(u) => Ok(u.map(Arc::new)),
-                        Err(e) => Err(format!("{e:#}")),
-                    };
-                    if let Ok(Some(u)) = &result {
-                        tracing::debug!(text = %u.text, seconds = u.duration_seconds(), rtf = u.synth_seconds / u.duration_seconds(), "synthesized");
-                    }
-                    if done.send(SynthDone { key: job.key, result }).is_err() {
-                        break;
-                    }
-                }
-            })
-            .expect("spawn speech thread");
-        SynthLane { jobs: Some(tx), handle: Some(handle) }
-    }
-
-    pub fn submit(&self, job: SynthJob) {
-        if let Some(tx) = &self.jobs {
-            let _ = tx.send(job);
-        }
-    }
-}
-
-impl Drop for SynthLane {
-    fn drop(&mut self) {
-        // Closing the job channel ends the thread after its current job.
-        self.jobs.take();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
 /// Synthesis and loading a voice are work done ahead of time; rendering and encoding
 /// (this channel's and the machine's other channels') are due every 40 ms. On a small
 /// machine they compete for the cores, so the calling thread yields (nice 10 more).
@@ -469,8 +363,17 @@ pub enum Segment {
     Silence { samples: u32 },
 }
 
-/// Receives results from the lanes.
-pub type SynthResults = Receiver<SynthDone>;
+/// The audio-to-mouth model a voice config names, shared; None when `mouth_model` is
+/// "" (the mouth follows loudness) or cannot be loaded (said once in the log: the
+/// stream goes on with loudness).
+pub fn mouth_model(config: &VoiceConfig) -> Option<SharedMouthModel> {
+    if config.mouth_model.as_os_str().is_empty() {
+        return None;
+    }
+    crate::lipsync::audio_model::MouthModel::shared(&config.mouth_model, &config.onnxruntime_path())
+        .map_err(|e| tracing::error!("the mouth follows loudness for audio without timings: {e:#}"))
+        .ok()
+}
 
 #[cfg(test)]
 mod tests {

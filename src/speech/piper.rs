@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::{espeak, onnx_patch};
 use crate::onnx;
+use crate::phoneme::PhonemeSpan;
 
 /// Piper's duration unit: one spectrogram frame of 256 samples.
 const HOP: u32 = 256;
@@ -52,13 +53,6 @@ impl Default for InferenceJson {
     }
 }
 
-/// A phoneme and where it sounds, in samples of the voice's own rate.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PhonemeSpan {
-    pub phoneme: char,
-    pub start: u32,
-    pub end: u32,
-}
 
 pub struct Synthesis {
     pub sample_rate: u32,

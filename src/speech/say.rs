@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
+use super::wav::write_wav;
 use super::{OUTPUT_RATE, Speaker};
 use crate::config::VoiceConfig;
 
@@ -25,28 +26,6 @@ pub fn resolve_voice(config: &crate::config::Config, voice: Option<&str>) -> Res
     }
 }
 
-/// 16-bit mono PCM WAV.
-pub fn write_wav(path: &Path, samples: &[i16], rate: u32) -> Result<()> {
-    let data_len = (samples.len() * 2) as u32;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&1u16.to_le_bytes()); // mono
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        out.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
-}
-
 /// The voice settings for work no stream waits on: every core of the machine (a live
 /// channel keeps `voice.threads`, leaving the cores to rendering and encoding).
 fn offline(config: &VoiceConfig) -> VoiceConfig {
@@ -57,7 +36,7 @@ fn offline(config: &VoiceConfig) -> VoiceConfig {
 /// Speaks `text` into `wav` (and `timings`); returns the timings document.
 pub fn run(config: &VoiceConfig, text: &str, wav: &Path, timings: Option<&Path>) -> Result<serde_json::Value> {
     let config = &offline(config);
-    let cache = std::sync::Arc::new(config.cache());
+    let cache = std::sync::Arc::new(super::cache::SpeechCache::for_voice(config));
     // A line in the cache needs no voice: it is loaded only for a line that is not.
     let mut speaker = Speaker::lazy(config).with_cache(cache.clone());
     let started = std::time::Instant::now();
@@ -83,7 +62,7 @@ pub fn run_lines(config: &VoiceConfig, lines: &Path, dir: &Path) -> Result<usize
     std::fs::create_dir_all(dir).with_context(|| format!("creating the output folder {}", dir.display()))?;
     let todo: Vec<(usize, &str)> = script.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
     let config = &offline(config);
-    let mut speaker = Speaker::lazy(config).with_cache(std::sync::Arc::new(config.cache()));
+    let mut speaker = Speaker::lazy(config).with_cache(std::sync::Arc::new(super::cache::SpeechCache::for_voice(config)));
     let started = std::time::Instant::now();
     let mut written = 0;
     for (i, (number, line)) in todo.iter().enumerate() {

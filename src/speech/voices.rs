@@ -14,7 +14,7 @@ use super::cache::SpeechCache;
 use super::{Speaker, Utterance};
 use crate::config::VoiceConfig;
 
-pub const DEFAULT: &str = "default";
+pub use crate::config::DEFAULT_VOICE as DEFAULT;
 
 #[derive(Debug, Clone)]
 pub struct VoiceCatalog {
@@ -122,7 +122,7 @@ impl Voices {
 
     /// A recorded line, its mouth shapes found by [voice]'s mouth model.
     pub fn recorded(&mut self, path: &Path, caption: &str, product: &str) -> Result<Utterance> {
-        let model = self.clip_mouth_model.get_or_insert_with(|| self.catalog.default.mouth_model());
+        let model = self.clip_mouth_model.get_or_insert_with(|| super::mouth_model(&self.catalog.default));
         super::clip::load(path, caption, product, model.as_ref())
     }
 

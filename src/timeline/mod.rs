@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use crate::lipsync::Mouth;
 use crate::lipsync::phonetic::{self, FrameSteps, SILENT_FRAME};
-use crate::show::director::{Director, Next, Origin};
-use crate::show::markup::Cue;
-use crate::speech::{OUTPUT_RATE, Segment, Utterance};
+use crate::show::director::{Director, Next};
+use crate::show::lines::Origin;
+use crate::cue::Cue;
+use crate::audio_format::OUTPUT_RATE;
+use crate::speech::{Segment, Utterance};
 
 /// What the timeline plays, and whom it tells about it. The director is the real
 /// one; tests drive the timeline with a scripted list.

@@ -15,7 +15,9 @@ use ort::session::Session;
 use ort::value::Tensor;
 use resvg::tiny_skia::Pixmap;
 
-use super::{LipsyncConfig, Patch, register_provider};
+use super::face::Patch;
+use super::provider::register_provider;
+use crate::config::LipsyncConfig;
 use crate::onnx;
 
 /// The FFHQ template, fractions of S: left eye, right eye, nose, mouth left, mouth right.

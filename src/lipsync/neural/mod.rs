@@ -17,9 +17,10 @@
 pub mod enhancer;
 pub mod face;
 pub mod mel;
+mod provider;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -29,67 +30,15 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use ort::session::Session;
 use ort::value::Tensor;
 use resvg::tiny_skia::Pixmap;
-use serde::Deserialize;
 
 pub use enhancer::FaceEnhancer;
 pub use face::{Patch, Rect};
 use mel::{MEL_BANDS, StreamingMel, WINDOW_COLUMNS};
 
 use super::phonetic::{self, FrameSteps, WindowQueue};
+use crate::config::LipsyncConfig;
+use provider::register_provider;
 use crate::onnx;
-
-/// Where the model runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    #[default]
-    Cpu,
-    Cuda,
-    Tensorrt,
-}
-
-/// `[avatar.lipsync]`: the face model that redraws a video pack's mouth.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LipsyncConfig {
-    /// An ONNX model with the Wav2Lip signature, e.g. a wav2lip_gan 96x96 export (see
-    /// docs/avatar-packs.md); "" for none (a video pack then shows its own mouth).
-    pub model: PathBuf,
-    /// "cpu", "cuda" or "tensorrt"; a GPU provider that cannot start is an error.
-    pub provider: Provider,
-    /// GPU number for cuda and tensorrt.
-    pub device: i32,
-    /// Frames per model run at most.
-    pub batch: usize,
-    /// CPU threads for the model (0: all cores).
-    pub threads: usize,
-    /// An optional face enhancer run after the mouth (enhancer.rs), "" for none: a
-    /// GFPGAN-style ONNX export, for GPU machines.
-    pub enhancer: PathBuf,
-    /// How much of the enhanced face shows (0-1).
-    pub enhancer_blend: f32,
-}
-
-impl Default for LipsyncConfig {
-    fn default() -> Self {
-        LipsyncConfig { model: PathBuf::new(), provider: Provider::Cpu, device: 0, batch: 4, threads: 0, enhancer: PathBuf::new(), enhancer_blend: 0.8 }
-    }
-}
-
-impl LipsyncConfig {
-    pub fn validate(&self) -> Result<()> {
-        if !(1..=64).contains(&self.batch) {
-            bail!("`avatar.lipsync.batch`: {} is out of range; use 1 to 64 (4 suits a CPU, 8-16 a GPU)", self.batch);
-        }
-        if self.threads > 64 || self.device < 0 {
-            bail!("`avatar.lipsync.threads` is 0 (all cores) to 64 and `avatar.lipsync.device` a GPU number from 0");
-        }
-        if !(self.enhancer_blend > 0.0 && self.enhancer_blend <= 1.0) {
-            bail!("`avatar.lipsync.enhancer_blend`: {} is out of range; use more than 0 up to 1 (0.8 is usual)", self.enhancer_blend);
-        }
-        Ok(())
-    }
-}
 
 /// A frame's audio window is complete this many frames after the frame itself
 /// (16 columns of 12.5 ms, the STFT's half window and the resampler's delay).
@@ -208,34 +157,6 @@ impl FaceModel {
         }
         Ok(values.to_vec())
     }
-}
-
-/// Adds the configured execution provider; one that cannot start is an error, never a
-/// quiet fall-back to the CPU.
-fn register_provider(builder: ort::session::builder::SessionBuilder, config: &LipsyncConfig, onnxruntime: &Path) -> Result<ort::session::builder::SessionBuilder> {
-    use ort::ep::{self, ExecutionProvider};
-    let (name, available, dispatch) = match config.provider {
-        Provider::Cpu => return Ok(builder),
-        Provider::Cuda => ("cuda", ep::CUDA::is_available(), ep::CUDA::default().with_device_id(config.device).build()),
-        Provider::Tensorrt => ("tensorrt", ep::TensorRT::is_available(), ep::TensorRT::default().with_device_id(config.device).build()),
-    };
-    let fix = format!(
-        "point `voice.onnxruntime` (or ORT_DYLIB_PATH) at the libonnxruntime.so of an onnxruntime-gpu build with CUDA \
-         and cuDNN installed, or set `avatar.lipsync.provider = \"cpu\"`"
-    );
-    if !available.unwrap_or(false) {
-        bail!("`avatar.lipsync.provider = \"{name}\"`: the ONNX Runtime at {} has no {name} execution provider: {fix}", onnxruntime.display());
-    }
-    builder.with_execution_providers([dispatch.error_on_failure()]).map_err(|e| {
-        // The driver's library comes from the machine, never from ONNX Runtime's wheels.
-        let fix = match e.to_string().contains("libcuda.so.1") {
-            true => "the NVIDIA driver (libcuda.so.1) is not here: run on a machine with an NVIDIA GPU and its driver \
-                     (a container: with the NVIDIA container toolkit, e.g. `--device nvidia.com/gpu=all`)"
-                .to_string(),
-            false => fix,
-        };
-        anyhow::anyhow!("`avatar.lipsync.provider = \"{name}\"` (device {}) cannot start: {e}: {fix}", config.device)
-    })
 }
 
 /// Time spent per stage, for the benchmark and /metrics.

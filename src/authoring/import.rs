@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use super::key::{ChromaKey, KeySettings, measure_screen, parse_color};
-use super::video::{FaceTrack, FrameRange, VideoGesture};
+use crate::avatar::key::{ChromaKey, KeySettings, measure_screen, parse_color};
+use crate::avatar::video::{FaceTrack, FrameRange, VideoGesture};
 
 pub struct ImportOptions {
     pub video: PathBuf,
@@ -215,7 +215,7 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
         }
     }
     let ext = opts.video.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
-    if !crate::scene::video::is_video(&opts.video) {
+    if !crate::media::decode::is_video(&opts.video) {
         bail!("--video {}: give an .mp4, .mkv, .mov, .m4v or .webm file", opts.video.display());
     }
     let mut key: Option<(ChromaKey, String)> = None;
@@ -395,7 +395,7 @@ const MIN_QUIET_IDLE_SECONDS: f64 = 2.0;
 
 /// RMS of each of `n` frames.
 fn frame_levels(audio: &[i16], fps: f64, n: usize) -> Vec<f32> {
-    let per_frame = crate::speech::OUTPUT_RATE as f64 / fps;
+    let per_frame = crate::audio_format::OUTPUT_RATE as f64 / fps;
     (0..n)
         .map(|i| {
             let (a, b) = (((i as f64 * per_frame) as usize).min(audio.len()), (((i + 1) as f64 * per_frame) as usize).min(audio.len()));

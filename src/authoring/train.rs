@@ -21,13 +21,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::key::ChromaKey;
-use super::video::{FaceTrack, VideoAvatar, VideoManifest};
+use crate::avatar::key::ChromaKey;
+use crate::avatar::video::{FaceTrack, VideoAvatar, VideoManifest};
 use crate::lipsync::neural::face::{self, Rect};
-use crate::lipsync::neural::{Conditioning, FaceModel, LipsyncConfig};
+use crate::config::LipsyncConfig;
+use crate::lipsync::neural::{Conditioning, FaceModel};
 use crate::lipsync::phonetic::{self, FrameSteps};
 use crate::lipsync::{Mouth, MouthTrack, audio_model::MouthModel};
-use crate::speech::OUTPUT_RATE;
+use crate::audio_format::OUTPUT_RATE;
 
 /// The least speech worth training on.
 pub const MIN_SPEECH_SECONDS: f64 = 60.0;
@@ -392,7 +393,7 @@ fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<
         match rect {
             Some(rect) => {
                 // The face box alone, keyed as the stream keys it (the crop reads nothing outside it).
-                let mut face_box = super::video::cut(rgba, info.width, [rect.x0, rect.y0, rect.x1, rect.y1], 4);
+                let mut face_box = crate::avatar::video::cut(rgba, info.width, [rect.x0, rect.y0, rect.x1, rect.y1], 4);
                 if let Some(k) = &key {
                     k.apply(&mut face_box);
                 }

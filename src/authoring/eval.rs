@@ -17,12 +17,14 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use super::train::{DataMeta, REPORT_FILE, read_npy};
-use super::video::VideoAvatar;
+use crate::avatar::video::VideoAvatar;
 use crate::config::VoiceConfig;
-use crate::lipsync::neural::{FaceModel, LipsyncConfig};
+use crate::config::LipsyncConfig;
+use crate::lipsync::neural::FaceModel;
 use crate::lipsync::phonetic::{self, FrameSteps, STEPS_PER_FRAME};
 use crate::lipsync::Mouth;
-use crate::speech::{OUTPUT_RATE, Speaker};
+use crate::audio_format::OUTPUT_RATE;
+use crate::speech::Speaker;
 
 pub struct EvalOptions {
     pub pack: PathBuf,
