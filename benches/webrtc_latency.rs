@@ -3,9 +3,6 @@
 //! Chromium plays /player?latency, reads the clock back from every decoded frame
 //! and compares it with its own at display time. Prints one JSON object.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::time::Duration;
 
 fn main() {

@@ -4,8 +4,6 @@
 //! of the MKV and MP4 recordings; `avatarcast verify` agrees on the files and on the
 //! RTMP stream while it plays, and fails on an H.264 file made without the label.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 

@@ -2,8 +2,6 @@
 //! get a 4xx naming what is wrong, and the recording shows no gap. The OpenAPI
 //! document lists exactly the routes the server answers.
 
-mod common;
-
 use std::collections::BTreeSet;
 
 use common::*;

@@ -1,8 +1,6 @@
 //! A real person's pack without their consent on record does not go on air: the
 //! error names what is missing and where to put it.
 
-mod common;
-
 use common::*;
 
 #[test]

@@ -3,8 +3,6 @@
 //! clip, the idle and the gesture's entry and return frames are where the clip says,
 //! and wrong input is refused with what to do.
 
-mod common;
-
 use common::clip::{self, FPS};
 use common::*;
 

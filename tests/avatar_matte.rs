@@ -1,8 +1,6 @@
 //! A video pack whose alpha comes from a matte video instead of a chroma key: the
 //! footage's screen disappears and the scene's background shows through.
 
-mod common;
-
 use common::clip::{self, SCREEN, SHIRT};
 use common::*;
 

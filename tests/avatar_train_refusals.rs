@@ -2,8 +2,6 @@
 //! is missing: no consent on record, footage without sound, too little speech, no
 //! face found; and a pack whose face model does not meet the contract does not load.
 
-mod common;
-
 use common::*;
 
 fn train(pack: &std::path::Path) -> (bool, String) {

@@ -1,8 +1,6 @@
 //! A looping background video: the stream shows its frames in order and starts
 //! over at its end.
 
-mod common;
-
 use std::process::Command;
 
 use common::*;

@@ -1,8 +1,6 @@
 //! Bad input stops `live` before it starts, with one clear message that names the
 //! field or file and what to do; text the voice cannot say is skipped.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 

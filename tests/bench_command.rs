@@ -3,8 +3,6 @@
 //! among them; with `--channels`, rounds of real live channels, one more each round,
 //! and the most that held.
 
-mod common;
-
 use common::*;
 
 #[test]

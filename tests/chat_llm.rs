@@ -3,8 +3,6 @@
 //! (A language model cannot run here: a loopback server speaks the endpoint's
 //! protocol in its place.)
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};

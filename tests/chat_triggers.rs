@@ -1,8 +1,6 @@
 //! POST /v1/comments: a comment that matches a rule of the show file gets an answer
 //! about the product on air, with cooldowns per rule and per user.
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

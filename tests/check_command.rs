@@ -1,8 +1,6 @@
 //! `avatarcast check` passes on a set-up machine and names what is missing, with the
 //! fix, when it is not.
 
-mod common;
-
 use common::*;
 
 #[test]

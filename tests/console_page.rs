@@ -2,8 +2,6 @@
 //! through the queue (queued, speaking, done) into the transcript; the preview plays
 //! the stream over WebRTC.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use common::*;

@@ -7,8 +7,6 @@
 //! the host's network: the test gives the Secrets' values as plain variables, drops
 //! the Services and moves each API to its own loopback port.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};

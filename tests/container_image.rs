@@ -4,8 +4,6 @@
 //! `podman stop` (SIGTERM to avatarcast as PID 1) drains it: the stream ends cleanly
 //! within the grace period and nginx's recording is whole.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

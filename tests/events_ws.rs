@@ -1,8 +1,6 @@
 //! GET /v1/events is a WebSocket of what happens on air: lines starting and
 //! finishing with their word timings, scene changes, errors.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use common::*;

@@ -6,8 +6,6 @@
 //! in frames the model redrew. A model that is no enhancer stops the render before it
 //! starts, naming the setting.
 
-mod common;
-
 use common::clip::{self, SKIN};
 use common::*;
 

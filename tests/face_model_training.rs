@@ -5,8 +5,6 @@
 //! Piper voice the footage never used: on the decoded stream the drawn mouth opens
 //! with the sound, rests in silence, and follows within a frame.
 
-mod common;
-
 use common::presenter::{self, LEAD_IN};
 use common::*;
 

@@ -3,8 +3,6 @@
 //! an ingest being reachable. A render loop that stops (a test hook wedges it at a
 //! frame) turns both to 503 within a few seconds, while the API still answers.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use common::*;

@@ -7,8 +7,6 @@
 //! change rolls only its channel; each channel's config and show accepted by avatarcast
 //! (one second rendered with each).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,8 +1,6 @@
 //! HLS for a web player: 2 s segments that start on keyframes, a rolling playlist of
 //! the configured length, old segments deleted, and the playlist plays.
 
-mod common;
-
 use std::process::Command;
 
 use common::*;

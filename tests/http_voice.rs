@@ -3,8 +3,6 @@
 //! answer within `timeout_ms` leaves the line to the default voice, and the stream
 //! never goes quiet.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

@@ -3,8 +3,6 @@
 //! model of another shape and a GPU provider this ONNX Runtime lacks are refused with
 //! the file and the fix.
 
-mod common;
-
 use avatarcast::lipsync::neural::mel::{MEL_BANDS, SILENCE, WINDOW_COLUMNS};
 use avatarcast::config::{LipsyncConfig, Provider};
 use avatarcast::lipsync::neural::FaceModel;

@@ -3,8 +3,6 @@
 //! the sentence it cut; a normal line waits for the end of the sentence; every line
 //! lands in the transcript with its on-air times.
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

@@ -3,8 +3,6 @@
 //! follows from the next word, with a word gap between them and no word lost or said
 //! twice.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use common::*;

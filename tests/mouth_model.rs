@@ -3,8 +3,6 @@
 //! heard, in the voice it was trained on and in one left out of its training. A model
 //! file that is missing or broken is refused with its name and what to do.
 
-mod common;
-
 use avatarcast::config::{VoiceConfig, VoiceEngine};
 use avatarcast::lipsync::audio_model::MouthModel;
 use avatarcast::lipsync::{Mouth, MouthTrack};

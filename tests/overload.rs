@@ -3,8 +3,6 @@
 //! frames, count them (the log, /v1/status, the done line), and never leave a gap in
 //! the sound.
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

@@ -2,8 +2,6 @@
 //! middle of one: the line on air is cut at a word boundary, avatarcast exits
 //! cleanly, and every file plays to its end and carries the AI label in its metadata.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 

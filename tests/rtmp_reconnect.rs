@@ -4,8 +4,6 @@
 //! restart, and meanwhile a second destination and the local recording go on
 //! without a gap, without the renderer falling behind.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use common::*;

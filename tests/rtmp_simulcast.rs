@@ -2,8 +2,6 @@
 //! anyway, the dead destination is retried (reported in plain words, stream key
 //! masked), and the other receives a clean stream: no gaps, a keyframe every 2 s.
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

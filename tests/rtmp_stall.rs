@@ -2,8 +2,6 @@
 //! the output gives up on that session after `output.stall_seconds`, says why, and
 //! retries, while the stream and the recording go on without the renderer falling behind.
 
-mod common;
-
 use std::net::TcpListener;
 use std::time::Duration;
 

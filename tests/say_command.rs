@@ -2,8 +2,6 @@
 //! commerce text normalized for the voice; the second time the same line comes from
 //! the speech cache, identical.
 
-mod common;
-
 use common::*;
 
 #[test]

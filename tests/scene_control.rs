@@ -3,8 +3,6 @@
 //! countdown appears, counts down and leaves when it reaches zero; the host's
 //! framing switches from half to full body.
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

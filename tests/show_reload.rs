@@ -2,8 +2,6 @@
 //! file leaves the running show as it was and says why. PUT /v1/show does the same
 //! through the API.
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

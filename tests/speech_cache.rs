@@ -1,8 +1,6 @@
 //! A looping show synthesizes each sentence once: the second time round every
 //! sentence comes from the speech cache (hits in metrics, no new misses).
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

@@ -3,8 +3,6 @@
 //! with the pack's list, and an unknown name in show markup is logged while the stream
 //! goes on.
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

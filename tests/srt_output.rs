@@ -2,8 +2,6 @@
 //! and AAC, no gaps, the AI label on its keyframes; the listener killed and started
 //! again, the push comes back by itself, and the recording beside it never notices.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -1,8 +1,6 @@
 //! A takeover line replaces the show until it is released: the host says it, then
 //! idles in silence (no show lines) until DELETE /v1/takeover, when the show resumes.
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

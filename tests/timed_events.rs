@@ -1,8 +1,6 @@
 //! [[events]] in the show file: a line said every N minutes of stream (with the
 //! product's card and sale countdown), on top of the looping show.
 
-mod common;
-
 use common::*;
 
 #[test]

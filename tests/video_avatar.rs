@@ -4,8 +4,6 @@
 //! plays forth and back without a jump, the gesture from show markup shows, full- and
 //! half-body framings both appear, and the drawn mouth follows the sound within a frame.
 
-mod common;
-
 use common::clip::{self, SHIRT, SKIN};
 use common::*;
 

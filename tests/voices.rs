@@ -2,8 +2,6 @@
 //! in the one it asks for ([voices.NAME] of any engine, with its own pitch); a voice
 //! nobody has is refused, in the show file at start and in the API.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use common::*;

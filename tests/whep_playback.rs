@@ -3,8 +3,6 @@
 //! clock drawn into the picture, read back by the page) is under 500 ms, and the
 //! session ends with DELETE on its Location.
 
-mod common;
-
 use std::time::Duration;
 
 use common::*;

@@ -4,8 +4,6 @@
 //! taken up; the endpoint killed and started again, the push comes back by itself,
 //! and the recording beside it never notices.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -128,15 +128,15 @@ pub fn import_pack(dir: &Path) -> std::path::PathBuf {
     write(&clip);
     let pack = dir.join("presenter");
     let face = FACE.map(|v| v.to_string()).join(",");
-    let out = super::run(
-        super::avatarcast()
+    let out = crate::run(
+        crate::avatarcast()
             .args(["avatar", "import", "--video"])
             .arg(&clip)
             .arg("--out")
             .arg(&pack)
             .args(["--name", "Test Presenter", "--face", &face, "--gesture", &format!("wave={}-{}", WAVE.0, WAVE.1)]),
     );
-    assert!(out.status.success(), "avatar import failed: {}", super::text(&out));
+    assert!(out.status.success(), "avatar import failed: {}", crate::text(&out));
     pack
 }
 

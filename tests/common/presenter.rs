@@ -160,11 +160,11 @@ pub fn write(dir: &Path, script_lines: &[&str]) -> Footage {
     let said = dir.join("said");
     let script = dir.join("script.txt");
     std::fs::write(&script, script_lines.join("\n") + "\n").unwrap();
-    let config = super::demo_config_with(dir, "footage-voice.toml", |c| {
+    let config = crate::demo_config_with(dir, "footage-voice.toml", |c| {
         c + "\n[voices.footage]\nengine = \"espeak\"\nlanguage = \"en-us+f3\"\npitch = 55\n"
     });
-    let out = super::run(super::avatarcast().args(["say", "--config"]).arg(&config).args(["--voice", "footage", "--lines"]).arg(&script).arg("--output").arg(&said));
-    assert!(out.status.success(), "say --lines: {}", super::text(&out));
+    let out = crate::run(crate::avatarcast().args(["say", "--config"]).arg(&config).args(["--voice", "footage", "--lines"]).arg(&script).arg("--output").arg(&said));
+    assert!(out.status.success(), "say --lines: {}", crate::text(&out));
 
     // The sound: a quiet lead-in, then each sentence after a pause.
     let mut audio: Vec<i16> = vec![0; (LEAD_IN * RATE as f64) as usize];
@@ -233,8 +233,8 @@ pub fn write(dir: &Path, script_lines: &[&str]) -> Footage {
 pub fn import_pack(dir: &Path, footage: &Footage) -> PathBuf {
     let pack = dir.join("reader");
     let face = FACE.map(|v| v.to_string()).join(",");
-    let out = super::run(
-        super::avatarcast()
+    let out = crate::run(
+        crate::avatarcast()
             .args(["avatar", "import", "--video"])
             .arg(&footage.video)
             .arg("--out")
@@ -242,7 +242,7 @@ pub fn import_pack(dir: &Path, footage: &Footage) -> PathBuf {
             .args(["--name", "Reader", "--face", &face, "--script"])
             .arg(footage.video.with_file_name("script.txt")),
     );
-    assert!(out.status.success(), "avatar import failed: {}", super::text(&out));
-    super::clip::give_consent(&pack);
+    assert!(out.status.success(), "avatar import failed: {}", crate::text(&out));
+    crate::clip::give_consent(&pack);
     pack
 }
