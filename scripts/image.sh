@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the container image localhost/avatarcast:latest with Podman on a machine with
-# no container registry (this project's; DESIGN.md §11): the Debian base is made from
-# Debian packages (mmdebstrap) and imported under the base image's name, and the
-# binary is the one built here (Debian 12 too), handed to the Containerfile's runtime
-# stage. Elsewhere, `podman build -f Containerfile .` builds everything itself.
+# no container registry (this project's; docs/design.md § Containers): the Debian
+# base is made from Debian packages (mmdebstrap) and imported under the base image's
+# name, and the binary is the one built here (Debian 12 too), handed to the
+# Containerfile's runtime stage. Elsewhere, `podman build -f Containerfile .` builds
+# everything itself.
 #
 #   bash scripts/image.sh            # after scripts/setup.sh
 #   IMAGE_ORT=gpu bash scripts/image.sh   # the CUDA variant (localhost/avatarcast:latest-gpu)

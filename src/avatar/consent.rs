@@ -1,4 +1,4 @@
-//! The consent record a real person's avatar pack must carry (DESIGN.md §9): who gave
+//! The consent record a real person's avatar pack must carry (docs/design.md § Consent and labels): who gave
 //! consent, when, for what use, and the signed statement itself. A pack without a
 //! complete one does not load.
 

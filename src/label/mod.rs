@@ -1,4 +1,4 @@
-//! The implicit, machine-readable AI label (DESIGN.md §12). Besides the visible
+//! The implicit, machine-readable AI label (docs/design.md § WHIP, SRT and the machine-readable label). Besides the visible
 //! "AI-generated" label drawn on every frame, every keyframe's access unit of the one
 //! H.264 encode carries an SEI user_data_unregistered message with our UUID and the
 //! `AIGC` record (China's labelling measures and GB 45438-2025; EU AI Act Art. 50(2)

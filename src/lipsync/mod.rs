@@ -1,5 +1,5 @@
 //! Lip-sync from exact phoneme timings: IPA phonemes -> mouth shapes (the Preston
-//! Blair / Rhubarb set, DESIGN.md §5) -> the shape each video frame shows.
+//! Blair / Rhubarb set, docs/design.md § Mouth shapes) -> the shape each video frame shows.
 
 pub mod audio_model;
 pub mod energy;

@@ -1,5 +1,5 @@
 //! The "AI-generated" label: on every frame, not something a config can switch off
-//! (deep-synthesis labelling rules, EU AI Act Art. 50; DESIGN.md §9).
+//! (deep-synthesis labelling rules, EU AI Act Art. 50; docs/design.md § Consent and labels).
 
 use anyhow::{Result, bail};
 

@@ -1,6 +1,6 @@
 //! A minimal protobuf edit of an ONNX model: declares an intermediate tensor as an
 //! extra graph output. Piper voices compute each phoneme's duration in their single
-//! `Ceil` node; exposing that tensor gives exact per-phoneme timings (DESIGN.md §4).
+//! `Ceil` node; exposing that tensor gives exact per-phoneme timings (docs/design.md § ONNX Runtime and Piper timings).
 
 use anyhow::{Result, bail};
 

@@ -1,5 +1,5 @@
 //! Piper voices (VITS exported to ONNX) through ONNX Runtime, with exact per-phoneme
-//! durations read out of the model's `Ceil` node (DESIGN.md §4).
+//! durations read out of the model's `Ceil` node (docs/design.md § ONNX Runtime and Piper timings).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -112,7 +112,7 @@ fn timings_doc(config: &VoiceConfig, u: &super::Utterance) -> serde_json::Value 
         "duration": u.duration_seconds(),
         "phonemes": u.phonemes().iter().map(|p| json!({ "phoneme": p.phoneme.to_string(), "start": seconds(p.start), "end": seconds(p.end) })).collect::<Vec<_>>(),
         "words": words,
-        // The mouth shapes the renderer shows (A-H, X: DESIGN.md §5).
+        // The mouth shapes the renderer shows (A-H, X: docs/design.md § Mouth shapes).
         "mouth": u.mouth.cues.iter().map(|c| json!({ "shape": c.mouth.letter().to_string(), "start": seconds(c.start), "end": seconds(c.end) })).collect::<Vec<_>>(),
     })
 }

@@ -1,4 +1,4 @@
-//! The optional face enhancer after the mouth (DESIGN.md §10): a GFPGAN-style ONNX
+//! The optional face enhancer after the mouth (docs/design.md § Face model and enhancer): a GFPGAN-style ONNX
 //! model the user brings, off by default and meant for GPU machines (a 512 px
 //! enhancer takes about a second a frame on a CPU core).
 //!

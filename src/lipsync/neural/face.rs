@@ -1,4 +1,4 @@
-//! Face crop in, mouth out (DESIGN.md §6): the face box (padded below the chin) is
+//! Face crop in, mouth out (docs/design.md § Wav2Lip tensor contract): the face box (padded below the chin) is
 //! resized to the model's square, BGR /255, lower half masked in channels 0-2 and the
 //! whole crop as reference in 3-5; the model's face goes back into the box through a
 //! feathered lower-face mask, so only the mouth region changes and no seam shows.

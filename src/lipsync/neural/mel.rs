@@ -1,4 +1,4 @@
-//! The Wav2Lip audio front-end (DESIGN.md §6), computed on the stream as it is made:
+//! The Wav2Lip audio front-end (docs/design.md § Wav2Lip tensor contract), computed on the stream as it is made:
 //! 48 kHz -> 16 kHz, pre-emphasis 0.97, STFT (n_fft 800, hop 200, Hann 800, centred),
 //! magnitude, 80 Slaney mel bands 55-7600 Hz, then clip(1.6·log10(max(1e-5, M)) + 2.4,
 //! -4, 4). Column c is centred on 16 kHz sample 200·c of the stream; video frame i

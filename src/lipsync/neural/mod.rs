@@ -1,7 +1,7 @@
 //! Neural lip-sync for video packs: a face model redraws the mouth inside each
 //! frame's face box. Two kinds of model, told apart by their inputs:
 //!
-//! - the Wav2Lip tensor contract (DESIGN.md §6): the stream's own audio becomes mel
+//! - the Wav2Lip tensor contract (docs/design.md § Wav2Lip tensor contract): the stream's own audio becomes mel
 //!   windows (mel.rs); it reads 200 ms of audio from each frame on. No inference runs
 //!   in silence: the idle video shows its own mouth.
 //! - a presenter's own model trained by `avatar train` (src/avatar/train.rs): it hears
