@@ -12,6 +12,7 @@ is a cycle too. Inline modules (`mod tests { use super::*; }`) belong to their f
     python3 scripts/module-cycles.py            # exit 1 and the cycles, if any
     python3 scripts/module-cycles.py --edges    # every edge, then the check
     python3 scripts/module-cycles.py --into config   # who imports `config*`
+    python3 scripts/module-cycles.py --src DIR       # another crate's src/
 """
 import os
 import re
@@ -100,6 +101,9 @@ def resolve(path, here, modules):
 
 
 def edges():
+    if "--src" in sys.argv:
+        global SRC
+        SRC = sys.argv[sys.argv.index("--src") + 1]
     files = {}
     for root, _, names in os.walk(SRC):
         for n in names:

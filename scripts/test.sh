@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# No import cycle between modules (config at the bottom, stages above it).
+python3 scripts/module-cycles.py
 cargo build --release --locked
 cargo test --release --locked

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 
 use crate::avatar::key::{ChromaKey, KeySettings, measure_screen, parse_color};
+use super::face_detector::FaceDetector;
 use crate::avatar::video::{FaceTrack, FrameRange, VideoGesture};
+use crate::media::decode::VideoInfo;
 
 pub struct ImportOptions {
     pub video: PathBuf,
@@ -197,108 +199,83 @@ const ANCHOR_SCORE: f32 = 0.8;
 /// Detections are smoothed this much into the box so far (no jitter in the crops).
 const DETECTION_WEIGHT: f32 = 0.4;
 
+/// Import, phase by phase: check the options, read and track the footage, choose
+/// the idle and the gestures' entries, frame the person, write the pack.
 pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
+    let mut detector = check_options(opts)?;
+    let footage = read_and_track(opts, detector.as_mut())?;
+    let (idle, gestures) = choose_idle(opts, &footage)?;
+    let framing = frame_person(&footage, idle, &gestures)?;
+    write_pack(opts, footage, idle, gestures, framing)
+}
+
+/// What one pass over the footage found.
+struct Footage {
+    info: VideoInfo,
+    /// The face box in the first frame (given, or found by the detector).
+    first_face: [f32; 4],
+    /// The screen keyed out, and its colour.
+    key: Option<(ChromaKey, String)>,
+    /// Per frame: the face box (None where it was lost), a thumbnail, the opaque extent.
+    faces: Vec<Option<[f32; 4]>>,
+    thumbs: Vec<Gray>,
+    boxes: Vec<Option<[u32; 4]>>,
+    lost: usize,
+}
+
+/// Framing rectangles [x, y, w, h]: head to toe, and head to waist.
+struct Framing {
+    full: [f32; 4],
+    half: [f32; 4],
+}
+
+/// Refuses bad options before any work, and loads the face detector if one is named.
+fn check_options(opts: &ImportOptions) -> Result<Option<FaceDetector>> {
     if let Some([fx, fy, fw, fh]) = opts.face {
         if fw < 16.0 || fh < 16.0 {
             bail!("--face {fx},{fy},{fw},{fh}: the face box must be at least 16x16 pixels");
         }
     }
-    let mut detector = match &opts.face_detector {
-        Some(model) => Some(super::face_detector::FaceDetector::load(model, &opts.onnxruntime)?),
-        None if opts.face.is_none() => bail!("give --face X,Y,W,H (the face in the first frame) or --face-detector MODEL.onnx"),
-        None => None,
-    };
-    let mut first_face = opts.face;
     for (name, s, e) in &opts.gestures {
         if !(e > s) || *s < 0.0 || name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             bail!("--gesture {name}={s}-{e}: write NAME=START-END in seconds, END after START, NAME of letters, digits, - and _");
         }
     }
-    let ext = opts.video.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
     if !crate::media::decode::is_video(&opts.video) {
         bail!("--video {}: give an .mp4, .mkv, .mov, .m4v or .webm file", opts.video.display());
     }
-    let mut key: Option<(ChromaKey, String)> = None;
+    match &opts.face_detector {
+        Some(model) => Ok(Some(FaceDetector::load(model, &opts.onnxruntime)?)),
+        None if opts.face.is_none() => bail!("give --face X,Y,W,H (the face in the first frame) or --face-detector MODEL.onnx"),
+        None => Ok(None),
+    }
+}
+
+/// One pass over the footage: keys out the screen, follows the face, keeps a
+/// thumbnail and the person's extent of every frame.
+fn read_and_track(opts: &ImportOptions, mut detector: Option<&mut FaceDetector>) -> Result<Footage> {
+    let mut first: Option<(VideoInfo, [f32; 4], Option<(ChromaKey, String)>)> = None;
     let mut tracker: Option<Tracker> = None;
-    let mut faces: Vec<Option<[f32; 4]>> = Vec::new();
-    let mut thumbs = Vec::new();
-    let mut boxes: Vec<Option<[u32; 4]>> = Vec::new();
-    let mut info = None;
-    let mut lost = 0;
+    let (mut faces, mut thumbs, mut boxes, mut lost) = (Vec::new(), Vec::new(), Vec::new(), 0);
     let mut last_report = std::time::Instant::now();
     crate::media::decode::for_each_frame(&opts.video, |i, vi, rgba| {
-        info = Some(vi);
-        let detected = match &mut detector {
+        let detected = match detector.as_deref_mut() {
             Some(d) => d.detect(rgba, vi.width, vi.height)?,
             None => None,
         };
-        let mut data = rgba.to_vec();
-        if i == 0 {
-            if first_face.is_none() {
-                first_face = detected;
-            }
-            let Some([fx, fy, fw, fh]) = first_face else {
-                bail!("the face detector found no face in the first frame: give --face X,Y,W,H");
-            };
-            if fx < 0.0 || fy < 0.0 || fx + fw > vi.width as f32 || fy + fh > vi.height as f32 {
-                bail!("the face box {fx},{fy},{fw},{fh} is not inside the {}x{} frame", vi.width, vi.height);
-            }
-            key = match opts.key.trim() {
-                "none" => None,
-                spec => {
-                    let measured = measure_screen(&data, vi.width, vi.height);
-                    if spec != "auto" {
-                        let named = parse_color(spec)?;
-                        let settings = |c: [u8; 3]| KeySettings { color: format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]), tolerance: 0.2, softness: 0.1, spill: true };
-                        // The screen as filmed must be the colour named, give or take the light.
-                        if ChromaKey::new(&settings(named))?.alpha(measured[0], measured[1], measured[2]) > 0.0 {
-                            bail!(
-                                "--key {spec}: the frame's border is #{:02x}{:02x}{:02x}, not a {spec} screen; use --key auto, another colour or none",
-                                measured[0], measured[1], measured[2]
-                            );
-                        }
-                    }
-                    let color = format!("#{:02x}{:02x}{:02x}", measured[0], measured[1], measured[2]);
-                    let settings = KeySettings { color: color.clone(), tolerance: 0.12, softness: 0.1, spill: true };
-                    Some((ChromaKey::new(&settings).with_context(|| format!("the screen colour measured at the frame's border, {color}"))?, color))
-                }
-            };
+        if first.is_none() {
+            let face = first_face(opts.face.or(detected), vi)?;
+            first = Some((vi, face, screen_key(&opts.key, rgba, vi)?));
         }
-        if let Some((k, _)) = &key {
+        let (_, first_face, key) = first.as_ref().expect("set at the first frame");
+        let mut data = rgba.to_vec();
+        if let Some((k, _)) = key {
             k.apply(&mut data);
         }
         boxes.push(opaque_box(&data, vi.width, vi.height));
-        let thumb_factor = vi.width as f32 / THUMB_W as f32;
-        thumbs.push(Gray::from_rgba(&data, vi.width, vi.height, thumb_factor));
-        let [fx, fy, fw, fh] = first_face.expect("set at the first frame");
-        let factor = fw / TRACK_FACE_W;
-        let gray = Gray::from_rgba(&data, vi.width, vi.height, factor);
-        let face = match &mut tracker {
-            None => {
-                let (x, y) = ((fx / factor) as usize, (fy / factor) as usize);
-                let (w, h) = ((fw / factor) as usize, (fh / factor) as usize);
-                let (w, h) = (w.min(gray.w - x), h.min(gray.h - y));
-                let t = gray.crop(x, y, w, h);
-                tracker = Some(Tracker { factor, first: t.clone(), last: t, pos: (x, y), size: [fw, fh] });
-                Some([fx, fy, fw, fh])
-            }
-            Some(t) => match (detected, faces.last().copied().flatten()) {
-                // A detection, steadied by the box so far; the tracker follows it.
-                (Some(d), prev) => {
-                    let b: [f32; 4] = match prev {
-                        Some(p) => std::array::from_fn(|k| p[k] * (1.0 - DETECTION_WEIGHT) + d[k] * DETECTION_WEIGHT),
-                        None => d,
-                    };
-                    t.follow(&gray, b);
-                    Some(b)
-                }
-                (None, _) => {
-                    let (b, _) = t.track(&gray);
-                    lost += usize::from(b.is_none());
-                    b
-                }
-            },
-        };
+        thumbs.push(Gray::from_rgba(&data, vi.width, vi.height, vi.width as f32 / THUMB_W as f32));
+        let face = follow_face(&mut tracker, *first_face, &data, vi, detected, faces.last().copied().flatten());
+        lost += usize::from(face.is_none());
         faces.push(face);
         if opts.progress && last_report.elapsed().as_millis() >= 250 {
             last_report = std::time::Instant::now();
@@ -306,15 +283,78 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
         }
         Ok(true)
     })?;
-    let info = info.context("no frames")?;
-    let n = faces.len();
+    let (info, first_face, key) = first.context("no frames")?;
     if opts.progress {
-        progress("reading and tracking", n, Some(n));
+        progress("reading and tracking", faces.len(), Some(faces.len()));
         eprintln!();
     }
-    let fps = info.fps;
-    let at = |s: f64| ((s * fps).round() as usize).min(n - 1);
+    Ok(Footage { info, first_face, key, faces, thumbs, boxes, lost })
+}
 
+/// The face box in the first frame, checked against the frame.
+fn first_face(face: Option<[f32; 4]>, vi: VideoInfo) -> Result<[f32; 4]> {
+    let Some([fx, fy, fw, fh]) = face else {
+        bail!("the face detector found no face in the first frame: give --face X,Y,W,H");
+    };
+    if fx < 0.0 || fy < 0.0 || fx + fw > vi.width as f32 || fy + fh > vi.height as f32 {
+        bail!("the face box {fx},{fy},{fw},{fh} is not inside the {}x{} frame", vi.width, vi.height);
+    }
+    Ok([fx, fy, fw, fh])
+}
+
+/// The screen to key out (`--key`), measured at the first frame's border; a named
+/// colour must match the screen as filmed, give or take the light.
+fn screen_key(spec: &str, rgba: &[u8], vi: VideoInfo) -> Result<Option<(ChromaKey, String)>> {
+    let spec = spec.trim();
+    if spec == "none" {
+        return Ok(None);
+    }
+    let measured = measure_screen(rgba, vi.width, vi.height);
+    let hex = |c: [u8; 3]| format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
+    if spec != "auto" {
+        let named = KeySettings { color: hex(parse_color(spec)?), tolerance: 0.2, softness: 0.1, spill: true };
+        if ChromaKey::new(&named)?.alpha(measured[0], measured[1], measured[2]) > 0.0 {
+            bail!("--key {spec}: the frame's border is {}, not a {spec} screen; use --key auto, another colour or none", hex(measured));
+        }
+    }
+    let color = hex(measured);
+    let settings = KeySettings { color: color.clone(), tolerance: 0.12, softness: 0.1, spill: true };
+    let key = ChromaKey::new(&settings).with_context(|| format!("the screen colour measured at the frame's border, {color}"))?;
+    Ok(Some((key, color)))
+}
+
+/// This frame's face box: a detection steadied by the box so far (the tracker follows
+/// it), else what the tracker finds (None: lost). The first frame starts the tracker.
+fn follow_face(tracker: &mut Option<Tracker>, first: [f32; 4], rgba: &[u8], vi: VideoInfo, detected: Option<[f32; 4]>, prev: Option<[f32; 4]>) -> Option<[f32; 4]> {
+    let [fx, fy, fw, fh] = first;
+    let factor = fw / TRACK_FACE_W;
+    let gray = Gray::from_rgba(rgba, vi.width, vi.height, factor);
+    let Some(t) = tracker else {
+        let (x, y) = ((fx / factor) as usize, (fy / factor) as usize);
+        let (w, h) = ((fw / factor) as usize, (fh / factor) as usize);
+        let (w, h) = (w.min(gray.w - x), h.min(gray.h - y));
+        let template = gray.crop(x, y, w, h);
+        *tracker = Some(Tracker { factor, first: template.clone(), last: template, pos: (x, y), size: [fw, fh] });
+        return Some(first);
+    };
+    match (detected, prev) {
+        (Some(d), prev) => {
+            let b: [f32; 4] = match prev {
+                Some(p) => std::array::from_fn(|k| p[k] * (1.0 - DETECTION_WEIGHT) + d[k] * DETECTION_WEIGHT),
+                None => d,
+            };
+            t.follow(&gray, b);
+            Some(b)
+        }
+        (None, _) => t.track(&gray).0,
+    }
+}
+
+/// The idle section (given, or the quietest calm stretch outside the gestures) with
+/// its turning points, and each gesture's entry and return in the idle.
+fn choose_idle(opts: &ImportOptions, footage: &Footage) -> Result<(FrameRange, Vec<(String, VideoGesture)>)> {
+    let (n, fps, thumbs) = (footage.faces.len(), footage.info.fps, &footage.thumbs);
+    let at = |s: f64| ((s * fps).round() as usize).min(n - 1);
     // Motion between consecutive frames, for the idle's turning points.
     let motion: Vec<f32> = (0..n).map(|i| if i == 0 { 0.0 } else { thumbs[i].distance(&thumbs[i - 1]) }).collect();
     let gesture_frames: Vec<(usize, usize)> = opts.gestures.iter().map(|(_, s, e)| (at(*s), at(*e))).collect();
@@ -339,7 +379,7 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
     let stillest = |range: std::ops::Range<usize>| range.min_by(|&a, &b| motion[a].total_cmp(&motion[b])).unwrap_or(0);
     let idle = FrameRange { first: stillest(idle_first..idle_first + edge), last: stillest(idle_last + 1 - edge..idle_last + 1) };
     let nearest_idle = |frame: usize| (idle.first..=idle.last).min_by(|&a, &b| thumbs[frame].distance(&thumbs[a]).total_cmp(&thumbs[frame].distance(&thumbs[b]))).unwrap_or(idle.first);
-    let gestures: Vec<(String, VideoGesture)> = opts
+    let gestures = opts
         .gestures
         .iter()
         .zip(&gesture_frames)
@@ -347,46 +387,57 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
             (name.clone(), VideoGesture { first, last, entry: nearest_idle(first), returns_to: nearest_idle(last) })
         })
         .collect();
+    Ok((idle, gestures))
+}
 
-    let [fx, fy, fw, fh] = first_face.context("no first frame")?;
-    // Framing: the person's extent over the frames the pack uses.
+/// The person's extent over the frames the pack uses, with a margin: head to toe, and
+/// head to waist (about three head heights).
+fn frame_person(footage: &Footage, idle: FrameRange, gestures: &[(String, VideoGesture)]) -> Result<Framing> {
     let used = |i: usize| (idle.first..=idle.last).contains(&i) || gestures.iter().any(|(_, g)| (g.first..=g.last).contains(&i));
     let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for b in (0..n).filter(|&i| used(i)).filter_map(|i| boxes[i]) {
+    for b in (0..footage.boxes.len()).filter(|&i| used(i)).filter_map(|i| footage.boxes[i]) {
         x0 = x0.min(b[0]);
         y0 = y0.min(b[1]);
         x1 = x1.max(b[0] + b[2]);
         y1 = y1.max(b[1] + b[3]);
     }
     if x1 <= x0 {
-        bail!("nothing is left after keying out the screen: check --key (measured {:?})", key.as_ref().map(|k| &k.1));
+        bail!("nothing is left after keying out the screen: check --key (measured {:?})", footage.key.as_ref().map(|k| &k.1));
     }
-    let (w, h) = (info.width as f32, info.height as f32);
+    let (w, h) = (footage.info.width as f32, footage.info.height as f32);
     let margin = h * 0.03;
     let (bx0, by0, bx1, by1) = ((x0 as f32 - margin).max(0.0), (y0 as f32 - margin).max(0.0), (x1 as f32 + margin).min(w), (y1 as f32 + margin).min(h));
-    let full = [bx0, by0, bx1 - bx0, by1 - by0];
-    // Head to waist is about three head heights.
+    let [_, fy, _, fh] = footage.first_face;
     let half_bottom = (fy + 3.2 * fh).min(by1).max(by0 + 2.0 * fh);
-    let half = [bx0, by0, bx1 - bx0, half_bottom - by0];
+    Ok(Framing { full: [bx0, by0, bx1 - bx0, by1 - by0], half: [bx0, by0, bx1 - bx0, half_bottom - by0] })
+}
 
+/// Writes the pack: the footage, the face boxes, the script, the manifest and the
+/// consent template.
+fn write_pack(opts: &ImportOptions, footage: Footage, idle: FrameRange, gestures: Vec<(String, VideoGesture)>, framing: Framing) -> Result<ImportReport> {
     std::fs::create_dir_all(opts.out.join("consent")).with_context(|| format!("cannot create {}", opts.out.display()))?;
-    let footage = format!("footage.{ext}");
-    std::fs::copy(&opts.video, opts.out.join(&footage)).with_context(|| format!("cannot copy the footage into {}", opts.out.display()))?;
+    let ext = opts.video.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
+    let video_file = format!("footage.{ext}");
+    std::fs::copy(&opts.video, opts.out.join(&video_file)).with_context(|| format!("cannot copy the footage into {}", opts.out.display()))?;
+    let [fx, fy, fw, fh] = footage.first_face;
     let source = match &opts.face_detector {
         Some(d) => format!("face detector {}, tracked where it found none", d.display()),
         None => format!("tracked from the box {fx},{fy},{fw},{fh} given on the command line"),
     };
-    let track = FaceTrack { source, boxes: faces };
+    let n = footage.faces.len();
+    let track = FaceTrack { source, boxes: footage.faces };
     std::fs::write(opts.out.join("faces.json"), serde_json::to_string(&track)?)?;
     if let Some(script) = &opts.script {
         std::fs::copy(script, opts.out.join("script.txt")).with_context(|| format!("--script {}: cannot copy it into the pack", script.display()))?;
     }
     let name = opts.name.clone().unwrap_or_else(|| opts.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or("host".into()));
-    let manifest = manifest_text(&name, &footage, key.as_ref().map(|k| k.1.as_str()), idle, &gestures, full, half);
+    let key = footage.key.map(|k| k.1);
+    let manifest = manifest_text(&name, &video_file, key.as_deref(), idle, &gestures, framing.full, framing.half);
     let manifest_path = opts.out.join("avatar.toml");
     std::fs::write(&manifest_path, manifest)?;
     std::fs::write(opts.out.join("consent/README.txt"), CONSENT_README)?;
-    Ok(ImportReport { frames: n, fps, size: (info.width, info.height), key: key.map(|k| k.1), idle, gestures, lost_faces: lost, manifest: manifest_path })
+    let info = footage.info;
+    Ok(ImportReport { frames: n, fps: info.fps, size: (info.width, info.height), key, idle, gestures, lost_faces: footage.lost, manifest: manifest_path })
 }
 
 /// A default idle is at most this long, and a silent stretch this long is preferred.

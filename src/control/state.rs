@@ -30,7 +30,7 @@ pub struct Shared {
     pub fps: u32,
     pub frames: AtomicU64,
     pub late_frames: AtomicU64,
-    /// Picture frames dropped to stay on time (broadcast.rs, DROP_BEHIND_FRAMES).
+    /// Picture frames dropped to stay on time (broadcast/pacer.rs, DROP_BEHIND_FRAMES).
     pub dropped_frames: AtomicU64,
     /// The latest a frame has been, in microseconds.
     pub worst_late_us: AtomicU64,

@@ -231,7 +231,13 @@ static MODEL: LazyLock<Regex> = LazyLock::new(|| re(r"\b([A-Z]{1,4})-?(\d{2,6})(
 static FRACTION: LazyLock<Regex> = LazyLock::new(|| re(r"\b([1-3])/([234])\b"));
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| re(r"\d[\d,]*(?:\.\d+)?"));
 
+/// English as a voice reads it: contacts, dates and times first, then amounts.
 fn english(text: &str) -> String {
+    english_amounts(&english_contacts_and_dates(text))
+}
+
+/// E-mail addresses, URLs, phone numbers, dates, fractions and times in words.
+fn english_contacts_and_dates(text: &str) -> String {
     let mut t = text.replace('＄', "$");
     t = sub(&t, &EMAIL, |c| format!("{} at {}", c[1].replace('.', " dot "), c[2].replace('.', " dot ")));
     t = sub(&t, &URL, |c| c[1].trim_end_matches('/').replace("www.", "w w w dot ").replace('.', " dot ").replace('/', " slash "));
@@ -281,7 +287,12 @@ fn english(text: &str) -> String {
             _ => clock_en(h, m, true),
         }
     });
-    t = sub(&t, &MONEY_RANGE, |c| {
+    t
+}
+
+/// Money, percentages, sizes, units, model numbers and the numbers left, in words.
+fn english_amounts(text: &str) -> String {
+    let mut t = sub(text, &MONEY_RANGE, |c| {
         let (unit, _) = currency_en(&c[1]);
         format!("{} to {}", decimal(&c[2]), money_en(&c[3], unit, None))
     });

@@ -4,7 +4,7 @@
 //! - the Wav2Lip tensor contract (docs/design.md § Wav2Lip tensor contract): the stream's own audio becomes mel
 //!   windows (mel.rs); it reads 200 ms of audio from each frame on. No inference runs
 //!   in silence: the idle video shows its own mouth.
-//! - a presenter's own model trained by `avatar train` (src/avatar/train.rs): it hears
+//! - a presenter's own model trained by `avatar train` (src/authoring/train.rs): it hears
 //!   the mouth shapes being said (phonetic.rs), whoever's voice says them, and draws
 //!   every frame, silence included (a resting mouth).
 //!
