@@ -19,7 +19,7 @@ TAG=localhost/avatarcast:latest
 for tool in podman mmdebstrap; do
   command -v "$tool" >/dev/null || { echo "image: $tool is missing: run bash scripts/setup.sh" >&2; exit 1; }
 done
-[ -f models/onnxruntime/libonnxruntime.so.1.31.1 ] || { echo "image: models/ is not set up: run bash scripts/setup.sh" >&2; exit 1; }
+[ -e models/onnxruntime/libonnxruntime.so ] || { echo "image: models/ is not set up: run bash scripts/setup.sh" >&2; exit 1; }
 
 if ! podman image exists "$BASE"; then
   echo "image: making $BASE from Debian packages (mmdebstrap, minbase)"

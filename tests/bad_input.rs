@@ -57,7 +57,7 @@ fn missing_model_files_name_the_file_and_the_fix() {
     let dir = TempDir::new("missing-files");
     let c = demo_config_with(dir.path(), "voice.toml", |s| s.replace("en_US-joe-medium.onnx", "nobody.onnx"));
     refused(&c, &[], &["models/voices/nobody.onnx", "scripts/setup.sh"]);
-    let c = demo_config_with(dir.path(), "ort.toml", |s| s.replace("libonnxruntime.so.1.31.1", "libonnxruntime.so.0"));
+    let c = demo_config_with(dir.path(), "ort.toml", |s| s.replace("libonnxruntime.so\"", "libonnxruntime.so.0\""));
     refused(&c, &[], &["libonnxruntime.so.0", "scripts/setup.sh"]);
 }
 

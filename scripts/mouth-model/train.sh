@@ -6,10 +6,11 @@
 # the Python packages go into a venv under target/ from PyPI, pinned.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/onnxruntime-version.sh
 VENV=target/mouth-model/venv
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-"$VENV/bin/pip" install -q numpy==2.4.6 onnx==1.23.2 protobuf==7.36.2 ml_dtypes==0.6.0 onnxruntime==1.31.1
+"$VENV/bin/pip" install -q numpy==2.4.6 onnx==1.23.2 protobuf==7.36.2 ml_dtypes==0.6.0 "onnxruntime==$ORT_VERSION"
 cargo build --release --bin avatarcast
 exec "$VENV/bin/python" scripts/mouth-model/train.py "$@"

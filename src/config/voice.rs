@@ -57,7 +57,7 @@ impl Default for VoiceConfig {
             remote_voice: "alloy".into(),
             api_key_env: None,
             timeout_ms: 5000,
-            onnxruntime: PathBuf::from("models/onnxruntime/libonnxruntime.so.1.31.1"),
+            onnxruntime: PathBuf::from("models/onnxruntime/libonnxruntime.so"),
             threads: 1,
             length_scale: None,
             volume: 1.0,

@@ -126,18 +126,21 @@ pub fn add_float_output(model: &[u8], name: &str) -> Result<Vec<u8>> {
     value_info.extend_from_slice(name.as_bytes());
     value_info.extend_from_slice(&[0x12, 0x04, 0x0a, 0x02, 0x08, 0x01]);
 
-    let mut new_graph = graph.to_vec();
-    write_varint(&mut new_graph, GRAPH_OUTPUT << 3 | 2);
-    write_varint(&mut new_graph, value_info.len() as u64);
-    new_graph.extend_from_slice(&value_info);
+    let mut output_field = Vec::new();
+    write_varint(&mut output_field, GRAPH_OUTPUT << 3 | 2);
+    write_varint(&mut output_field, value_info.len() as u64);
+    output_field.extend_from_slice(&value_info);
 
-    // Rebuild the model: bytes before the graph field, the graph with its new length, the rest.
+    // Rebuild the model in one copy (a voice's graph holds its weights, tens of MB):
+    // bytes before the graph field, the graph with its new length and the new output
+    // appended, the rest.
     let graph_end = graph.as_ptr() as usize - model.as_ptr() as usize + graph.len();
-    let mut out = Vec::with_capacity(model.len() + value_info.len() + 16);
+    let mut out = Vec::with_capacity(model.len() + output_field.len() + 16);
     out.extend_from_slice(&model[..graph_start]);
     write_varint(&mut out, MODEL_GRAPH << 3 | 2);
-    write_varint(&mut out, new_graph.len() as u64);
-    out.extend_from_slice(&new_graph);
+    write_varint(&mut out, (graph.len() + output_field.len()) as u64);
+    out.extend_from_slice(graph);
+    out.extend_from_slice(&output_field);
     out.extend_from_slice(&model[graph_end..]);
     Ok(out)
 }

@@ -133,18 +133,26 @@ impl PiperVoice {
                 None
             }
         };
+        // Our part of the load (finding and exposing the durations) apart from ONNX
+        // Runtime's (opening the session), for the log; zero when the session was shared.
+        let (mut patch_ms, mut session_ms) = (0, 0);
         let session = shared_session(model, threads, || {
+            let patching = Instant::now();
             let bytes = match &durations_output {
                 Some(name) => onnx_patch::add_float_output(&bytes, name)?,
                 None => bytes,
             };
+            patch_ms = patching.elapsed().as_millis() as u64;
+            let opening = Instant::now();
             let env = onnx::environment(onnxruntime)?;
-            Session::builder(env)
+            let session = Session::builder(env)
                 .map_err(onnx::err)?
                 .with_intra_threads(threads)
                 .map_err(onnx::err)?
                 .commit_from_memory(&bytes)
-                .map_err(|e| anyhow::anyhow!("ONNX Runtime cannot load voice model {}: {e}", model.display()))
+                .map_err(|e| anyhow::anyhow!("ONNX Runtime cannot load voice model {}: {e}", model.display()))?;
+            session_ms = opening.elapsed().as_millis() as u64;
+            Ok(session)
         })?;
         let names: Vec<String> = session.lock().unwrap_or_else(|p| p.into_inner()).inputs().iter().map(|i| i.name().to_string()).collect();
         for needed in ["input", "input_lengths", "scales"] {
@@ -158,6 +166,8 @@ impl PiperVoice {
             model = %model.display(),
             rate = cfg.audio.sample_rate,
             load_ms = started.elapsed().as_millis() as u64,
+            patch_ms,
+            session_ms,
             "voice loaded"
         );
         Ok(PiperVoice {
