@@ -135,7 +135,7 @@ impl PiperVoice {
         };
         // Our part of the load (finding and exposing the durations) apart from ONNX
         // Runtime's (opening the session), for the log; zero when the session was shared.
-        let (mut patch_ms, mut session_ms) = (0, 0);
+        let (mut patch_ms, mut session_ms, mut opened) = (0, 0, false);
         let session = shared_session(model, threads, || {
             let patching = Instant::now();
             let bytes = match &durations_output {
@@ -151,7 +151,7 @@ impl PiperVoice {
                 .map_err(onnx::err)?
                 .commit_from_memory(&bytes)
                 .map_err(|e| anyhow::anyhow!("ONNX Runtime cannot load voice model {}: {e}", model.display()))?;
-            session_ms = opening.elapsed().as_millis() as u64;
+            (session_ms, opened) = (opening.elapsed().as_millis() as u64, true);
             Ok(session)
         })?;
         let names: Vec<String> = session.lock().unwrap_or_else(|p| p.into_inner()).inputs().iter().map(|i| i.name().to_string()).collect();
@@ -168,7 +168,8 @@ impl PiperVoice {
             load_ms = started.elapsed().as_millis() as u64,
             patch_ms,
             session_ms,
-            "voice loaded"
+            "{}",
+            if opened { "voice loaded" } else { "voice loaded: ONNX Runtime's session shared with the lane that opened it" }
         );
         Ok(PiperVoice {
             session,
