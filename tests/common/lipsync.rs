@@ -2,35 +2,20 @@
 
 use std::path::Path;
 
-use crate::{decode_audio, decode_video_crop, packets};
+use crate::{decode_audio, decode_video_crop, packets, repo};
 
 /// The mouth interior colour of the built-in host (assets/avatars/cartoon-host/mouth-*.svg).
 pub const MOUTH_INTERIOR: [u8; 3] = [0x7a, 0x10, 0x30];
 
-/// A box around the host's mouth, in output pixels: where the mouth is measured.
-#[derive(Debug, Clone, Copy)]
-pub struct MouthBox {
-    pub x: u32,
-    pub y: u32,
-    pub w: u32,
-    pub h: u32,
-}
-
-impl MouthBox {
-    /// The box around a sprite avatar's mouth at `centre` (`SpriteAvatar::mouth_position`)
-    /// drawn at `scale` (`placement().scale`): 120x90 pixels of the pack's art.
-    pub fn around(centre: (f32, f32), scale: f32) -> MouthBox {
-        let (mx, my) = centre;
-        let (w, h) = ((120.0 * scale) as u32 & !1, (90.0 * scale) as u32 & !1);
-        let (x, y) = ((mx - w as f32 / 2.0) as u32, (my - h as f32 / 2.0) as u32);
-        MouthBox { x, y, w, h }
-    }
-}
-
 /// How far open the mouth is in each decoded frame: pixels of the mouth-interior colour
 /// in the box around the mouth.
-pub fn mouth_openness(file: &Path, mouth: MouthBox) -> Vec<u32> {
-    decode_video_crop(file, mouth.x, mouth.y, mouth.w, mouth.h)
+pub fn mouth_openness(file: &Path, width: u32, height: u32) -> Vec<u32> {
+    let avatar = avatarcast::avatar::SpriteAvatar::load(&repo().join("assets/avatars/cartoon-host"), width, height, 25).unwrap();
+    let (mx, my) = avatar.mouth_position();
+    let scale = avatar.placement().scale;
+    let (bw, bh) = ((120.0 * scale) as u32 & !1, (90.0 * scale) as u32 & !1);
+    let (x, y) = ((mx - bw as f32 / 2.0) as u32, (my - bh as f32 / 2.0) as u32);
+    decode_video_crop(file, x, y, bw, bh)
         .iter()
         .map(|f| {
             f.chunks_exact(3)
@@ -86,10 +71,9 @@ pub fn best_lag(openness: &[f64], level: &[f64], max: i64) -> (i64, f64) {
 
 /// Checks on the decoded output (not internal state) that the host's mouth moves while
 /// there is speech, rests in silence, and moves in step with the sound (within one
-/// frame), measuring the mouth in `mouth` (`MouthBox::around` the avatar's mouth).
-/// Returns (best lag in frames, correlation) for the test's message.
-pub fn assert_mouth_follows_speech(file: &Path, mouth: MouthBox, fps: f64) -> (i64, f64) {
-    let open: Vec<f64> = mouth_openness(file, mouth).into_iter().map(|c| c as f64).collect();
+/// frame). Returns (best lag in frames, correlation) for the test's message.
+pub fn assert_mouth_follows_speech(file: &Path, width: u32, height: u32, fps: f64) -> (i64, f64) {
+    let open: Vec<f64> = mouth_openness(file, width, height).into_iter().map(|c| c as f64).collect();
     assert_openness_follows_speech(&open, 12.0, file, fps)
 }
 
