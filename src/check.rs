@@ -58,6 +58,12 @@ pub fn run(config: &Config) -> Vec<Finding> {
         Err(e) => add(format!("avatar {}", config.avatar.pack.display()), Some(format!("{e:#}"))),
     }
 
+    // Parsed as a stream would (nothing is written): a bad target names its field.
+    match crate::output::Output::all(config) {
+        Ok(targets) => add(format!("outputs in the config: {}", targets.len()), None),
+        Err(e) => add("outputs in the config".into(), Some(format!("{e:#}"))),
+    }
+
     let language = if piper { "en-us" } else { config.voice.language.as_str() };
     let espeak = speech::espeak::available().and_then(|_| speech::espeak::phonemize(language, "check"));
     add(format!("espeak-ng ({})", speech::espeak::LIBRARY), espeak.err().map(|e| format!("{e:#}")));

@@ -43,12 +43,17 @@ pub struct FileTarget {
 impl FileTarget {
     pub fn new(path: &Path, split_minutes: Option<f64>) -> Result<FileTarget> {
         let container = Container::from_path(path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow::anyhow!("cannot create folder {} for output {}: {e}", dir.display(), path.display()))?;
-        }
         let split = split_minutes.map(|m| Duration::from_secs_f64(m * 60.0));
         Ok(FileTarget { path: path.to_path_buf(), container, split })
+    }
+
+    /// Makes the recording's folder (when the stream starts, not when the config is read).
+    pub fn make_folder(&self) -> Result<()> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create folder {} for output {}: {e}", dir.display(), self.path.display()))?;
+        }
+        Ok(())
     }
 
     /// NAME-INDEX.EXT next to the configured path; `index` as text (a number or `%05d`).

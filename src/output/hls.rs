@@ -17,14 +17,17 @@ pub struct HlsTarget {
 }
 
 impl HlsTarget {
-    pub fn new(config: &HlsOutputConfig, keyframe_seconds: u32) -> Result<HlsTarget> {
-        std::fs::create_dir_all(&config.dir)
-            .with_context(|| format!("cannot create the HLS folder {}", config.dir.display()))?;
-        Ok(HlsTarget {
+    pub fn new(config: &HlsOutputConfig, keyframe_seconds: u32) -> HlsTarget {
+        HlsTarget {
             dir: config.dir.clone(),
             segment_seconds: config.segment_seconds.unwrap_or(keyframe_seconds),
             playlist_length: config.playlist_length,
-        })
+        }
+    }
+
+    /// Makes the playlist's folder (when the stream starts, not when the config is read).
+    pub fn make_folder(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create the HLS folder {}", self.dir.display()))
     }
 
     pub fn pipeline_description(&self) -> String {

@@ -66,12 +66,15 @@ impl Outputs {
     pub fn start(config: &Config, targets: Vec<Output>, live: bool, whep: Option<Arc<webrtc::Whep>>) -> Result<Outputs> {
         let label = crate::label::Label::for_stream(&config.label, &config.show.file);
         let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new(), whep: whep.clone(), whip: 0, label };
-        let policy = supervisor::Policy {
+        let policy = session::Policy {
             first_retry: Duration::from_secs(2),
             max_retry: Duration::from_secs_f64(config.output.retry_max_seconds),
             stall: Duration::from_secs_f64(config.output.stall_seconds),
             lossless: !live,
         };
+        for target in &targets {
+            target.prepare()?;
+        }
         for target in targets {
             let seconds = match target {
                 Output::Rtmp(_) | Output::Srt(_) | Output::Whip(_) => HANDOFF_SECONDS_NETWORK,

@@ -17,7 +17,7 @@ use gstreamer_app as gst_app;
 
 use super::health::{Health, State};
 use super::packet::{KeyframeGate, Packet, Track};
-pub use super::session::{Policy, Session};
+use super::session::{Policy, Session};
 use super::target::Output;
 
 /// RTMP bytes sent before media flows (handshake, connect, publish); past this, the

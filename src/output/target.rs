@@ -20,6 +20,7 @@ pub enum Output {
 impl Output {
     /// Every output the config names, parsed and checked: the one place targets are
     /// made, so a bad one stops startup with the field (or `--output`) it came from.
+    /// Nothing is written here (folders are made by `prepare`), so `check` can call it.
     pub fn all(config: &Config) -> Result<Vec<Output>> {
         let o = &config.output;
         // A target from the command line is named as it was given, not as a field.
@@ -30,8 +31,7 @@ impl Output {
             v.push(Output::Rtmp(target));
         }
         for (i, s) in o.srt.iter().enumerate() {
-            let field = if o.from_command_line { "--output".to_string() } else { format!("output.srt[{i}]") };
-            v.push(Output::Srt(srt::SrtTarget::new(s, &field)?));
+            v.push(Output::Srt(srt::SrtTarget::new(s, &at(format!("output.srt[{i}]"), &s.url))?));
         }
         for (i, f) in o.file.iter().enumerate() {
             let given = f.path.display().to_string();
@@ -39,12 +39,21 @@ impl Output {
             v.push(Output::File(target));
         }
         for h in &o.hls {
-            v.push(Output::Hls(hls::HlsTarget::new(h, config.video.keyframe_seconds)?));
+            v.push(Output::Hls(hls::HlsTarget::new(h, config.video.keyframe_seconds)));
         }
         for (i, w) in o.whip.iter().enumerate() {
             v.push(Output::Whip(whip::WhipTarget::new(w, &format!("output.whip[{i}]"))?));
         }
         Ok(v)
+    }
+
+    /// Makes the folder a recording or playlist goes into.
+    pub fn prepare(&self) -> Result<()> {
+        match self {
+            Output::File(f) => f.make_folder(),
+            Output::Hls(h) => h.make_folder(),
+            Output::Rtmp(_) | Output::Srt(_) | Output::Whip(_) => Ok(()),
+        }
     }
 
     /// Safe to log: stream keys are masked.
@@ -104,7 +113,7 @@ mod tests {
             Output::Rtmp(rtmp::RtmpTarget::parse("rtmp://127.0.0.1:1935/live/key").unwrap()),
             Output::File(file::FileTarget::new(&dir.join("a.mp4"), None).unwrap()),
             Output::File(file::FileTarget::new(&dir.join("b.mkv"), Some(30.0)).unwrap()),
-            Output::Hls(hls::HlsTarget::new(&hls, 2).unwrap()),
+            Output::Hls(hls::HlsTarget::new(&hls, 2)),
         ];
         for output in &outputs {
             let desc = output.pipeline_description(1).unwrap();
