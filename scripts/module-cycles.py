@@ -100,16 +100,13 @@ def resolve(path, here, modules):
     return best if best in modules else None
 
 
-def edges():
-    if "--src" in sys.argv:
-        global SRC
-        SRC = sys.argv[sys.argv.index("--src") + 1]
+def edges(src):
     files = {}
-    for root, _, names in os.walk(SRC):
+    for root, _, names in os.walk(src):
         for n in names:
             if n.endswith(".rs"):
                 path = os.path.join(root, n)
-                rel = os.path.relpath(path, SRC)
+                rel = os.path.relpath(path, src)
                 if rel == "main.rs" or rel.startswith("bin" + os.sep):
                     continue  # binaries are roots of their own crates
                 files[module_of(rel)] = path
@@ -171,7 +168,8 @@ def name(m):
 
 
 def main():
-    modules, found = edges()
+    src = sys.argv[sys.argv.index("--src") + 1] if "--src" in sys.argv else SRC
+    modules, found = edges(src)
     if "--edges" in sys.argv:
         for (a, b), p in sorted(found.items()):
             print(f"{name(a)} -> {name(b)}    ({p})")

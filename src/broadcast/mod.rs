@@ -34,7 +34,7 @@ use crate::speech::lane::SynthLane;
 use crate::speech::cache::SpeechCache;
 use crate::speech::voices::{VoiceCatalog, Voices};
 use crate::timeline::{Pacing, Timeline};
-pub use pacer::{DROP_BEHIND_FRAMES, Episode, LEAD_FRAMES, Pacer, Verdict};
+use pacer::{Episode, Pacer, Verdict};
 use show_watcher::ShowWatcher;
 
 /// Commands the API may queue before the render thread takes them in.
@@ -71,8 +71,7 @@ impl Broadcast {
     /// Runs until `duration` of media is out, or `stop` is set (Ctrl-C / SIGTERM).
     pub fn run(&self, stop: Arc<AtomicBool>) -> Result<Report> {
         let mut on_air = OnAir::build(self)?;
-        on_air.media.start()?;
-        on_air.started = Instant::now();
+        on_air.start()?;
         while on_air.total_frames.is_none_or(|t| on_air.frames < t) {
             if on_air.keep_making(&stop) {
                 on_air.make_ahead();
@@ -195,6 +194,13 @@ impl OnAir {
             _watcher,
             _api,
         })
+    }
+
+    /// Starts the encoder; the stream's wall time counts from here.
+    fn start(&mut self) -> Result<()> {
+        self.media.start()?;
+        self.started = Instant::now();
+        Ok(())
     }
 
     /// Whether to make frames: on Ctrl-C / SIGTERM the line on air ends at its next
@@ -325,24 +331,25 @@ impl OnAir {
         if self.progress {
             eprintln!();
         }
-        let shared = &self.shared;
-        let report = Report {
-            frames: self.frames,
-            media_seconds: self.frames as f64 / self.fps as f64,
-            wall_seconds: 0.0,
-            lines_spoken: self.timeline.stats.lines_spoken,
-            late_frames: shared.late_frames.load(Ordering::Relaxed),
-            worst_late_ms: shared.worst_late_us.load(Ordering::Relaxed) as f64 / 1000.0,
-            dropped_frames: shared.dropped_frames.load(Ordering::Relaxed),
-            written: self.written,
-        };
+        let lines_spoken = self.timeline.stats.lines_spoken;
+        // The synthesis lanes stop with the timeline, before the encoder drains.
         drop(self.timeline);
         let finished = self.media.finish(Duration::from_secs(15));
         if let Some(whep) = &self.whep {
             whep.shutdown();
         }
         finished?;
-        Ok(Report { wall_seconds: self.started.elapsed().as_secs_f64(), ..report })
+        let shared = &self.shared;
+        Ok(Report {
+            frames: self.frames,
+            media_seconds: self.frames as f64 / self.fps as f64,
+            wall_seconds: self.started.elapsed().as_secs_f64(),
+            lines_spoken,
+            late_frames: shared.late_frames.load(Ordering::Relaxed),
+            worst_late_ms: shared.worst_late_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            dropped_frames: shared.dropped_frames.load(Ordering::Relaxed),
+            written: self.written,
+        })
     }
 }
 
@@ -357,7 +364,11 @@ fn outputs(config: &Config, live: bool, with_api: bool) -> Result<(Vec<Output>, 
     if targets.is_empty() && whep.is_none() {
         bail!("no outputs: add [[output.rtmp]], [[output.file]] or [[output.hls]] to the config, or pass --output");
     }
-    if let Some(Output::Rtmp(r)) = targets.iter().find(|o| matches!(o, Output::Rtmp(_))).filter(|_| !live) {
+    let rtmp = targets.iter().find_map(|o| match o {
+        Output::Rtmp(r) => Some(r),
+        _ => None,
+    });
+    if let Some(r) = rtmp.filter(|_| !live) {
         bail!("render mode writes files only; {} is an RTMP target (use `avatarcast live` to stream)", r.masked());
     }
     Ok((targets, whep))

@@ -14,7 +14,7 @@ use super::cache::SpeechCache;
 use super::{Speaker, Utterance};
 use crate::config::VoiceConfig;
 
-pub use crate::config::DEFAULT_VOICE as DEFAULT;
+use crate::config::DEFAULT_VOICE as DEFAULT;
 
 #[derive(Debug, Clone)]
 pub struct VoiceCatalog {
