@@ -121,7 +121,6 @@ impl OnAir {
         let (targets, whep) = outputs(config, live, b.api.is_some())?;
         let written = targets.iter().filter_map(written_by).collect();
         let show_file = Arc::new(ShowFile::load(&config.show.file)?);
-        let scene = Scene::new(config, show_file.clone(), live)?;
         let catalog = VoiceCatalog::new(&config.voice, &config.voices);
         let voice_names = catalog.names();
         if let Some(v) = show_file.voices().into_iter().find(|v| !voice_names.contains(v)) {
@@ -130,6 +129,9 @@ impl OnAir {
         // One cache for both lanes: a line the show said is free when inserted, and back.
         let speech_cache = Arc::new(SpeechCache::for_voice(&config.voice));
         let (show_voices, live_voices) = load_voices(&catalog, &speech_cache)?;
+        // After the voices: what a voice's load holds for a moment is given back
+        // before the host's frames fill up (the process's peak of memory).
+        let scene = Scene::new(config, show_file.clone(), live)?;
         let transcript = match config.show.transcript.as_os_str().is_empty() {
             true => None,
             false => Some(Transcript::open(&config.show.transcript)?),
@@ -226,7 +228,7 @@ impl OnAir {
                 let on_air = tick.video_pts_ns + self.delay_ns;
                 tracing::info!(at = on_air as f64 / 1e9, "on air: {line}");
             }
-            let plan = self.scene.avatar.plan(tick.frame, tick.mouth, tick.steps, tick.speaking, tick.audio, tick.cues, self.fps);
+            let plan = self.scene.avatar.plan(tick.frame, tick.mouth, tick.steps, tick.speaking, tick.audio, tick.cues);
             let mut buffers = self.spare.pop().unwrap_or_default();
             buffers.fill(tick.audio, tick.caption.map_or("", |(t, _)| t), tick.product);
             let mut made = Made {

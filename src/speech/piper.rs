@@ -65,34 +65,39 @@ pub struct Synthesis {
 /// A voice's model loaded once per process: the show and live lanes (and any voice
 /// that names the same file) share it, which halves what a channel's speech holds in
 /// memory. A lane waits for the other's sentence at most.
-type SharedSession = Arc<Mutex<Session>>;
+struct LoadedModel {
+    session: Mutex<Session>,
+    /// The model's `Ceil` output, declared as a graph output at load time.
+    durations_output: Option<String>,
+}
+
+type SharedModel = Arc<LoadedModel>;
 
 /// Loaded models by (file, threads), held while a voice uses them.
-static SESSIONS: Mutex<Vec<((PathBuf, usize), Weak<Mutex<Session>>)>> = Mutex::new(Vec::new());
+static MODELS: Mutex<Vec<((PathBuf, usize), Weak<LoadedModel>)>> = Mutex::new(Vec::new());
 
-/// The session for `model` at `threads`: the one already loaded, or a new one from
-/// `load` (loads are one at a time, so two lanes starting together load it once).
-fn shared_session(model: &Path, threads: usize, load: impl FnOnce() -> Result<Session>) -> Result<SharedSession> {
+/// The model `model` at `threads`: the one already loaded, or a new one from `load`
+/// (loads are one at a time, so two lanes starting together load it once, and the
+/// second never reads the file).
+fn shared_model(model: &Path, threads: usize, load: impl FnOnce() -> Result<LoadedModel>) -> Result<SharedModel> {
     let key = (model.canonicalize().unwrap_or_else(|_| model.to_path_buf()), threads);
-    let mut sessions = SESSIONS.lock().unwrap_or_else(|p| p.into_inner());
-    sessions.retain(|(_, s)| s.strong_count() > 0);
-    if let Some(session) = sessions.iter().find(|(k, _)| *k == key).and_then(|(_, s)| s.upgrade()) {
-        return Ok(session);
+    let mut models = MODELS.lock().unwrap_or_else(|p| p.into_inner());
+    models.retain(|(_, s)| s.strong_count() > 0);
+    if let Some(loaded) = models.iter().find(|(k, _)| *k == key).and_then(|(_, s)| s.upgrade()) {
+        return Ok(loaded);
     }
-    let session = Arc::new(Mutex::new(load()?));
-    sessions.push((key, Arc::downgrade(&session)));
-    Ok(session)
+    let loaded = Arc::new(load()?);
+    models.push((key, Arc::downgrade(&loaded)));
+    Ok(loaded)
 }
 
 pub struct PiperVoice {
-    session: SharedSession,
+    model: SharedModel,
     id_map: HashMap<char, Vec<i64>>,
     espeak_voice: String,
     pub sample_rate: u32,
     scales: [f32; 3],
     multi_speaker: bool,
-    /// The model's `Ceil` output, declared as a graph output at load time.
-    durations_output: Option<String>,
 }
 
 impl PiperVoice {
@@ -123,24 +128,26 @@ impl PiperVoice {
             }
         }
 
-        let bytes = std::fs::read(model).with_context(|| format!("cannot read voice model {}", model.display()))?;
-        let ceil = onnx_patch::node_outputs_of_type(&bytes, "Ceil")
-            .with_context(|| format!("voice model {} is not a valid ONNX file", model.display()))?;
-        let durations_output = match ceil.as_slice() {
-            [name] => Some(name.clone()),
-            _ => {
-                tracing::warn!(model = %model.display(), "no single Ceil node: phoneme timings will be estimated from the audio length");
-                None
-            }
-        };
         // Our part of the load (finding and exposing the durations) apart from ONNX
-        // Runtime's (opening the session), for the log; zero when the session was shared.
+        // Runtime's (opening the session), for the log; zero when the model was shared.
         let (mut patch_ms, mut session_ms, mut opened) = (0, 0, false);
-        let session = shared_session(model, threads, || {
+        let loaded = shared_model(model, threads, || {
+            let bytes = std::fs::read(model).with_context(|| format!("cannot read voice model {}", model.display()))?;
             let patching = Instant::now();
-            let bytes = match &durations_output {
-                Some(name) => onnx_patch::add_float_output(&bytes, name)?,
-                None => bytes,
+            let ceil = onnx_patch::node_outputs_of_type(&bytes, "Ceil")
+                .with_context(|| format!("voice model {} is not a valid ONNX file", model.display()))?;
+            // The unpatched copy goes before ONNX Runtime makes its own: a voice's load
+            // is a channel's peak of memory.
+            let (bytes, durations_output) = match ceil.as_slice() {
+                [name] => {
+                    let patched = onnx_patch::add_float_output(&bytes, name)?;
+                    drop(bytes);
+                    (patched, Some(name.clone()))
+                }
+                _ => {
+                    tracing::warn!(model = %model.display(), "no single Ceil node: phoneme timings will be estimated from the audio length");
+                    (bytes, None)
+                }
             };
             patch_ms = patching.elapsed().as_millis() as u64;
             let opening = Instant::now();
@@ -152,9 +159,9 @@ impl PiperVoice {
                 .commit_from_memory(&bytes)
                 .map_err(|e| anyhow::anyhow!("ONNX Runtime cannot load voice model {}: {e}", model.display()))?;
             (session_ms, opened) = (opening.elapsed().as_millis() as u64, true);
-            Ok(session)
+            Ok(LoadedModel { session: Mutex::new(session), durations_output })
         })?;
-        let names: Vec<String> = session.lock().unwrap_or_else(|p| p.into_inner()).inputs().iter().map(|i| i.name().to_string()).collect();
+        let names: Vec<String> = loaded.session.lock().unwrap_or_else(|p| p.into_inner()).inputs().iter().map(|i| i.name().to_string()).collect();
         for needed in ["input", "input_lengths", "scales"] {
             if !names.iter().any(|n| n == needed) {
                 bail!("voice model {} has no input `{needed}` (inputs: {names:?}): not a Piper voice", model.display());
@@ -169,16 +176,15 @@ impl PiperVoice {
             patch_ms,
             session_ms,
             "{}",
-            if opened { "voice loaded" } else { "voice loaded: ONNX Runtime's session shared with the lane that opened it" }
+            if opened { "voice loaded" } else { "voice loaded: the model another lane loaded, shared" }
         );
         Ok(PiperVoice {
-            session,
+            model: loaded,
             id_map,
             espeak_voice: cfg.espeak.voice,
             sample_rate: cfg.audio.sample_rate,
             scales: [inf.noise_scale, length_scale.unwrap_or(inf.length_scale), inf.noise_w],
             multi_speaker,
-            durations_output,
         })
     }
 
@@ -215,10 +221,10 @@ impl PiperVoice {
             inputs.push(("sid".into(), Tensor::from_array(([1usize], vec![0i64]))?.into()));
         }
         let (samples, durations) = {
-            let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+            let mut session = self.model.session.lock().unwrap_or_else(|p| p.into_inner());
             let outputs = session.run(inputs)?;
             let (_, audio) = outputs["output"].try_extract_tensor::<f32>()?;
-            let durations: Option<Vec<f32>> = match &self.durations_output {
+            let durations: Option<Vec<f32>> = match &self.model.durations_output {
                 Some(name) => Some(outputs[name.as_str()].try_extract_tensor::<f32>()?.1.to_vec()),
                 None => None,
             };
