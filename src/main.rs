@@ -149,6 +149,13 @@ enum AvatarCommand {
         #[arg(long)]
         script: Option<PathBuf>,
     },
+    /// Make a video pack's played frames again from its footage, as its avatar.toml says
+    /// now: after changing [key], alpha_video, [idle], a gesture's frames or [framing],
+    /// and once for packs made before 2026-12.
+    Refresh {
+        #[arg(long)]
+        pack: PathBuf,
+    },
     /// Train the presenter's own face model from the pack's footage (with its sound);
     /// the pack then uses it. Resumes where an interrupted run stopped.
     Train {
@@ -270,6 +277,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             avatar_import(ImportOptions { video, out, name, face, face_detector, onnxruntime, key, idle, gestures, script, progress: true })
         }
+        Command::Avatar { command: AvatarCommand::Refresh { pack } } => avatar_refresh(&pack),
         Command::Avatar { command: AvatarCommand::Train { pack, max_minutes, device, epochs, size, config } } => {
             avatar_train(pack, max_minutes, device, epochs, size, &config)
         }
@@ -371,8 +379,20 @@ fn avatar_import(opts: ImportOptions) -> Result<ExitCode> {
         println!("the face was lost in {} frames: their mouth will not be redrawn (give a tighter --face)", r.lost_faces);
     }
     println!("wrote {}", r.manifest.display());
+    print_played(&r.played);
     println!("before it can go on air: put the signed consent statement in the pack and fill in [consent] in avatar.toml");
     Ok(ExitCode::SUCCESS)
+}
+
+fn avatar_refresh(pack: &Path) -> Result<ExitCode> {
+    let r = avatarcast::authoring::played::write(pack, true)?;
+    print_played(&r);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_played(r: &avatarcast::authoring::played::PlayedReport) {
+    let (w, h) = r.size;
+    println!("played frames: {} of {w}x{h}, {:.1} MB, made in {:.1} s", r.frames, r.bytes as f64 / 1e6, r.seconds);
 }
 
 fn avatar_train(pack: PathBuf, max_minutes: Option<f64>, device: String, epochs: f64, size: usize, config: &Path) -> Result<ExitCode> {

@@ -374,6 +374,13 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<BlitScratch> = std::cell::RefCell::default();
 }
 
+/// The pixels of `box` ([x0, y0, x1, y1)) of an image `width` pixels wide, `bytes`
+/// per pixel, row after row.
+pub fn cut(image: &[u8], width: u32, [x0, y0, x1, y1]: [u32; 4], bytes: usize) -> Vec<u8> {
+    let row = width as usize * bytes;
+    (y0 as usize..y1 as usize).flat_map(|y| &image[y * row + x0 as usize * bytes..y * row + x1 as usize * bytes]).copied().collect()
+}
+
 /// The box [x0, y0, x1, y1) of a pixmap's pixels that are not fully transparent.
 pub fn content_box(pixmap: &Pixmap) -> [u32; 4] {
     let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);

@@ -1,5 +1,6 @@
 //! A video pack whose alpha comes from a matte video instead of a chroma key: the
-//! footage's screen disappears and the scene's background shows through.
+//! footage's screen disappears and the scene's background shows through once
+//! `avatar refresh` has made the played frames with it.
 
 use common::clip::{self, SCREEN, SHIRT};
 use common::*;
@@ -39,6 +40,11 @@ fn a_matte_video_cuts_the_presenter_out() {
     clip::write_matte(&pack.join("matte.mp4"));
     let manifest = std::fs::read_to_string(pack.join("avatar.toml")).unwrap();
     std::fs::write(pack.join("avatar.toml"), manifest.replace("faces = \"faces.json\"", "faces = \"faces.json\"\nalpha_video = \"matte.mp4\"")).unwrap();
+    // The played frames were made without it: the pack says so until refreshed.
+    let stale = run(avatarcast().args(["render", "--duration", "1s", "--config"]).arg(&config).arg("--output").arg(dir.path().join("stale.mkv")));
+    assert!(!stale.status.success() && text(&stale).contains("avatarcast avatar refresh --pack"), "{}", text(&stale));
+    let refresh = run(avatarcast().args(["avatar", "refresh", "--pack"]).arg(&pack));
+    assert!(refresh.status.success() && text(&refresh).contains("played frames: "), "{}", text(&refresh));
     let cut = render("cut.mkv");
     let (screen, shirt, background) = (count(&cut, SCREEN), count(&cut, SHIRT), count(&cut, [0x20, 0x20, 0x20]));
     assert!(screen < 50, "{screen} screen pixels left");

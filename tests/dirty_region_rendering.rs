@@ -54,7 +54,7 @@ fn a_frame_drawn_by_regions_equals_the_frame_drawn_whole() {
         }
         whole.redraw_all();
         for s in [&mut by_regions, &mut whole] {
-            let plan = s.avatar.plan(n, mouth, [mouth; STEPS_PER_FRAME], mouth != Mouth::X, &silence, &[], 25);
+            let plan = s.avatar.plan(n, mouth, [mouth; STEPS_PER_FRAME], mouth != Mouth::X, &silence, &[]);
             s.render(&plan, &overlays, None);
         }
         if by_regions.rgba() != whole.rgba() {
@@ -92,7 +92,7 @@ fn the_i420_frame_is_the_one_videoconvert_made() {
     let config = Config::load(std::path::Path::new("config/demo.toml")).unwrap();
     let mut s = scene(&config);
     s.apply(&SceneCommand::Card { product: Some("bottle".into()), visible: Some(true), sale_seconds: None }, 0).unwrap();
-    let plan = s.avatar.plan(0, Mouth::D, [Mouth::D; STEPS_PER_FRAME], true, &vec![0i16; 1920], &[], 25);
+    let plan = s.avatar.plan(0, Mouth::D, [Mouth::D; STEPS_PER_FRAME], true, &vec![0i16; 1920], &[]);
     s.render(&plan, &Overlays { frame: 0, caption: Some((CAPTIONS[0], 2)), product: "bottle" }, None);
     let (w, h) = (config.video.size.width, config.video.size.height);
     let reference = videoconvert(s.rgba(), w, h);

@@ -3,8 +3,8 @@
 //! command line, and keeps a small thumbnail of every frame; from those it picks the
 //! idle section and its turning points (where the person moves least), and for each
 //! gesture the idle frames its first and last frames match best. It writes the
-//! manifest, the face boxes and a consent template that must be filled in before
-//! the pack loads.
+//! manifest, the face boxes, a consent template that must be filled in before the
+//! pack loads, and the frames a channel plays (played.rs).
 
 use std::path::PathBuf;
 
@@ -50,6 +50,8 @@ pub struct ImportReport {
     /// Frames where the tracker lost the face.
     pub lost_faces: usize,
     pub manifest: PathBuf,
+    /// The frames a channel plays, written after the manifest.
+    pub played: super::played::PlayedReport,
 }
 
 /// Thumbnail width for frame similarity.
@@ -412,8 +414,8 @@ fn frame_person(footage: &Footage, idle: FrameRange, gestures: &[(String, VideoG
     Ok(Framing { full: [bx0, by0, bx1 - bx0, by1 - by0], half: [bx0, by0, bx1 - bx0, half_bottom - by0] })
 }
 
-/// Writes the pack: the footage, the face boxes, the script, the manifest and the
-/// consent template.
+/// Writes the pack: the footage, the face boxes, the script, the manifest, the
+/// consent template and the played frames.
 fn write_pack(opts: &ImportOptions, footage: Footage, idle: FrameRange, gestures: Vec<(String, VideoGesture)>, framing: Framing) -> Result<ImportReport> {
     std::fs::create_dir_all(opts.out.join("consent")).with_context(|| format!("cannot create {}", opts.out.display()))?;
     let ext = opts.video.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_ascii_lowercase();
@@ -436,8 +438,9 @@ fn write_pack(opts: &ImportOptions, footage: Footage, idle: FrameRange, gestures
     let manifest_path = opts.out.join("avatar.toml");
     std::fs::write(&manifest_path, manifest)?;
     std::fs::write(opts.out.join("consent/README.txt"), CONSENT_README)?;
+    let played = super::played::write(&opts.out, opts.progress)?;
     let info = footage.info;
-    Ok(ImportReport { frames: n, fps: info.fps, size: (info.width, info.height), key, idle, gestures, lost_faces: footage.lost, manifest: manifest_path })
+    Ok(ImportReport { frames: n, fps: info.fps, size: (info.width, info.height), key, idle, gestures, lost_faces: footage.lost, manifest: manifest_path, played })
 }
 
 /// A default idle is at most this long, and a silent stretch this long is preferred.

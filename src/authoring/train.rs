@@ -393,7 +393,7 @@ fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<
         match rect {
             Some(rect) => {
                 // The face box alone, keyed as the stream keys it (the crop reads nothing outside it).
-                let mut face_box = crate::avatar::video::cut(rgba, info.width, [rect.x0, rect.y0, rect.x1, rect.y1], 4);
+                let mut face_box = crate::raster::cut(rgba, info.width, [rect.x0, rect.y0, rect.x1, rect.y1], 4);
                 if let Some(k) = &key {
                     k.apply(&mut face_box);
                 }

@@ -114,8 +114,7 @@ impl Avatar {
                     let model = FaceModel::load(lipsync, &config.voice.onnxruntime_path())?;
                     tracing::info!(model = %lipsync.model.display(), provider = ?lipsync.provider, size = model.size, "neural lip-sync ready");
                     let enhancer = load_enhancer(lipsync, config)?;
-                    let frames = v.frames();
-                    v.attach_lipsync(NeuralLipSync::start(model, enhancer, frames, config.video.fps, lipsync.batch));
+                    v.attach_lipsync(NeuralLipSync::start(model, enhancer, config.video.fps, lipsync.batch));
                 }
                 Ok(Avatar::Video(v))
             }
@@ -123,8 +122,8 @@ impl Avatar {
     }
 
     /// What `avatarcast check` can say about the pack without decoding its footage:
-    /// its manifest, layers or files, consent, and the lip-sync model (loaded when
-    /// ONNX Runtime is there, else only looked for).
+    /// its manifest, layers or files, consent, played frames, and the lip-sync model
+    /// (loaded when ONNX Runtime is there, else only looked for).
     pub fn check(config: &Config, have_onnxruntime: bool) -> Result<String> {
         let pack = &config.avatar.pack;
         match pack_kind(pack)? {
@@ -133,7 +132,7 @@ impl Avatar {
                 Ok(format!("sprite pack {} ({} gestures)", s.manifest.name, s.manifest.gestures.len()))
             }
             Kind::Video => {
-                let m = VideoAvatar::manifest(pack)?;
+                let (m, played) = VideoAvatar::check(pack)?;
                 let lipsync = &lipsync_config(config, &m);
                 let model = match lipsync.model.as_os_str().is_empty() {
                     true => {
@@ -151,7 +150,8 @@ impl Avatar {
                     false if lipsync.model.is_file() => format!("lip-sync model {}", lipsync.model.display()),
                     false => bail!("lip-sync model {} not found: set `avatar.lipsync.model`", lipsync.model.display()),
                 };
-                Ok(format!("video pack {} ({} gestures), {model}", m.name, m.gestures.len()))
+                let (w, h) = played.size();
+                Ok(format!("video pack {} ({} gestures, {} played frames of {w}x{h}), {model}", m.name, m.gestures.len(), played.frames))
             }
         }
     }
@@ -209,7 +209,7 @@ impl Avatar {
 
     /// Decides frame `n`: markup cues reached in it, the mouth shape from timings, its
     /// audio. Call once per frame, in order.
-    pub fn plan(&mut self, n: u64, mouth: Mouth, steps: FrameSteps, speaking: bool, audio: &[i16], cues: &[Cue], fps: u32) -> Plan {
+    pub fn plan(&mut self, n: u64, mouth: Mouth, steps: FrameSteps, speaking: bool, audio: &[i16], cues: &[Cue]) -> Plan {
         for cue in cues {
             let started = match cue {
                 Cue::Emphasis => {
@@ -233,7 +233,7 @@ impl Avatar {
                 }
                 Plan::Sprite { pose: motion.pose(n, mouth, speaking), body }
             }
-            Avatar::Video(v) => Plan::Video(v.plan(n, audio, steps, fps)),
+            Avatar::Video(v) => Plan::Video(v.plan(n, audio, steps)),
         }
     }
 

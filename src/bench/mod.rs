@@ -168,7 +168,7 @@ pub(crate) fn sample_frames(config: &Config, scene: &mut Scene, count: usize, mu
     let silence = vec![0i16; (crate::audio_format::OUTPUT_RATE / config.video.fps) as usize];
     for i in 0..count {
         let mouth = Mouth::ALL[(i / 2) % Mouth::ALL.len()];
-        let plan = scene.avatar.plan(i as u64, mouth, [mouth; crate::lipsync::phonetic::STEPS_PER_FRAME], mouth != Mouth::X, &silence, &[], config.video.fps);
+        let plan = scene.avatar.plan(i as u64, mouth, [mouth; crate::lipsync::phonetic::STEPS_PER_FRAME], mouth != Mouth::X, &silence, &[]);
         let caption = Some((CAPTION, (i / 8) % CAPTION.split_whitespace().count()));
         scene.render(&plan, &Overlays { frame: i as u64, caption, product: "" }, None);
         each(scene.i420());
@@ -302,6 +302,7 @@ fn lipsync_stages(config: &Config, lc: crate::config::LipsyncConfig) -> Result<L
     let size = config.video.size;
     let mut frame = resvg::tiny_skia::Pixmap::new(size.width, size.height).context("frame size")?;
     frame.fill(resvg::tiny_skia::Color::from_rgba8(205, 160, 130, 255));
+    let frame = std::sync::Arc::new(frame);
     // A face in a half-body 9:16 shot: about 30 % of the width.
     let (fw, fh) = (size.width as f32 * 0.3, size.width as f32 * 0.36);
     let rect = face::Rect::padded([(size.width as f32 - fw) / 2.0, size.height as f32 * 0.12, fw, fh], [0.0, 10.0, 0.0, 0.0], size.width, size.height)
@@ -339,11 +340,11 @@ fn lipsync_stages(config: &Config, lc: crate::config::LipsyncConfig) -> Result<L
         let mut face_ns = Duration::ZERO;
         let mut windows = windows.into_iter().take(count).enumerate();
         loop {
-            let jobs: Vec<Job> = windows.by_ref().take(batch).map(|(n, condition)| Job { frame: n as u64, source: 0, rect, condition }).collect();
+            let jobs: Vec<Job> = windows.by_ref().take(batch).map(|(n, condition)| Job { frame: n as u64, source: frame.clone(), rect, condition }).collect();
             if jobs.is_empty() {
                 break;
             }
-            let patches = redraw(&mut model, enhancer.as_mut(), std::slice::from_ref(&frame), &jobs, &mut buffers, &times)?;
+            let patches = redraw(&mut model, enhancer.as_mut(), &jobs, &mut buffers, &times)?;
             let t = Instant::now();
             for p in &patches {
                 p.face_image(&frame, &mut face_image);

@@ -212,8 +212,8 @@ impl StageTimes {
 /// One frame to redraw.
 pub struct Job {
     pub frame: u64,
-    /// Index into the pack's frames.
-    pub source: usize,
+    /// The pack's frame the face is in.
+    pub source: Arc<Pixmap>,
     pub rect: Rect,
     /// What the model hears for it (Conditioning::frame_len() floats).
     pub condition: Vec<f32>,
@@ -232,7 +232,6 @@ pub struct RedrawBuffers {
 pub fn redraw(
     model: &mut FaceModel,
     enhancer: Option<&mut FaceEnhancer>,
-    frames: &[Pixmap],
     jobs: &[Job],
     buffers: &mut RedrawBuffers,
     times: &StageTimes,
@@ -245,7 +244,7 @@ pub fn redraw(
     faces.resize(jobs.len() * 6 * s * s, 0.0);
     for (j, job) in jobs.iter().enumerate() {
         conditions.extend_from_slice(&job.condition);
-        face::crop_input(&frames[job.source], job.rect, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
+        face::crop_input(&job.source, job.rect, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
     }
     StageTimes::add(&times.crop_ns, t);
     let t = Instant::now();
@@ -260,7 +259,7 @@ pub fn redraw(
     if let Some(enhancer) = enhancer {
         let t = Instant::now();
         for (job, patch) in jobs.iter().zip(&mut patches) {
-            enhancer.enhance_or_keep(&frames[job.source], patch);
+            enhancer.enhance_or_keep(&job.source, patch);
         }
         StageTimes::add(&times.enhance_ns, t);
     }
@@ -280,7 +279,7 @@ pub struct NeuralLipSync {
     mel: StreamingMel,
     phonetic: WindowQueue,
     /// Frames planned whose audio window is not complete yet: (frame, face).
-    waiting: VecDeque<(u64, Option<(usize, Rect)>)>,
+    waiting: VecDeque<(u64, Option<(Arc<Pixmap>, Rect)>)>,
     jobs: Option<Sender<Job>>,
     done: Receiver<Done>,
     in_flight: HashSet<u64>,
@@ -291,8 +290,8 @@ pub struct NeuralLipSync {
 }
 
 impl NeuralLipSync {
-    /// Starts the worker; `frames` are the pack's frames the faces refer to.
-    pub fn start(model: FaceModel, enhancer: Option<FaceEnhancer>, frames: Arc<Vec<Pixmap>>, fps: u32, batch: usize) -> NeuralLipSync {
+    /// Starts the worker.
+    pub fn start(model: FaceModel, enhancer: Option<FaceEnhancer>, fps: u32, batch: usize) -> NeuralLipSync {
         let (job_tx, job_rx) = unbounded::<Job>();
         let (done_tx, done_rx) = unbounded();
         let times = Arc::new(StageTimes::default());
@@ -301,7 +300,7 @@ impl NeuralLipSync {
         let worker_times = times.clone();
         let worker = std::thread::Builder::new()
             .name("lipsync".into())
-            .spawn(move || run_worker(model, enhancer, frames, batch, job_rx, done_tx, worker_times))
+            .spawn(move || run_worker(model, enhancer, batch, job_rx, done_tx, worker_times))
             .expect("spawn lip-sync worker");
         NeuralLipSync {
             fps,
@@ -331,14 +330,14 @@ impl NeuralLipSync {
 
     /// Frame `frame`'s audio (48 kHz), its mouth shapes and the face to redraw in it
     /// (pack frame, box); call once per frame, in order.
-    pub fn push(&mut self, frame: u64, audio: &[i16], steps: FrameSteps, face: Option<(usize, Rect)>) {
+    pub fn push(&mut self, frame: u64, audio: &[i16], steps: FrameSteps, face: Option<(Arc<Pixmap>, Rect)>) {
         match self.conditioning {
             Conditioning::Mel => self.push_mel(frame, audio, face),
             Conditioning::Phonetic => self.push_phonetic(frame, steps, face),
         }
     }
 
-    fn send(&mut self, frame: u64, face: Option<(usize, Rect)>, condition: Vec<f32>) {
+    fn send(&mut self, frame: u64, face: Option<(Arc<Pixmap>, Rect)>, condition: Vec<f32>) {
         match (face, &self.jobs) {
             (Some((source, rect)), Some(jobs)) => {
                 if jobs.send(Job { frame, source, rect, condition }).is_ok() {
@@ -351,7 +350,7 @@ impl NeuralLipSync {
         }
     }
 
-    fn push_phonetic(&mut self, frame: u64, steps: FrameSteps, face: Option<(usize, Rect)>) {
+    fn push_phonetic(&mut self, frame: u64, steps: FrameSteps, face: Option<(Arc<Pixmap>, Rect)>) {
         let t = Instant::now();
         self.waiting.push_back((frame, face));
         self.phonetic.push(frame, steps);
@@ -359,8 +358,11 @@ impl NeuralLipSync {
         let ready = self.phonetic.ready(&mut window);
         StageTimes::add(&self.times.features_ns, t);
         let Some(centre) = ready else { return };
-        while let Some(&(f, face)) = self.waiting.front().filter(|(f, _)| *f <= centre) {
-            self.waiting.pop_front();
+        while let Some((f, face)) = self.waiting.pop_front() {
+            if f > centre {
+                self.waiting.push_front((f, face));
+                break;
+            }
             if f == centre {
                 self.send(f, face, window);
                 return;
@@ -368,15 +370,15 @@ impl NeuralLipSync {
         }
     }
 
-    fn push_mel(&mut self, frame: u64, audio: &[i16], face: Option<(usize, Rect)>) {
+    fn push_mel(&mut self, frame: u64, audio: &[i16], face: Option<(Arc<Pixmap>, Rect)>) {
         let t = Instant::now();
         self.mel.push(audio);
         StageTimes::add(&self.times.features_ns, t);
         self.waiting.push_back((frame, face));
-        while let Some(&(f, face)) = self.waiting.front() {
+        while let Some(&(f, _)) = self.waiting.front() {
             let c = mel::first_column(f, self.fps);
             let Some(window) = self.mel.window(c) else { break };
-            self.waiting.pop_front();
+            let (_, face) = self.waiting.pop_front().expect("front");
             self.mel.forget_before(c);
             let audible = window.chunks_exact(WINDOW_COLUMNS).fold([0f32; WINDOW_COLUMNS], |mut acc, band| {
                 acc.iter_mut().zip(band).for_each(|(a, v)| *a += v / MEL_BANDS as f32);
@@ -434,7 +436,6 @@ impl Drop for NeuralLipSync {
 fn run_worker(
     mut model: FaceModel,
     mut enhancer: Option<FaceEnhancer>,
-    frames: Arc<Vec<Pixmap>>,
     batch: usize,
     jobs: Receiver<Job>,
     done: Sender<Done>,
@@ -450,7 +451,7 @@ fn run_worker(
                 Err(_) => break,
             }
         }
-        match redraw(&mut model, enhancer.as_mut(), &frames, &group, &mut buffers, &times) {
+        match redraw(&mut model, enhancer.as_mut(), &group, &mut buffers, &times) {
             Ok(patches) => {
                 for (job, patch) in group.iter().zip(patches) {
                     let _ = done.send(Done { frame: job.frame, patch: Some(patch) });
