@@ -517,7 +517,11 @@ fn print_bench(report: &bench::BenchReport) {
         let late: u64 = r.runs.iter().map(|c| c.late_frames).sum();
         let dropped: u64 = r.runs.iter().map(|c| c.dropped_frames).sum();
         let verdict = if r.held { "held" } else { "fell behind" };
-        println!("    {} at once: {verdict}, {cpu:.2} cores and at most {rss:.0} MB RSS each, {late} late and {dropped} dropped frames", r.channels);
+        let first = r.runs.iter().filter_map(|c| c.start_to_first_frame_s).fold(0.0, f64::max);
+        println!(
+            "    {} at once: {verdict}, {cpu:.2} cores and at most {rss:.0} MB RSS each, on air at most {first:.2} s after starting, {late} late and {dropped} dropped frames",
+            r.channels
+        );
     }
 }
 

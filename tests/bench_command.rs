@@ -30,8 +30,8 @@ fn bench_json_reports_the_figures() {
     let fps = l["fps"].as_f64().unwrap();
     assert!((fps * stages / 1000.0 - 1.0).abs() < 0.05, "fps {fps} is not the stages' total {stages} ms: {l}");
 
-    // Rounds of live channels: each channel's CPU and memory; the figure is the last
-    // round of an unbroken run of rounds that held.
+    // Rounds of live channels: each channel's CPU, memory and time to its first
+    // frame; the figure is the last round of an unbroken run of rounds that held.
     let c = &v["channels"];
     let rounds = c["rounds"].as_array().unwrap_or_else(|| panic!("no channel rounds: {v}"));
     assert!(!rounds.is_empty() && rounds.len() <= 2, "{c}");
@@ -41,6 +41,8 @@ fn bench_json_reports_the_figures() {
         for ch in runs {
             assert!(ch["cpu_cores"].as_f64().unwrap() > 0.05, "{ch}");
             assert!(ch["peak_rss_mb"].as_f64().unwrap() > 50.0, "{ch}");
+            let first = ch["start_to_first_frame_s"].as_f64().unwrap_or_else(|| panic!("no time to the first frame: {ch}"));
+            assert!(first > 0.0 && first < 6.0 * 3.0, "{ch}");
             let clean = ch["late_frames"].as_u64() == Some(0) && ch["dropped_frames"].as_u64() == Some(0);
             if r["held"].as_bool().unwrap() {
                 assert!(clean, "a round that held had a late or dropped frame: {r}");

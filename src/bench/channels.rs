@@ -2,7 +2,8 @@
 //! `avatarcast live` processes (the same binary and config, each writing its own
 //! file), started a few seconds apart, one more each round, until a round has a
 //! channel that makes a frame late or drops one; the figure is the last round that
-//! held, with the CPU and memory each channel took.
+//! held, with the CPU and memory each channel took and how long each took from its
+//! start to its first frame.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,7 +19,10 @@ pub struct ChannelRun {
     pub dropped_frames: u64,
     /// Share of one core over the run.
     pub cpu_cores: f64,
+    /// The most resident memory the process had (VmHWM).
     pub peak_rss_mb: f64,
+    /// From the process's start to its first frame out (its log says).
+    pub start_to_first_frame_s: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,7 +75,7 @@ pub fn run(config: &Path, seconds: u32, counts: std::ops::RangeInclusive<usize>)
 struct Channel {
     child: Child,
     log: PathBuf,
-    /// CPU ticks and peak RSS (kB) seen in /proc.
+    /// CPU ticks and peak RSS (kB, VmHWM) seen in /proc.
     ticks: u64,
     peak_rss_kb: u64,
     started: Instant,
@@ -130,6 +134,7 @@ fn run_round(exe: &Path, config: &Path, dir: &Path, n: usize, seconds: u32) -> R
             dropped_frames: number_before(" picture frames dropped"),
             cpu_cores: c.ticks as f64 / TICKS_PER_SECOND / wall.max(1e-3),
             peak_rss_mb: c.peak_rss_kb as f64 / 1024.0,
+            start_to_first_frame_s: first_frame_seconds(&log),
         });
     }
     let held = runs.iter().all(|r| r.late_frames == 0 && r.dropped_frames == 0);
@@ -139,13 +144,19 @@ fn run_round(exe: &Path, config: &Path, dir: &Path, n: usize, seconds: u32) -> R
 /// CPU ticks of /proc's stat per second (USER_HZ on Linux).
 pub const TICKS_PER_SECOND: f64 = 100.0;
 
-/// (user + system CPU ticks, resident kB) of a running process.
+/// "first frame out 1.23 s after the process started" in a channel's log.
+fn first_frame_seconds(log: &str) -> Option<f64> {
+    let line = log.lines().find(|l| l.contains("first frame out "))?;
+    line.split("first frame out ").nth(1)?.split_whitespace().next()?.parse().ok()
+}
+
+/// (user + system CPU ticks, peak resident kB) of a running process.
 pub fn proc_sample(pid: u32) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
     let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let rss = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
     Some((ticks, rss))
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{FrameRange, VideoGesture};
+use super::manifest::{FrameRange, VideoGesture};
 
 /// Crossfade lengths, in frames.
 const FADE_FRAMES: u64 = 4;

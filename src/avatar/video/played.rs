@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use resvg::tiny_skia::{IntSize, Pixmap};
 use serde::{Deserialize, Serialize};
 
-use super::VideoManifest;
+use super::manifest::VideoManifest;
 use crate::media::decode::VideoReader;
 
 pub const FILE: &str = "played.mkv";
