@@ -90,6 +90,9 @@ fn the_idle_at_the_footages_end_plays_its_own_frames() {
         c.replace("pack = \"assets/avatars/cartoon-host\"", &format!("pack = \"{}\"", pack.display()))
             .replace("background = \"assets/backgrounds/studio.svg\"", "background = \"#202020\"\nframing = \"full\"")
             .replace("captions = true", "captions = false")
+            // The stream's own encode loses least at a high rate, so the comparison
+            // sees what the pack's path does to the picture.
+            .replace("bitrate_kbps = 2500", "bitrate_kbps = 12000")
     });
     let file = dir.path().join("on-air.mkv");
     let out = run(avatarcast().args(["render", "--duration", "6s", "--config"]).arg(&config).arg("--output").arg(&file));
@@ -119,5 +122,5 @@ fn the_idle_at_the_footages_end_plays_its_own_frames() {
     let worst = on_air.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
     let mean = on_air.iter().map(|s| s.1).sum::<f64>() / on_air.len() as f64;
     eprintln!("on air against the footage: PSNR mean {mean:.1} dB, worst {worst:.1} dB over {} frames", on_air.len());
-    assert!(worst > 30.0, "a frame on air differs from its footage frame: worst PSNR {worst:.1} dB");
+    assert!(worst > 31.0, "a frame on air differs from its footage frame: worst PSNR {worst:.1} dB");
 }
