@@ -6,7 +6,7 @@
 //! the mouth inside each frame's face box.
 
 mod manifest;
-pub mod playback;
+mod playback;
 pub mod played;
 mod player;
 
@@ -33,13 +33,6 @@ use player::{Player, Shown};
 #[derive(Debug, Clone)]
 pub struct VideoPlan {
     shown: Shown,
-}
-
-impl VideoPlan {
-    /// The footage frame.
-    pub fn frame(&self) -> usize {
-        self.shown.frame
-    }
 }
 
 pub struct VideoAvatar {
