@@ -1,8 +1,12 @@
 //! Small GStreamer helpers every stage that builds a pipeline or rewrites a buffer
-//! shares: starting GStreamer, filling a pipeline template, replacing a buffer's bytes.
+//! shares: starting GStreamer, filling a pipeline template, building a pipeline from
+//! its description, waiting for its end, replacing a buffer's bytes.
 
-use anyhow::{Context, Result};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
 use gstreamer as gst;
+use gstreamer::prelude::*;
 
 pub fn init() -> Result<()> {
     gst::init().context("GStreamer failed to initialize: run `bash scripts/setup.sh`")
@@ -15,6 +19,29 @@ pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
         s = s.replace(&format!("{{{k}}}"), v);
     }
     s
+}
+
+/// A file's path as a property value inside a quoted pipeline description
+/// (`location="{}"`): quotes and backslashes escaped.
+pub fn location(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// The pipeline a description makes.
+pub fn launch(desc: &str) -> Result<gst::Pipeline> {
+    gst::parse::launch(desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow::anyhow!("the description did not make a pipeline"))
+}
+
+/// Waits up to `timeout` for the pipeline's end of stream, after an EOS went in;
+/// its error, or the wait running out, is the error.
+pub fn wait_for_end(pipeline: &gst::Pipeline, timeout: std::time::Duration) -> Result<()> {
+    let bus = pipeline.bus().context("pipeline without a bus")?;
+    let types = [gst::MessageType::Eos, gst::MessageType::Error];
+    match bus.timed_pop_filtered(gst::ClockTime::from_nseconds(timeout.as_nanos() as u64), &types).as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(_)) => Ok(()),
+        Some(gst::MessageView::Error(e)) => bail!("{}", e.error()),
+        _ => bail!("it did not finish within {} s", timeout.as_secs()),
+    }
 }
 
 /// A buffer of `bytes` in place of `like`: its timestamps, duration and flags.

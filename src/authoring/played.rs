@@ -125,7 +125,7 @@ struct Encoder {
 impl Encoder {
     fn start(location: &Path, width: u32, height: u32) -> Result<Encoder> {
         crate::gst_helpers::init()?;
-        let location = location.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
+        let location = crate::gst_helpers::location(location);
         let desc = crate::gst_helpers::fill(
             PIPELINE,
             &[
@@ -136,7 +136,7 @@ impl Encoder {
                 ("location", location),
             ],
         );
-        let pipeline = gst::parse::launch(&desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow::anyhow!("not a pipeline"))?;
+        let pipeline = crate::gst_helpers::launch(&desc)?;
         let src = pipeline.by_name("frames").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).context("appsrc")?;
         pipeline.set_state(gst::State::Playing).context("starting the played frames' encoder")?;
         Ok(Encoder { pipeline, src })
@@ -161,14 +161,9 @@ impl Encoder {
     /// Ends the file and waits until it is written.
     fn finish(self) -> Result<()> {
         self.src.end_of_stream().context("ending the played frames")?;
-        let bus = self.pipeline.bus().context("bus")?;
-        let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(120), &[gst::MessageType::Eos, gst::MessageType::Error]);
+        let ended = crate::gst_helpers::wait_for_end(&self.pipeline, std::time::Duration::from_secs(120));
         let _ = self.pipeline.set_state(gst::State::Null);
-        match msg.as_ref().map(|m| m.view()) {
-            Some(gst::MessageView::Eos(_)) => Ok(()),
-            Some(gst::MessageView::Error(e)) => bail!("encoding the played frames failed: {}", e.error()),
-            _ => bail!("encoding the played frames did not finish within 2 minutes"),
-        }
+        ended.context("encoding the played frames")
     }
 }
 

@@ -197,7 +197,7 @@ fn encode_floor_fps(config: &Config, scene: &mut Scene, frames: u64) -> Result<f
 /// `appsrc ! {rest}` and waits for the end: seconds from the first push to EOS.
 pub(crate) fn time_encode(config: &Config, rest: &str, frames: impl Iterator<Item = gst::Buffer>) -> Result<f64> {
     let desc = format!("appsrc name=src format=time ! {rest}");
-    let pipeline = gst::parse::launch(&desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow::anyhow!("not a pipeline"))?;
+    let pipeline = crate::gst_helpers::launch(&desc)?;
     let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).context("appsrc")?;
     src.set_caps(Some(&media::video_caps(config)));
     src.set_max_buffers(4);
@@ -210,15 +210,11 @@ pub(crate) fn time_encode(config: &Config, rest: &str, frames: impl Iterator<Ite
         src.push_buffer(b).map_err(|e| anyhow::anyhow!("encode bench push: {e:?}"))?;
     }
     src.end_of_stream()?;
-    let bus = pipeline.bus().context("bus")?;
-    let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(300), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    let ended = crate::gst_helpers::wait_for_end(&pipeline, Duration::from_secs(300));
     let elapsed = t.elapsed().as_secs_f64();
     pipeline.set_state(gst::State::Null)?;
-    match msg.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => Ok(elapsed),
-        Some(gst::MessageView::Error(e)) => bail!("encoding: {}", e.error()),
-        _ => bail!("the encode benchmark did not finish"),
-    }
+    ended.context("the encode benchmark")?;
+    Ok(elapsed)
 }
 
 /// Ten words each.

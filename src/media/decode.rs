@@ -41,12 +41,12 @@ impl VideoReader {
             bail!("video {} not found", path.display());
         }
         crate::gst_helpers::init()?;
-        let location = path.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
+        let location = crate::gst_helpers::location(path);
         let desc = format!(
             "filesrc location=\"{location}\" ! {decoder} ! videoconvert ! video/x-raw,format=RGBA \
              ! appsink name=sink sync=false max-buffers=2 drop=false"
         );
-        let pipeline = gst::parse::launch(&desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow::anyhow!("not a pipeline"))?;
+        let pipeline = crate::gst_helpers::launch(&desc)?;
         let sink = pipeline.by_name("sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).context("appsink")?;
         let stop = StopOnDrop(pipeline.clone());
         pipeline.set_state(gst::State::Playing).with_context(|| format!("{} cannot be read as video", path.display()))?;

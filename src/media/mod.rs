@@ -154,10 +154,7 @@ impl MediaPipeline {
             desc.push_str(&fill(ENCODE_OPUS, &[]));
         }
         tracing::debug!(pipeline = %desc.replace('\n', " "), "media pipeline");
-        let pipeline = gst::parse::launch(&desc)
-            .context("building the media pipeline")?
-            .downcast::<gst::Pipeline>()
-            .map_err(|_| anyhow::anyhow!("pipeline description did not make a pipeline"))?;
+        let pipeline = crate::gst_helpers::launch(&desc).context("building the media pipeline")?;
         let appsrc = |name: &str| -> gst_app::AppSrc {
             let src = pipeline.by_name(name).and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).expect("appsrc in encode.gst");
             // Bounded hand-off: the producer runs at most a few frames ahead.

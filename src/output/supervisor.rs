@@ -193,10 +193,7 @@ impl PipelineSession {
             r.probe()?;
         }
         let desc = output.pipeline_description(index).ok_or_else(|| anyhow!("{} has no GStreamer pipeline", output.describe()))?;
-        let pipeline = gst::parse::launch(&desc)
-            .with_context(|| format!("building the pipeline of {}", output.describe()))?
-            .downcast::<gst::Pipeline>()
-            .map_err(|_| anyhow!("output description did not make a pipeline"))?;
+        let pipeline = crate::gst_helpers::launch(&desc).with_context(|| format!("building the pipeline of {}", output.describe()))?;
         let appsrc = |name: &str| -> Result<gst_app::AppSrc> {
             let src = pipeline
                 .by_name(name)

@@ -27,7 +27,7 @@ impl VideoBackground {
         if !path.is_file() {
             bail!("video {} not found", path.display());
         }
-        let location = path.to_string_lossy().replace('"', "\\\"");
+        let location = crate::gst_helpers::location(path);
         // Scaled to fill the frame: give a video of the output's aspect ratio.
         let desc = format!(
             "filesrc location=\"{location}\" ! decodebin ! videoconvert ! videoscale ! videorate \
@@ -35,9 +35,7 @@ impl VideoBackground {
              ! appsink name=sink sync=false max-buffers=4 drop=false",
             size.width, size.height
         );
-        let pipeline = gst::parse::launch(&desc)?
-            .downcast::<gst::Pipeline>()
-            .map_err(|_| anyhow::anyhow!("not a pipeline"))?;
+        let pipeline = crate::gst_helpers::launch(&desc)?;
         let sink = pipeline.by_name("sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).context("appsink")?;
         pipeline.set_state(gst::State::Playing).context("starting the background video")?;
         let mut video = VideoBackground { pipeline, sink, frame: vec![0; (size.width * size.height * 4) as usize], wait: true, primed: false };

@@ -21,12 +21,12 @@ pub const EXTENSIONS: &[&str] = &["wav", "mp3", "flac", "ogg", "opus", "m4a"];
 /// The whole file as 48 kHz mono samples (a video file's sound too). A file with no
 /// sound is an error, not a wait.
 pub fn decode(path: &Path) -> Result<Vec<i16>> {
-    let location = path.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
+    let location = crate::gst_helpers::location(path);
     let desc = format!(
         "filesrc location=\"{location}\" ! decodebin name=dec ! audioconvert name=conv ! audioresample \
          ! audio/x-raw,format=S16LE,rate={OUTPUT_RATE},channels=1,layout=interleaved ! appsink name=sink sync=false"
     );
-    let pipeline = gst::parse::launch(&desc)?.downcast::<gst::Pipeline>().map_err(|_| anyhow!("not a pipeline"))?;
+    let pipeline = crate::gst_helpers::launch(&desc)?;
     let sink = pipeline.by_name("sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).context("appsink")?;
     let converter_input = pipeline.by_name("conv").and_then(|c| c.static_pad("sink")).context("audioconvert")?;
     // Once decodebin has shown all its streams, an unlinked converter means no sound.
