@@ -89,6 +89,11 @@ impl VideoReader {
         Ok(Some(out))
     }
 
+    /// The index of the frame `next` hands over.
+    pub fn position(&self) -> usize {
+        self.next
+    }
+
     /// Makes frame `frame` the next one, in a file of constant rate `fps` whose
     /// timestamps start at 0 (the decoder starts at the keyframe before it and drops
     /// what lies between).

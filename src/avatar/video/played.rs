@@ -151,15 +151,13 @@ pub struct FrameStore {
     info: PlayedInfo,
     /// Frames decoded since the group's keyframe: (slot of the first, pictures).
     group: (usize, Vec<Picture>),
-    /// The slot the reader hands over next.
-    next: usize,
     pool: Vec<Arc<Pixmap>>,
 }
 
 impl FrameStore {
     pub fn open(pack: &Path, info: PlayedInfo) -> Result<FrameStore> {
         let reader = VideoReader::open(&pack.join(FILE), DECODER)?;
-        Ok(FrameStore { reader, info, group: (0, Vec::new()), next: 0, pool: Vec::new() })
+        Ok(FrameStore { reader, info, group: (0, Vec::new()), pool: Vec::new() })
     }
 
     pub fn get(&mut self, slot: usize) -> Result<Picture> {
@@ -170,16 +168,15 @@ impl FrameStore {
         if let Some(p) = slot.checked_sub(*first).and_then(|i| pictures.get(i)) {
             return Ok(p.clone());
         }
-        let start = slot - slot % self.info.keyframe_every;
-        let continues = *first == start && self.next == first + pictures.len() && slot >= self.next;
+        let (start, next) = (slot - slot % self.info.keyframe_every, self.reader.position());
+        let continues = *first == start && next == first + pictures.len() && slot >= next;
         if !continues {
-            if self.next != start {
+            if next != start {
                 self.reader.seek(start, RATE as f64)?;
-                self.next = start;
             }
             self.group = (start, Vec::new());
         }
-        while self.next <= slot {
+        while self.reader.position() <= slot {
             let picture = self.decode_next()?;
             self.group.1.push(picture);
         }
@@ -194,7 +191,7 @@ impl FrameStore {
             None => Arc::new(Pixmap::from_vec(vec![0; (w * h * 4) as usize], IntSize::from_wh(w, h).context("frame size")?).context("frame")?),
         };
         let pixels = Arc::get_mut(&mut image).expect("only the pool holds it").data_mut();
-        let slot = self.next;
+        let slot = self.reader.position();
         self.reader
             .next(|_, vi, rgba| {
                 if vi.width != w || vi.height != h * (1 + alpha as u32) {
@@ -204,9 +201,9 @@ impl FrameStore {
                 Ok(())
             })?
             .with_context(|| format!("{FILE} ends before frame {slot}"))?;
-        self.next += 1;
         self.pool.push(image.clone());
-        let content = crate::raster::content_box(&image);
+        // Without opacity every pixel shows.
+        let content = if alpha { crate::raster::content_box(&image) } else { [0, 0, w, h] };
         Ok(Picture { image, content })
     }
 }

@@ -358,11 +358,8 @@ impl NeuralLipSync {
         let ready = self.phonetic.ready(&mut window);
         StageTimes::add(&self.times.features_ns, t);
         let Some(centre) = ready else { return };
-        while let Some((f, face)) = self.waiting.pop_front() {
-            if f > centre {
-                self.waiting.push_front((f, face));
-                break;
-            }
+        while self.waiting.front().is_some_and(|(f, _)| *f <= centre) {
+            let (f, face) = self.waiting.pop_front().expect("front");
             if f == centre {
                 self.send(f, face, window);
                 return;
