@@ -12,6 +12,7 @@ pub mod cue;
 pub mod frame;
 pub mod gst_helpers;
 pub mod phoneme;
+pub mod proc_stat;
 pub mod progress;
 pub mod raster;
 

@@ -103,7 +103,7 @@ fn run_round(exe: &Path, config: &Path, dir: &Path, n: usize, seconds: u32) -> R
     let deadline = Instant::now() + Duration::from_secs(seconds as u64 * 3 + 120);
     while channels.iter().any(|c| c.ended.is_none()) {
         for c in channels.iter_mut().filter(|c| c.ended.is_none()) {
-            if let Some((ticks, rss)) = proc_sample(c.child.id()) {
+            if let Some((ticks, rss)) = crate::proc_stat::sample(c.child.id()) {
                 c.ticks = ticks;
                 c.peak_rss_kb = c.peak_rss_kb.max(rss);
             }
@@ -132,7 +132,7 @@ fn run_round(exe: &Path, config: &Path, dir: &Path, n: usize, seconds: u32) -> R
         runs.push(ChannelRun {
             late_frames: number_before(" late frames"),
             dropped_frames: number_before(" picture frames dropped"),
-            cpu_cores: c.ticks as f64 / TICKS_PER_SECOND / wall.max(1e-3),
+            cpu_cores: c.ticks as f64 / crate::proc_stat::TICKS_PER_SECOND / wall.max(1e-3),
             peak_rss_mb: c.peak_rss_kb as f64 / 1024.0,
             start_to_first_frame_s: first_frame_seconds(&log),
         });
@@ -141,22 +141,8 @@ fn run_round(exe: &Path, config: &Path, dir: &Path, n: usize, seconds: u32) -> R
     Ok(Round { channels: n, held, runs })
 }
 
-/// CPU ticks of /proc's stat per second (USER_HZ on Linux).
-pub const TICKS_PER_SECOND: f64 = 100.0;
-
 /// "first frame out 1.23 s after the process started" in a channel's log.
 fn first_frame_seconds(log: &str) -> Option<f64> {
     let line = log.lines().find(|l| l.contains("first frame out "))?;
     line.split("first frame out ").nth(1)?.split_whitespace().next()?.parse().ok()
-}
-
-/// (user + system CPU ticks, peak resident kB) of a running process.
-pub fn proc_sample(pid: u32) -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
-    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some((ticks, rss))
 }

@@ -88,10 +88,10 @@ fn measure(config: &Config, scene: &mut Scene, frames: usize, dir: &Path) -> Res
 /// does not count.
 fn encode(config: &Config, element: &str, frames: &[Vec<u8>], file: &Path) -> Result<f64> {
     let rest = format!("{element} ! h264parse ! matroskamux ! filesink location={}", file.display());
-    let cpu = || super::channels::proc_sample(std::process::id()).map_or(0, |(ticks, _)| ticks);
+    let cpu = || crate::proc_stat::sample(std::process::id()).map_or(0, |(ticks, _)| ticks);
     let before = cpu();
     super::time_encode(config, &rest, frames.iter().map(|f| gst::Buffer::from_slice(f.clone())))?;
-    Ok((cpu() - before) as f64 / super::channels::TICKS_PER_SECOND)
+    Ok((cpu() - before) as f64 / crate::proc_stat::TICKS_PER_SECOND)
 }
 
 /// (PSNR dB, SSIM) of `encoded` against `reference`, by ffmpeg.

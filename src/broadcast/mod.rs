@@ -289,7 +289,7 @@ impl OnAir {
         self.frames += 1;
         if self.frames == 1 {
             // What a restart costs on air (`bench --channels` reads it).
-            let age = process_age_seconds().map_or("?".into(), |s| format!("{s:.2}"));
+            let age = crate::proc_stat::age_seconds().map_or("?".into(), |s| format!("{s:.2}"));
             tracing::info!("first frame out {age} s after the process started");
         }
         publish(&self.shared, &self.timeline, made.now_playing, self.frames);
@@ -404,15 +404,6 @@ fn load_voices(catalog: &VoiceCatalog, cache: &Arc<SpeechCache>) -> Result<(Voic
         (a.join().expect("voice loader"), b.join().expect("voice loader"))
     });
     Ok((show_voices?, live_voices?))
-}
-
-/// Seconds since this process started (Linux: its start time in /proc, in clock
-/// ticks of 1/100 s since boot, against the uptime).
-fn process_age_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let start_ticks: f64 = stat[stat.rfind(')')? + 2..].split_whitespace().nth(19)?.parse().ok()?;
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()?;
-    Some(uptime - start_ticks / 100.0)
 }
 
 /// The scene change a show-markup cue asks for (gestures and emphasis go to the host).
