@@ -45,23 +45,16 @@ pub fn write(pack: &Path, progress: bool) -> Result<PlayedReport> {
             crate::progress::draw("played frames", Some(i as f64 / last.max(1) as f64), &detail);
         }
         // The matte goes frame for frame with the footage.
-        let opacity = match &mut matte {
-            Some(reader) => reader
+        let opacity = match (&mut matte, &m.alpha_video) {
+            (Some(reader), Some(file)) => reader
                 .next(|_, mi, rgba| Ok(used.slot(i).map(|_| red_of(&crate::raster::cut(rgba, mi.width, even_box(m.framing.full, mi.width, mi.height), 4)))))?
-                .with_context(|| format!("alpha video {} is shorter than the footage (frame {i})", m.alpha_video.as_deref().unwrap_or("")))?,
-            None => None,
+                .with_context(|| format!("alpha video {file} is shorter than the footage (frame {i})"))?,
+            _ => None,
         };
         let Some(slot) = used.slot(i) else { return Ok(i < last) };
         footage_fps = info.fps;
         kept = even_box(m.framing.full, info.width, info.height);
-        // Cut first, then key: nothing outside the kept box is worked on.
-        let mut frame = crate::raster::cut(rgba, info.width, kept, 4);
-        match (&key, opacity) {
-            (Some(key), _) => key.apply(&mut frame),
-            (None, Some(a)) => premultiply_with(&mut frame, &a),
-            _ => {}
-        }
-        let frame = if alpha { played::stack(&frame) } else { frame };
+        let frame = played_frame(rgba, info.width, kept, key.as_ref(), opacity.as_deref());
         let (w, h) = (kept[2] - kept[0], kept[3] - kept[1]);
         let encoder = match &mut encoder {
             Some(e) => e,
@@ -84,6 +77,20 @@ pub fn write(pack: &Path, progress: bool) -> Result<PlayedReport> {
     std::fs::write(pack.join(played::INFO_FILE), serde_json::to_string_pretty(&info)?)?;
     let bytes = std::fs::metadata(pack.join(played::FILE)).map_or(0, |md| md.len());
     Ok(PlayedReport { frames: total, size: info.size(), bytes, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// A footage frame as played.mkv stores it: cut to `kept`, then keyed or given the
+/// matte's `opacity` (premultiplied) and stacked over that opacity; without either,
+/// only cut.
+fn played_frame(rgba: &[u8], width: u32, kept: [u32; 4], key: Option<&ChromaKey>, opacity: Option<&[u8]>) -> Vec<u8> {
+    // Cut first, then key: nothing outside the kept box is worked on.
+    let mut frame = crate::raster::cut(rgba, width, kept, 4);
+    match (key, opacity) {
+        (Some(key), _) => key.apply(&mut frame),
+        (None, Some(a)) => premultiply_with(&mut frame, a),
+        (None, None) => return frame,
+    }
+    played::stack(&frame)
 }
 
 /// The pixels a framing rectangle [x, y, w, h] covers, rounded outwards to even
