@@ -58,6 +58,12 @@ pub fn run(config: &Config) -> Vec<Finding> {
         Err(e) => add(format!("avatar {}", config.avatar.pack.display()), Some(format!("{e:#}"))),
     }
 
+    // 3D hosts draw with Vulkan: Mesa's lavapipe on the CPU, or a GPU's driver.
+    match crate::avatar::character::describe_device(config.avatar.render_device) {
+        Ok(device) => add(format!("Vulkan device for 3D hosts: {device}"), None),
+        Err(e) => add("Vulkan device for 3D hosts".into(), Some(format!("{e:#}"))),
+    }
+
     // Parsed as a stream would (nothing is written): a bad target names its field.
     match crate::output::Output::all(config) {
         Ok(targets) => add(format!("outputs in the config: {}", targets.len()), None),

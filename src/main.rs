@@ -98,6 +98,9 @@ enum Command {
         /// quality (PSNR, SSIM) against the uncompressed frames.
         #[arg(long)]
         encoders: bool,
+        /// Instead: the config's 3D host per stage (pose, draw, read-back, blend), ms a frame.
+        #[arg(long)]
+        host3d: bool,
         /// Instead: how many live channels (real processes, outputs to files) this
         /// machine holds with no late or dropped frame, one more each round.
         #[arg(long)]
@@ -282,9 +285,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             avatar_train(pack, max_minutes, device, epochs, size, &config)
         }
         Command::Avatar { command: AvatarCommand::Eval { pack, voice, script, config, json } } => avatar_eval(pack, voice, script, &config, json),
-        Command::Bench { config, json, seconds, encoders, channels, channel_seconds, max_channels, min_channels } => {
+        Command::Bench { config, json, seconds, encoders, host3d, channels, channel_seconds, max_channels, min_channels } => {
             let rounds = channels.then_some((channel_seconds, min_channels..=max_channels));
-            bench(&config, json, seconds, encoders, rounds)
+            bench(&config, json, seconds, encoders, host3d, rounds)
         }
     }
 }
@@ -458,7 +461,7 @@ fn avatar_eval(pack: PathBuf, voice: Option<String>, script: Option<PathBuf>, co
 }
 
 /// `bench`; `channel_rounds`: with --channels, each round's seconds and the channel counts.
-fn bench(config_path: &Path, json: bool, seconds: u32, encoders: bool, channel_rounds: Option<(u32, RangeInclusive<usize>)>) -> Result<ExitCode> {
+fn bench(config_path: &Path, json: bool, seconds: u32, encoders: bool, host3d: bool, channel_rounds: Option<(u32, RangeInclusive<usize>)>) -> Result<ExitCode> {
     let config = Config::load(config_path)?;
     if cfg!(debug_assertions) {
         tracing::warn!("debug build: figures are not meaningful; use `cargo run --release -- bench`");
@@ -473,6 +476,17 @@ fn bench(config_path: &Path, json: bool, seconds: u32, encoders: bool, channel_r
         println!("  {:<18} {:>9} {:>9} {:>8} {:>8}", "encoder", "ms/frame", "PSNR dB", "SSIM", "kbps");
         for r in &rows {
             println!("  {:<18} {:>9.2} {:>9.2} {:>8.4} {:>8.0}", r.encoder, r.ms_per_frame, r.psnr_db, r.ssim, r.kbps);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if host3d {
+        let b = bench::host3d::run(&config, 10 * config.video.fps as usize)?;
+        match json {
+            true => println!("{}", serde_json::to_string(&b)?),
+            false => println!(
+                "3D host {} at {}x{} on {}: {:.2} ms a frame (pose {:.2}, draw {:.2}, read-back {:.2}, blend {:.2}; medians of {} frames; {:.0} % of the frame drawn)",
+                b.pack, b.width, b.height, b.adapter, b.total_ms, b.pose_ms, b.draw_ms, b.read_back_ms, b.blend_ms, b.frames, b.covered * 100.0
+            ),
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -1,8 +1,10 @@
 //! The host. A pack is a folder with avatar.toml and its media (docs/avatar-packs.md):
 //! `sprite` packs are layered vector art posed every frame (sprite.rs), `video` packs a
-//! real person's footage with neural lip-sync (video.rs). Both know named gestures,
-//! started from show markup or the API; an unknown name is reported, never fatal.
+//! real person's footage with neural lip-sync (video/), `character` packs a 3D VRM or
+//! glTF character drawn by Vulkan (character/). They know named gestures, started
+//! from show markup or the API; an unknown name is reported, never fatal.
 
+pub mod character;
 pub mod consent;
 pub mod key;
 mod manifest;
@@ -29,6 +31,7 @@ pub use sprite::SpriteAvatar;
 pub use manifest::{FramingRects, Placement};
 use manifest::read_manifest;
 pub use video::VideoAvatar;
+pub use character::CharacterAvatar;
 
 /// The part of avatar.toml every pack has.
 #[derive(Deserialize)]
@@ -40,6 +43,7 @@ struct PackKind {
 enum Kind {
     Sprite,
     Video,
+    Character,
 }
 
 /// What kind of pack `pack` is, from its avatar.toml.
@@ -49,7 +53,8 @@ fn pack_kind(pack: &Path) -> Result<Kind> {
     match kind.kind.as_str() {
         "sprite" => Ok(Kind::Sprite),
         "video" => Ok(Kind::Video),
-        other => bail!("{}: `kind = \"{other}\"` is not a pack kind; use \"sprite\" or \"video\"", manifest.display()),
+        "character" => Ok(Kind::Character),
+        other => bail!("{}: `kind = \"{other}\"` is not a pack kind; use \"sprite\", \"video\" or \"character\"", manifest.display()),
     }
 }
 
@@ -87,11 +92,13 @@ fn no_enhancer_without_model(lipsync: &LipsyncConfig) -> Result<()> {
 pub enum Plan {
     Sprite { pose: Pose, body: sprite::SpritePlan },
     Video(video::VideoPlan),
+    Character(character::CharacterPlan),
 }
 
 pub enum Avatar {
     Sprite { art: SpriteAvatar, motion: Motion },
     Video(VideoAvatar),
+    Character(Box<CharacterAvatar>),
 }
 
 impl Avatar {
@@ -118,6 +125,7 @@ impl Avatar {
                 }
                 Ok(Avatar::Video(v))
             }
+            Kind::Character => Ok(Avatar::Character(Box::new(CharacterAvatar::load(pack, size.width, size.height, config.video.fps, config.avatar.seed, config.avatar.render_device)?))),
         }
     }
 
@@ -153,6 +161,7 @@ impl Avatar {
                 let (w, h) = played.size();
                 Ok(format!("video pack {} ({} gestures, {} played frames of {w}x{h}), {model}", m.name, m.gestures.len(), played.frames))
             }
+            Kind::Character => CharacterAvatar::check(pack),
         }
     }
 
@@ -160,6 +169,7 @@ impl Avatar {
         match self {
             Avatar::Sprite { art, .. } => &art.manifest.name,
             Avatar::Video(v) => &v.manifest.name,
+            Avatar::Character(c) => &c.manifest.name,
         }
     }
 
@@ -168,6 +178,7 @@ impl Avatar {
         match self {
             Avatar::Sprite { .. } => 0,
             Avatar::Video(v) => v.lookahead_frames(),
+            Avatar::Character(_) => 0,
         }
     }
 
@@ -175,6 +186,7 @@ impl Avatar {
         match self {
             Avatar::Sprite { art, .. } => art.set_framing(framing),
             Avatar::Video(v) => v.set_framing(framing),
+            Avatar::Character(c) => c.set_framing(framing),
         }
     }
 
@@ -182,6 +194,8 @@ impl Avatar {
         match self {
             Avatar::Sprite { art, .. } => art.placement(),
             Avatar::Video(v) => v.placement(),
+            // Drawn by its own camera at the frame's scale.
+            Avatar::Character(_) => Placement { scale: 1.0, dx: 0.0, dy: 0.0 },
         }
     }
 
@@ -189,6 +203,7 @@ impl Avatar {
         match self {
             Avatar::Sprite { art, .. } => art.gesture_names(),
             Avatar::Video(v) => v.gesture_names(),
+            Avatar::Character(_) => Vec::new(),
         }
     }
 
@@ -203,6 +218,7 @@ impl Avatar {
         match self {
             Avatar::Sprite { art, .. } => art.request(name),
             Avatar::Video(v) => v.request(name),
+            Avatar::Character(_) => {}
         }
         Ok(())
     }
@@ -213,8 +229,10 @@ impl Avatar {
         for cue in cues {
             let started = match cue {
                 Cue::Emphasis => {
-                    if let Avatar::Sprite { motion, .. } = self {
-                        motion.emphasise(n);
+                    match self {
+                        Avatar::Sprite { motion, .. } => motion.emphasise(n),
+                        Avatar::Character(c) => c.emphasise(n),
+                        Avatar::Video(_) => {}
                     }
                     Ok(())
                 }
@@ -234,6 +252,7 @@ impl Avatar {
                 Plan::Sprite { pose: motion.pose(n, mouth, speaking), body }
             }
             Avatar::Video(v) => Plan::Video(v.plan(n, audio, steps)),
+            Avatar::Character(c) => Plan::Character(c.plan(n, &steps, speaking)),
         }
     }
 
@@ -244,6 +263,7 @@ impl Avatar {
         match (self, plan) {
             (Avatar::Sprite { art, .. }, Plan::Sprite { pose, body }) => art.bounds(pose, body, width, height),
             (Avatar::Video(v), Plan::Video(_)) => v.bounds(width, height),
+            (Avatar::Character(c), Plan::Character(p)) => c.bounds(p, width, height),
             _ => None,
         }
     }
@@ -252,6 +272,7 @@ impl Avatar {
         match (self, plan) {
             (Avatar::Sprite { art, .. }, Plan::Sprite { pose, body }) => art.draw(frame, pose, body),
             (Avatar::Video(v), Plan::Video(p)) => v.draw(frame, n, p, deadline),
+            (Avatar::Character(c), Plan::Character(p)) => c.draw(frame, p),
             _ => debug_assert!(false, "a plan from another pack"),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod encoders;
+pub mod host3d;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -14,11 +14,23 @@ pub struct AvatarConfig {
     pub seed: u64,
     /// The face model that redraws a video pack's mouth.
     pub lipsync: LipsyncConfig,
+    /// Which Vulkan device draws a 3D host: "auto" (a GPU if there is one, else the
+    /// CPU), "cpu" (Mesa's lavapipe) or "gpu".
+    pub render_device: RenderDevice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RenderDevice {
+    #[default]
+    Auto,
+    Cpu,
+    Gpu,
 }
 
 impl Default for AvatarConfig {
     fn default() -> Self {
-        AvatarConfig { pack: PathBuf::from("assets/avatars/cartoon-host"), seed: 7, lipsync: Default::default() }
+        AvatarConfig { pack: PathBuf::from("assets/avatars/cartoon-host"), seed: 7, lipsync: Default::default(), render_device: RenderDevice::Auto }
     }
 }
 

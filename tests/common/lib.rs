@@ -17,6 +17,7 @@ mod nginx;
 mod process;
 mod ws;
 
+pub mod character;
 pub mod clip;
 pub mod presenter;
 

@@ -1,0 +1,351 @@
+//! 3D hosts: a VRM (1.0 or 0.x) or an ARKit/Oculus-viseme glTF character, posed
+//! and lip-synced on the CPU each frame and drawn headless by Vulkan (lavapipe on the
+//! CPU, or a GPU) into the host's rectangle of the frame (docs/3d-hosts.md).
+//!
+//! Per frame: plan (mouth and blink weights, body motion -> posed vertices and the
+//! rectangle they cover) then draw (upload, draw, read back, blend onto the canvas).
+
+mod deform;
+mod face;
+pub mod glb;
+pub mod licence;
+mod model;
+mod render;
+mod vrm;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use glam::{Mat4, Quat, Vec3};
+use resvg::tiny_skia::PixmapMut;
+use serde::{Deserialize, Serialize};
+
+use super::consent::ConsentRecord;
+use super::manifest::read_manifest;
+use super::motion::{Eyes, Motion, Pose as IdlePose};
+use crate::config::RenderDevice;
+use crate::cue::Framing;
+use crate::lipsync::phonetic::FrameSteps;
+use deform::{Deformer, Pose, Skeleton, Vertex};
+use face::{MouthEase, MouthSet};
+use model::Model;
+use render::{Lights, Renderer};
+pub use render::describe_device;
+use vrm::{Format, Rig};
+
+/// avatar.toml of a character pack (docs/3d-hosts.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharacterManifest {
+    pub name: String,
+    pub kind: String,
+    /// The .vrm or .glb file, inside the pack.
+    pub model: String,
+    /// A 3D scan of a real person needs their consent on record, as footage does.
+    #[serde(default)]
+    pub real_person: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentRecord>,
+    #[serde(default)]
+    pub lights: LightSettings,
+}
+
+/// The pack's lights: sRGB colours times intensity; directions point from the host
+/// toward the light (x right, y up, z toward the camera).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LightSettings {
+    pub key: [f32; 3],
+    pub key_direction: [f32; 3],
+    pub fill: [f32; 3],
+    pub fill_direction: [f32; 3],
+    pub ambient: [f32; 3],
+}
+
+impl Default for LightSettings {
+    fn default() -> Self {
+        LightSettings { key: [0.9, 0.88, 0.84], key_direction: [-0.4, 0.5, 0.8], fill: [0.45, 0.47, 0.52], fill_direction: [0.7, 0.1, 0.4], ambient: [0.45, 0.45, 0.48] }
+    }
+}
+
+impl LightSettings {
+    fn lights(&self) -> Lights {
+        let lin = |c: [f32; 3]| c.map(|v| v.max(0.0).powf(2.2));
+        Lights { key_dir: Vec3::from(self.key_direction), key: lin(self.key), fill_dir: Vec3::from(self.fill_direction), fill: lin(self.fill), ambient: lin(self.ambient) }
+    }
+}
+
+/// What frame `n` of a 3D host shows: its posed vertices and the frame rectangle
+/// [x, y, w, h] they cover.
+#[derive(Debug, Clone)]
+pub struct CharacterPlan {
+    vertices: Arc<Vec<Vertex>>,
+    rect: [u32; 4],
+}
+
+impl CharacterPlan {
+    /// Pixels drawn and read back.
+    pub fn area(&self) -> u32 {
+        self.rect[2] * self.rect[3]
+    }
+}
+
+/// A camera per framing: where it looks from and its projection.
+struct Camera {
+    eye: Vec3,
+    view_proj: Mat4,
+}
+
+pub struct CharacterAvatar {
+    pub manifest: CharacterManifest,
+    pub format: Format,
+    pub credits: Option<String>,
+    model: Model,
+    rig: Rig,
+    skeleton: Skeleton,
+    deformer: Deformer,
+    mouth: MouthEase,
+    motion: Motion,
+    cameras: [Camera; 2],
+    framing: Framing,
+    lights: Lights,
+    renderer: Renderer,
+    size: (u32, u32),
+    pixels: Vec<u8>,
+    pub times: StageTimes,
+}
+
+/// The last frame's stages (for `avatarcast bench`): posing (bones, morphs, skinning),
+/// drawing, reading back and blending onto the canvas.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub pose: Duration,
+    pub draw: Duration,
+    pub read_back: Duration,
+    pub blend: Duration,
+}
+
+/// Reads and checks the pack's model: geometry, humanoid, a mouth that can move,
+/// licence, consent. `avatarcast check` and the channel's load share it.
+pub fn read_pack(pack: &Path) -> Result<(CharacterManifest, Model, Rig, MouthSet)> {
+    let path = pack.join("avatar.toml");
+    let manifest: CharacterManifest = toml::from_str(&read_manifest(pack)?).with_context(|| format!("avatar pack manifest {}", path.display()))?;
+    if manifest.real_person {
+        ConsentRecord::check(manifest.consent.as_ref(), pack)?;
+    }
+    let file = pack.join(&manifest.model);
+    let (model, rig, mouth) = read_model(&file).with_context(|| format!("3D host {}", file.display()))?;
+    Ok((manifest, model, rig, mouth))
+}
+
+fn read_model(file: &Path) -> Result<(Model, Rig, MouthSet)> {
+    let glb = glb::Glb::read(file)?;
+    let model = Model::from_glb(&glb, |i| vrm::toon_of(&glb, i))?;
+    let rig = Rig::read(&glb, &model)?;
+    if let Some(meta) = &rig.meta {
+        meta.check_corporate_use()?;
+    }
+    let Some(mouth) = MouthSet::of(|n| rig.expressions.get(n).is_some_and(|e| !e.binds.is_empty())) else {
+        bail!(
+            "its mouth cannot move: it has none of VRM's mouth expressions (aa ih ou ee oh), Oculus visemes (viseme_aa ...) or ARKit's jawOpen; \
+             export the character with its blendshapes"
+        );
+    };
+    Ok((model, rig, mouth))
+}
+
+impl CharacterAvatar {
+    pub fn load(pack: &Path, width: u32, height: u32, fps: u32, seed: u64, device: RenderDevice) -> Result<CharacterAvatar> {
+        let (manifest, model, rig, mouth) = read_pack(pack)?;
+        let renderer = Renderer::new(&model, width, height, device)?;
+        tracing::info!(
+            pack = %pack.display(),
+            format = rig.format.describe(),
+            triangles = model.triangles(),
+            vertices = model.vertices(),
+            mouth = ?mouth,
+            adapter = %renderer.adapter,
+            "3D host ready"
+        );
+        let skeleton = Skeleton::new(&model, rig.format == Format::Vrm0);
+        let cameras = [Framing::Half, Framing::Full].map(|f| camera(&model, &rig, f, width, height));
+        Ok(CharacterAvatar {
+            credits: rig.meta.as_ref().and_then(|m| m.credits()),
+            format: rig.format,
+            lights: manifest.lights.lights(),
+            manifest,
+            skeleton,
+            model,
+            rig,
+            deformer: Deformer::default(),
+            mouth: MouthEase::new(mouth, fps),
+            motion: Motion::new(fps, seed),
+            cameras,
+            framing: Framing::Half,
+            renderer,
+            size: (width, height),
+            pixels: Vec::new(),
+            times: StageTimes::default(),
+        })
+    }
+
+    /// One line for `avatarcast check`.
+    pub fn check(pack: &Path) -> Result<String> {
+        let (m, model, rig, mouth) = read_pack(pack)?;
+        let credits = rig.meta.as_ref().and_then(|m| m.credits()).map_or(String::new(), |c| format!(", credits {c}"));
+        Ok(format!("3D pack {} ({}, {} triangles, mouth {:?}{credits})", m.name, rig.format.describe(), model.triangles(), mouth))
+    }
+
+    /// An emphasised word: a small nod.
+    pub fn emphasise(&mut self, n: u64) {
+        self.motion.emphasise(n);
+    }
+
+    pub fn set_framing(&mut self, framing: Framing) {
+        self.framing = framing;
+    }
+
+    fn camera(&self) -> &Camera {
+        &self.cameras[(self.framing == Framing::Full) as usize]
+    }
+
+    /// Decides frame `n`: mouth and blink weights, idle motion, and the posed vertices.
+    pub fn plan(&mut self, n: u64, steps: &FrameSteps, speaking: bool) -> CharacterPlan {
+        let mouth_set = self.mouth.set();
+        let mouth = self.mouth.frame(steps).to_vec();
+        let motion = self.motion.pose(n, steps[steps.len() - 1], speaking);
+        let mut expressions: Vec<(&str, f32)> = mouth_set.names().iter().copied().zip(mouth).collect();
+        let blink = match motion.eyes {
+            Eyes::Open => 0.0,
+            Eyes::Half => 0.6,
+            Eyes::Closed => 1.0,
+        };
+        match mouth_set {
+            MouthSet::Arkit | MouthSet::Visemes if !self.rig.expressions.contains_key("blink") => {
+                expressions.extend([("eyeBlinkLeft", blink), ("eyeBlinkRight", blink)]);
+            }
+            _ => expressions.push(("blink", blink)),
+        }
+        let mut pose = Pose { morph_weights: self.morph_weights(&expressions), ..Pose::default() };
+        self.body_motion(&mut pose, &motion);
+        let posed = Instant::now();
+        let globals = self.skeleton.globals(&self.model, &pose, self.rig.bone("hips"));
+        self.deformer.deform(&self.model, &globals, &pose);
+        let rect = self.cover(&self.deformer.vertices);
+        self.times.pose = posed.elapsed();
+        CharacterPlan { vertices: Arc::new(self.deformer.vertices.clone()), rect }
+    }
+
+    /// Morph weights per mesh from expression weights (clamped to 0..1 per target).
+    fn morph_weights(&self, expressions: &[(&str, f32)]) -> Vec<Vec<f32>> {
+        let mut w: Vec<Vec<f32>> = self.model.meshes.iter().map(|m| m.default_weights.clone()).collect();
+        for (name, weight) in expressions {
+            let Some(e) = self.rig.expressions.get(*name) else { continue };
+            let weight = if e.binary { (*weight >= 0.5) as u8 as f32 } else { *weight };
+            for b in &e.binds {
+                w[b.mesh][b.target] = (w[b.mesh][b.target] + weight * b.weight).clamp(0.0, 1.0);
+            }
+        }
+        w
+    }
+
+    /// Arms down from the T-pose, breathing, sway and the head's tilt and nod.
+    fn body_motion(&self, pose: &mut Pose, m: &IdlePose) {
+        let deg = f32::to_radians;
+        let mut turn = |bone: &str, q: Quat| {
+            if let Some(node) = self.rig.bone(bone) {
+                pose.rotations.push((node, q));
+            }
+        };
+        turn("leftUpperArm", Quat::from_rotation_z(deg(-70.0)) * Quat::from_rotation_y(deg(-8.0)));
+        turn("rightUpperArm", Quat::from_rotation_z(deg(70.0)) * Quat::from_rotation_y(deg(8.0)));
+        turn("leftLowerArm", Quat::from_rotation_y(deg(-25.0)));
+        turn("rightLowerArm", Quat::from_rotation_y(deg(25.0)));
+        // The sprite motion's units (art pixels, stretch) scaled to a body's angles.
+        turn("spine", Quat::from_rotation_z(deg(m.sway_px * 0.25)) * Quat::from_rotation_x(deg(-m.breath * 120.0)));
+        turn("chest", Quat::from_rotation_x(deg(-m.breath * 150.0)));
+        turn("neck", Quat::from_rotation_z(deg(m.tilt_deg * 0.4)));
+        turn("head", Quat::from_rotation_z(deg(m.tilt_deg * 0.6)) * Quat::from_rotation_x(deg(m.nod_px * 0.7)));
+        pose.hips_offset = Vec3::new(m.sway_px * 0.0015, m.breath * 0.5, 0.0);
+    }
+
+    /// The frame rectangle the posed vertices cover, with a margin for anti-aliasing.
+    fn cover(&self, vertices: &[Vertex]) -> [u32; 4] {
+        let (w, h) = (self.size.0 as f32, self.size.1 as f32);
+        let vp = self.camera().view_proj;
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for v in vertices {
+            let c = vp * Vec3::from(v.position).extend(1.0);
+            if c.w <= 0.0 {
+                continue;
+            }
+            let (x, y) = ((c.x / c.w * 0.5 + 0.5) * w, (0.5 - c.y / c.w * 0.5) * h);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        let x0 = (x0 - 4.0).clamp(0.0, w - 1.0) as u32;
+        let y0 = (y0 - 4.0).clamp(0.0, h - 1.0) as u32;
+        let x1 = (x1 + 4.0).clamp(x0 as f32 + 1.0, w) as u32;
+        let y1 = (y1 + 4.0).clamp(y0 as f32 + 1.0, h) as u32;
+        [x0, y0, x1 - x0, y1 - y0]
+    }
+
+    pub fn bounds(&self, plan: &CharacterPlan, width: u32, height: u32) -> Option<crate::raster::Region> {
+        let [x, y, w, h] = plan.rect.map(|v| v as f32);
+        crate::raster::Region::covering([x, y, w, h], 0.0, width, height)
+    }
+
+    /// Draws the planned frame over `out`; a Vulkan failure leaves the frame without
+    /// the host for this frame and is logged, the stream goes on.
+    pub fn draw(&mut self, out: &mut PixmapMut, plan: &CharacterPlan) {
+        let cam = &self.cameras[(self.framing == Framing::Full) as usize];
+        if let Err(e) = self.renderer.render(&plan.vertices, cam.view_proj, cam.eye, &self.lights, plan.rect, &mut self.pixels) {
+            tracing::error!("3D host not drawn this frame: {e:#}");
+            return;
+        }
+        let blended = Instant::now();
+        let [x, y, w, _] = plan.rect.map(|v| v as usize);
+        let width = out.width() as usize;
+        let data = out.data_mut();
+        for (r, row) in self.pixels.chunks_exact(w * 4).enumerate() {
+            let at = ((y + r) * width + x) * 4;
+            crate::raster::blend_row(&mut data[at..at + w * 4], row);
+        }
+        let gpu = self.renderer.times;
+        (self.times.draw, self.times.read_back, self.times.blend) = (gpu.draw, gpu.read_back, blended.elapsed());
+    }
+
+    pub fn adapter(&self) -> &str {
+        &self.renderer.adapter
+    }
+}
+
+/// The camera that frames the character at rest: half shows the head to the hips with
+/// a little headroom; full, head to toe.
+fn camera(model: &Model, rig: &Rig, framing: Framing, width: u32, height: u32) -> Camera {
+    let rest = model.rest_globals();
+    let y_of = |bone: &str| rig.bone(bone).map(|n| rest[n].w_axis.y);
+    let (mut bottom, mut top) = (f32::MAX, f32::MIN);
+    for p in model.meshes.iter().flat_map(|m| &m.primitives).flat_map(|p| &p.positions) {
+        bottom = bottom.min(p.y);
+        top = top.max(p.y);
+    }
+    let hips = y_of("hips").unwrap_or((bottom + top) / 2.0);
+    // Screen heights (clip space, -1 bottom .. 1 top) that the span maps to.
+    let (lo, hi, span_bottom) = match framing {
+        Framing::Half => (-1.0, 0.86, hips + 0.02 * (top - bottom)),
+        Framing::Full => (-0.92, 0.9, bottom),
+    };
+    let fovy = 20f32.to_radians();
+    let half_height = (top - span_bottom) / (hi - lo);
+    let centre = span_bottom - lo * half_height;
+    let distance = half_height / (fovy / 2.0).tan();
+    let faces_back = rig.format == Format::Vrm0;
+    let eye = Vec3::new(0.0, centre, distance);
+    let view = Mat4::look_at_rh(eye, Vec3::new(0.0, centre, 0.0), Vec3::Y);
+    // A VRM 0.x character faces -Z: turn it to the camera.
+    let turn = if faces_back { Mat4::from_rotation_y(std::f32::consts::PI) } else { Mat4::IDENTITY };
+    let proj = Mat4::perspective_rh(fovy, width as f32 / height as f32, 0.05, distance * 4.0);
+    Camera { eye: if faces_back { Vec3::new(0.0, centre, -distance) } else { eye }, view_proj: proj * view * turn }
+}
