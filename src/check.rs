@@ -58,10 +58,12 @@ pub fn run(config: &Config) -> Vec<Finding> {
         Err(e) => add(format!("avatar {}", config.avatar.pack.display()), Some(format!("{e:#}"))),
     }
 
-    // 3D hosts draw with Vulkan: Mesa's lavapipe on the CPU, or a GPU's driver.
-    match crate::avatar::character::describe_device(config.avatar.render_device) {
-        Ok(device) => add(format!("Vulkan device for 3D hosts: {device}"), None),
-        Err(e) => add("Vulkan device for 3D hosts".into(), Some(format!("{e:#}"))),
+    // 3D hosts draw with Vulkan: Mesa's lavapipe on the CPU, or a GPU's driver. Other
+    // packs do without, so then its absence is only said.
+    match (crate::avatar::character::describe_device(config.avatar.render_device), crate::avatar::needs_vulkan(&config.avatar.pack)) {
+        (Ok(device), _) => add(format!("Vulkan device for 3D hosts: {device}"), None),
+        (Err(e), true) => add("Vulkan device for 3D hosts".into(), Some(format!("{e:#}"))),
+        (Err(_), false) => add("Vulkan device for 3D hosts: none (this pack does not need one)".into(), None),
     }
 
     // Parsed as a stream would (nothing is written): a bad target names its field.

@@ -58,6 +58,11 @@ fn pack_kind(pack: &Path) -> Result<Kind> {
     }
 }
 
+/// Whether `pack` is drawn by Vulkan (a character pack).
+pub fn needs_vulkan(pack: &Path) -> bool {
+    matches!(pack_kind(pack), Ok(Kind::Character))
+}
+
 /// The lip-sync settings for a video pack: the config's model, else the pack's own
 /// trained face model.
 fn lipsync_config(config: &Config, manifest: &video::VideoManifest) -> LipsyncConfig {
@@ -203,7 +208,7 @@ impl Avatar {
         match self {
             Avatar::Sprite { art, .. } => art.gesture_names(),
             Avatar::Video(v) => v.gesture_names(),
-            Avatar::Character(_) => Vec::new(),
+            Avatar::Character(c) => c.gesture_names(),
         }
     }
 
@@ -218,7 +223,7 @@ impl Avatar {
         match self {
             Avatar::Sprite { art, .. } => art.request(name),
             Avatar::Video(v) => v.request(name),
-            Avatar::Character(_) => {}
+            Avatar::Character(c) => c.request(name),
         }
         Ok(())
     }

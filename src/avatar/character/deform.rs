@@ -45,8 +45,8 @@ impl Skeleton {
         Skeleton { parent_world_rest, faces_back }
     }
 
-    /// Model-space matrices of every node in `pose`.
-    pub fn globals(&self, model: &Model, pose: &Pose, hips: Option<usize>) -> Vec<Mat4> {
+    /// Every node's local transform in `pose`.
+    pub fn locals(&self, model: &Model, pose: &Pose, hips: Option<usize>) -> Vec<Transform> {
         let mut local: Vec<Transform> = model.nodes.iter().map(|n| n.rest).collect();
         for &(node, q) in &pose.rotations {
             let q = if self.faces_back { Quat::from_xyzw(-q.x, q.y, -q.z, q.w) } else { q };
@@ -57,7 +57,7 @@ impl Skeleton {
             let off = if self.faces_back { Vec3::new(-pose.hips_offset.x, pose.hips_offset.y, -pose.hips_offset.z) } else { pose.hips_offset };
             local[h].t += self.parent_world_rest[h].inverse() * off;
         }
-        model.globals(|i| local[i].matrix())
+        local
     }
 }
 
@@ -151,7 +151,8 @@ mod tests {
         let model = arm();
         let s = Skeleton::new(&model, false);
         let mut d = Deformer::default();
-        d.deform(&model, &s.globals(&model, pose, None), pose);
+        let locals = s.locals(&model, pose, None);
+        d.deform(&model, &model.globals(|i| locals[i].matrix()), pose);
         Vec3::from(d.vertices[0].position)
     }
 

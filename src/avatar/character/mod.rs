@@ -11,6 +11,7 @@ pub mod glb;
 pub mod licence;
 mod model;
 mod render;
+mod spring;
 mod vrm;
 
 use std::path::Path;
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::consent::ConsentRecord;
 use super::manifest::read_manifest;
-use super::motion::{Eyes, Motion, Pose as IdlePose};
+use super::motion::{Eyes, HeadMove, Motion, Pose as IdlePose};
 use crate::config::RenderDevice;
 use crate::cue::Framing;
 use crate::lipsync::phonetic::FrameSteps;
@@ -110,6 +111,11 @@ pub struct CharacterAvatar {
     motion: Motion,
     cameras: [Camera; 2],
     framing: Framing,
+    /// A head move asked for, started at the next planned frame.
+    requested: Option<HeadMove>,
+    /// A head shake in progress (its start frame): a 3D head turns where a 2D one tilts.
+    shake_from: Option<u64>,
+    frame_seconds: f32,
     lights: Lights,
     renderer: Renderer,
     size: (u32, u32),
@@ -166,6 +172,7 @@ impl CharacterAvatar {
             triangles = model.triangles(),
             vertices = model.vertices(),
             mouth = ?mouth,
+            spring_joints = rig.springs.joints(),
             adapter = %renderer.adapter,
             "3D host ready"
         );
@@ -184,6 +191,9 @@ impl CharacterAvatar {
             motion: Motion::new(fps, seed),
             cameras,
             framing: Framing::Half,
+            requested: None,
+            shake_from: None,
+            frame_seconds: 1.0 / fps as f32,
             renderer,
             size: (width, height),
             pixels: Vec::new(),
@@ -196,6 +206,28 @@ impl CharacterAvatar {
         let (m, model, rig, mouth) = read_pack(pack)?;
         let credits = rig.meta.as_ref().and_then(|m| m.credits()).map_or(String::new(), |c| format!(", credits {c}"));
         Ok(format!("3D pack {} ({}, {} triangles, mouth {:?}{credits})", m.name, rig.format.describe(), model.triangles(), mouth))
+    }
+
+    /// The head moves every character knows (nod, shake, tilt).
+    pub fn gesture_names(&self) -> Vec<String> {
+        ["nod", "shake", "tilt"].map(String::from).to_vec()
+    }
+
+    /// Asks for gesture `name` (one of `gesture_names`): it starts with the next frame.
+    pub fn request(&mut self, name: &str) {
+        self.requested = serde_json::from_value(serde_json::Value::String(name.into())).ok();
+    }
+
+    /// The head's turn (degrees about the vertical) of the shake in progress: two
+    /// swings of 14 degrees over 1.2 s, easing out.
+    fn shake_yaw(&mut self, n: u64) -> f32 {
+        let Some(start) = self.shake_from else { return 0.0 };
+        let t = (n - start) as f32 * self.frame_seconds;
+        if t > 1.2 {
+            self.shake_from = None;
+            return 0.0;
+        }
+        14.0 * (1.0 - t / 1.2) * (2.0 * std::f32::consts::TAU * t / 1.2).sin()
     }
 
     /// An emphasised word: a small nod.
@@ -215,6 +247,12 @@ impl CharacterAvatar {
     pub fn plan(&mut self, n: u64, steps: &FrameSteps, speaking: bool) -> CharacterPlan {
         let mouth_set = self.mouth.set();
         let mouth = self.mouth.frame(steps).to_vec();
+        match self.requested.take() {
+            Some(HeadMove::Shake) => self.shake_from = Some(n),
+            Some(other) => self.motion.head_move(other, n),
+            None => {}
+        }
+        let yaw = self.shake_yaw(n);
         let motion = self.motion.pose(n, steps[steps.len() - 1], speaking);
         let mut expressions: Vec<(&str, f32)> = mouth_set.names().iter().copied().zip(mouth).collect();
         let blink = match motion.eyes {
@@ -229,9 +267,10 @@ impl CharacterAvatar {
             _ => expressions.push(("blink", blink)),
         }
         let mut pose = Pose { morph_weights: self.morph_weights(&expressions), ..Pose::default() };
-        self.body_motion(&mut pose, &motion);
+        self.body_motion(&mut pose, &motion, yaw);
         let posed = Instant::now();
-        let globals = self.skeleton.globals(&self.model, &pose, self.rig.bone("hips"));
+        let mut locals = self.skeleton.locals(&self.model, &pose, self.rig.bone("hips"));
+        let globals = self.rig.springs.step(&self.model, &mut locals, self.frame_seconds);
         self.deformer.deform(&self.model, &globals, &pose);
         let rect = self.cover(&self.deformer.vertices);
         self.times.pose = posed.elapsed();
@@ -251,8 +290,8 @@ impl CharacterAvatar {
         w
     }
 
-    /// Arms down from the T-pose, breathing, sway and the head's tilt and nod.
-    fn body_motion(&self, pose: &mut Pose, m: &IdlePose) {
+    /// Arms down from the T-pose, breathing, sway and the head's turn, tilt and nod.
+    fn body_motion(&self, pose: &mut Pose, m: &IdlePose, yaw: f32) {
         let deg = f32::to_radians;
         let mut turn = |bone: &str, q: Quat| {
             if let Some(node) = self.rig.bone(bone) {
@@ -267,7 +306,7 @@ impl CharacterAvatar {
         turn("spine", Quat::from_rotation_z(deg(m.sway_px * 0.25)) * Quat::from_rotation_x(deg(-m.breath * 120.0)));
         turn("chest", Quat::from_rotation_x(deg(-m.breath * 150.0)));
         turn("neck", Quat::from_rotation_z(deg(m.tilt_deg * 0.4)));
-        turn("head", Quat::from_rotation_z(deg(m.tilt_deg * 0.6)) * Quat::from_rotation_x(deg(m.nod_px * 0.7)));
+        turn("head", Quat::from_rotation_y(deg(yaw)) * Quat::from_rotation_z(deg(m.tilt_deg * 0.6)) * Quat::from_rotation_x(deg(m.nod_px * 0.7)));
         pose.hips_offset = Vec3::new(m.sway_px * 0.0015, m.breath * 0.5, 0.0);
     }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::glb::Glb;
 use super::licence::Meta;
 use super::model::{Model, Toon};
+use super::spring::Springs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -85,6 +86,7 @@ pub struct Rig {
     pub bones: BTreeMap<String, usize>,
     pub expressions: BTreeMap<String, Expression>,
     pub meta: Option<Meta>,
+    pub springs: Springs,
 }
 
 impl Rig {
@@ -115,7 +117,12 @@ impl Rig {
                 if format == Format::Gltf { "; plain glTF bones are found by Mixamo names: Hips, Spine, Head, LeftArm, LeftForeArm, LeftHand, LeftUpLeg, LeftLeg, LeftFoot, ..." } else { "" }
             );
         }
-        Ok(Rig { format, bones, expressions, meta })
+        let springs = match (format, glb.json.extensions.get("VRMC_springBone"), glb.json.extensions.get("VRM").and_then(|v| v.get("secondaryAnimation"))) {
+            (Format::Vrm1, Some(ext), _) => Springs::from_vrm1(ext, model).context("VRMC_springBone")?,
+            (Format::Vrm0, _, Some(ext)) => Springs::from_vrm0(ext, model).context("secondaryAnimation")?,
+            _ => Springs::default(),
+        };
+        Ok(Rig { format, bones, expressions, meta, springs })
     }
 
     pub fn bone(&self, name: &str) -> Option<usize> {
