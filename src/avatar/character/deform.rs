@@ -74,6 +74,7 @@ impl Deformer {
     /// Writes every primitive's posed vertices, in model order, into `self.vertices`.
     pub fn deform(&mut self, model: &Model, globals: &[Mat4], pose: &Pose) {
         self.vertices.clear();
+        self.vertices.reserve(model.vertices());
         for (mi, mesh) in model.meshes.iter().enumerate() {
             let weights = pose.morph_weights.get(mi).unwrap_or(&mesh.default_weights);
             let skin = mesh.skin.map(|s| &model.skins[s]);

@@ -23,7 +23,6 @@ pub struct Json {
     pub materials: Vec<MaterialJson>,
     pub textures: Vec<TextureJson>,
     pub images: Vec<ImageJson>,
-    pub animations: Vec<AnimationJson>,
     pub extensions: serde_json::Map<String, Value>,
     pub extensions_used: Vec<String>,
 }
@@ -148,7 +147,6 @@ pub struct MaterialJson {
     pub name: Option<String>,
     pub pbr_metallic_roughness: PbrJson,
     pub normal_texture: Option<TextureRefJson>,
-    pub emissive_texture: Option<TextureRefJson>,
     pub emissive_factor: [f32; 3],
     pub alpha_mode: String,
     pub alpha_cutoff: f32,
@@ -162,7 +160,6 @@ impl Default for MaterialJson {
             name: None,
             pbr_metallic_roughness: PbrJson::default(),
             normal_texture: None,
-            emissive_texture: None,
             emissive_factor: [0.0; 3],
             alpha_mode: "OPAQUE".into(),
             alpha_cutoff: 0.5,
@@ -212,49 +209,14 @@ pub struct TextureJson {
 #[serde(rename_all = "camelCase", default)]
 pub struct ImageJson {
     pub buffer_view: Option<usize>,
-    pub mime_type: Option<String>,
     pub uri: Option<String>,
     pub name: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct AnimationJson {
-    pub name: Option<String>,
-    pub channels: Vec<ChannelJson>,
-    pub samplers: Vec<AnimationSamplerJson>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ChannelJson {
-    pub sampler: usize,
-    pub target: ChannelTargetJson,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ChannelTargetJson {
-    pub node: Option<usize>,
-    pub path: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct AnimationSamplerJson {
-    pub input: usize,
-    pub output: usize,
-    #[serde(default = "linear")]
-    pub interpolation: String,
-}
-
-fn linear() -> String {
-    "LINEAR".into()
 }
 
 /// A .glb file: its JSON and binary chunk. Errors name the file.
 pub struct Glb {
     pub path: PathBuf,
     pub json: Json,
-    /// The raw JSON, for extensions read by name.
-    pub raw: Value,
     pub bin: Vec<u8>,
 }
 
@@ -296,7 +258,7 @@ impl Glb {
                 bail!("buffer {i} points outside the file ({uri}); export a self-contained .glb/.vrm");
             }
         }
-        Ok(Glb { path: path.to_path_buf(), json: parsed, raw, bin })
+        Ok(Glb { path: path.to_path_buf(), json: parsed, bin })
     }
 
     /// The bytes of buffer view `i`.

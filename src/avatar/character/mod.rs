@@ -101,8 +101,6 @@ struct Camera {
 
 pub struct CharacterAvatar {
     pub manifest: CharacterManifest,
-    pub format: Format,
-    pub credits: Option<String>,
     model: Model,
     rig: Rig,
     skeleton: Skeleton,
@@ -179,8 +177,6 @@ impl CharacterAvatar {
         let skeleton = Skeleton::new(&model, rig.format == Format::Vrm0);
         let cameras = [Framing::Half, Framing::Full].map(|f| camera(&model, &rig, f, width, height));
         Ok(CharacterAvatar {
-            credits: rig.meta.as_ref().and_then(|m| m.credits()),
-            format: rig.format,
             lights: manifest.lights.lights(),
             manifest,
             skeleton,
@@ -274,7 +270,8 @@ impl CharacterAvatar {
         self.deformer.deform(&self.model, &globals, &pose);
         let rect = self.cover(&self.deformer.vertices);
         self.times.pose = posed.elapsed();
-        CharacterPlan { vertices: Arc::new(self.deformer.vertices.clone()), rect }
+        // The plan takes the buffer (no copy); the deformer fills a new one next frame.
+        CharacterPlan { vertices: Arc::new(std::mem::take(&mut self.deformer.vertices)), rect }
     }
 
     /// Morph weights per mesh from expression weights (clamped to 0..1 per target).

@@ -182,10 +182,6 @@ impl Model {
         }
         out
     }
-
-    pub fn node_named(&self, name: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| n.name == name)
-    }
 }
 
 fn read_nodes(glb: &Glb) -> Result<Vec<Node>> {

@@ -99,6 +99,7 @@ pub struct Renderer {
     /// The multisampled target, resolved into `resolved`; None with one sample.
     msaa: Option<wgpu::TextureView>,
     resolved: wgpu::Texture,
+    resolved_view: wgpu::TextureView,
     depth: wgpu::TextureView,
     readback: wgpu::Buffer,
     vertices: wgpu::Buffer,
@@ -211,6 +212,7 @@ impl Renderer {
             adapter: format!("{} ({:?}, driver {} {})", info.name, info.device_type, info.driver, info.driver_info),
             size: (width, height),
             msaa,
+            resolved_view: resolved.create_view(&Default::default()),
             resolved,
             depth,
             readback,
@@ -243,10 +245,9 @@ impl Renderer {
         self.queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&g));
         self.queue.write_buffer(&self.vertices, 0, bytemuck::cast_slice(vertices));
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        let resolved = self.resolved.create_view(&Default::default());
         let (view, resolve_target, store) = match &self.msaa {
-            Some(msaa) => (msaa, Some(&resolved), wgpu::StoreOp::Discard),
-            None => (&resolved, None, wgpu::StoreOp::Store),
+            Some(msaa) => (msaa, Some(&self.resolved_view), wgpu::StoreOp::Discard),
+            None => (&self.resolved_view, None, wgpu::StoreOp::Store),
         };
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
