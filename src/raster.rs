@@ -347,18 +347,22 @@ mod sse2 {
 /// (`x`, `y`): `draw_scaled` at scale 1 without the filter's passes (overlays: card,
 /// captions, logo, label).
 pub fn draw_over(dst: &mut [u8], dst_w: usize, src: &Pixmap, x: i32, y: i32) {
-    let (sw, sh) = (src.width() as i64, src.height() as i64);
+    draw_rgba_over(dst, dst_w, src.data(), src.width() as usize, x, y);
+}
+
+/// As `draw_over`, for premultiplied RGBA rows `src_w` pixels wide in a plain buffer.
+pub fn draw_rgba_over(dst: &mut [u8], dst_w: usize, src: &[u8], src_w: usize, x: i32, y: i32) {
+    let (sw, sh) = (src_w as i64, (src.len() / 4 / src_w.max(1)) as i64);
     let (dw, dh) = (dst_w as i64, (dst.len() / 4 / dst_w) as i64);
     let (x0, x1) = ((x as i64).max(0), (x as i64 + sw).min(dw));
     let (y0, y1) = ((y as i64).max(0), (y as i64 + sh).min(dh));
     if x1 <= x0 || y1 <= y0 {
         return;
     }
-    let data = src.data();
     for oy in y0..y1 {
         let sy = oy - y as i64;
         let (sx0, sx1) = ((x0 - x as i64 + sy * sw) as usize * 4, (x1 - x as i64 + sy * sw) as usize * 4);
-        blend_row(&mut dst[(oy * dw + x0) as usize * 4..(oy * dw + x1) as usize * 4], &data[sx0..sx1]);
+        blend_row(&mut dst[(oy * dw + x0) as usize * 4..(oy * dw + x1) as usize * 4], &src[sx0..sx1]);
     }
 }
 

@@ -341,13 +341,9 @@ impl CharacterAvatar {
             return;
         }
         let blended = Instant::now();
-        let [x, y, w, _] = plan.rect.map(|v| v as usize);
+        let [x, y, w, _] = plan.rect;
         let width = out.width() as usize;
-        let data = out.data_mut();
-        for (r, row) in self.pixels.chunks_exact(w * 4).enumerate() {
-            let at = ((y + r) * width + x) * 4;
-            crate::raster::blend_row(&mut data[at..at + w * 4], row);
-        }
+        crate::raster::draw_rgba_over(out.data_mut(), width, &self.pixels, w as usize, x as i32, y as i32);
         let gpu = self.renderer.times;
         (self.times.draw, self.times.read_back, self.times.blend) = (gpu.draw, gpu.read_back, blended.elapsed());
     }
