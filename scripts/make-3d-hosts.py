@@ -1462,7 +1462,7 @@ class Gltf:
         return len(self.j["accessors"]) - 1
 
     def vec(self, vals, typ, target=34962, minmax=False):
-        n = {"VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}[typ]
+        n = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}[typ]
         flat = [f32(c) for v in vals for c in v]
         acc = {"bufferView": self.view(struct.pack("<%df" % len(flat), *flat), target), "componentType": 5126,
                "count": len(vals), "type": typ}
@@ -1727,10 +1727,10 @@ def vrm1_extensions(g, ch, nidx, names, usage, tnames, face_node, mesh_nodes, gp
                 for n, off, r in colliders]
     springs = []
     for key, label in (("tail", "Ponytail"), ("lockL", "SideLockLeft"), ("lockR", "SideLockRight")):
-        stiff = 1.0 if key == "tail" else 1.4
+        stiff, gravity, drag = SPRINGS[key[:4]]
         springs.append({"name": label, "joints": [
             {"node": nidx[n], "hitRadius": 0.02 if key == "tail" else 0.012, "stiffness": stiff,
-             "gravityPower": 0.5 if key == "tail" else 0.3, "gravityDir": [0.0, -1.0, 0.0], "dragForce": 0.4}
+             "gravityPower": gravity, "gravityDir": [0.0, -1.0, 0.0], "dragForce": drag}
             for n in HAIR_CHAINS[key]], "colliderGroups": [0, 1]})
     g.j["extensionsUsed"] = ["VRMC_materials_mtoon", "VRMC_springBone", "VRMC_vrm"]
     g.j["extensions"] = {
@@ -1739,6 +1739,11 @@ def vrm1_extensions(g, ch, nidx, names, usage, tnames, face_node, mesh_nodes, gp
                             "colliderGroups": [{"name": nm, "colliders": idx} for nm, idx in groups],
                             "springs": springs},
     }
+
+
+# Spring settings per hair chain: stiffness, gravity power, drag. The side locks swing
+# freely enough that a head turn visibly trails through them.
+SPRINGS = {"tail": (1.0, 0.5, 0.4), "lock": (0.7, 0.3, 0.2)}
 
 
 def spring_colliders(ch, gpos, flip=lambda p: p):
@@ -1769,9 +1774,10 @@ def vrm0_extension(g, ch, nidx, usage, tnames, face_mesh, gpos, mat_order, textu
                                                                  "z": round(off[2], 5)}, "radius": r}]})
     bone_groups = []
     for key, label in (("tail", "Ponytail"), ("lockL", "SideLockLeft"), ("lockR", "SideLockRight")):
-        bone_groups.append({"comment": label, "stiffiness": 1.0 if key == "tail" else 1.4,
-                            "gravityPower": 0.5 if key == "tail" else 0.3, "gravityDir": {"x": 0.0, "y": -1.0, "z": 0.0},
-                            "dragForce": 0.4, "center": -1, "hitRadius": 0.02 if key == "tail" else 0.012,
+        stiff, gravity, drag = SPRINGS[key[:4]]
+        bone_groups.append({"comment": label, "stiffiness": stiff,
+                            "gravityPower": gravity, "gravityDir": {"x": 0.0, "y": -1.0, "z": 0.0},
+                            "dragForce": drag, "center": -1, "hitRadius": 0.02 if key == "tail" else 0.012,
                             "bones": [nidx[HAIR_CHAINS[key][0]]], "colliderGroups": list(range(len(coll)))})
     curve = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
     eye, head = gpos[L + "Eye"], gpos["head"]

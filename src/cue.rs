@@ -12,6 +12,21 @@ pub enum Cue {
     Framing(Framing),
     /// The next word is emphasised (caption highlight, a nod).
     Emphasis,
+    /// The host's face shows a feeling for a few seconds (3D hosts' expressions).
+    Emotion(Emotion),
+}
+
+/// VRM's emotion presets, which a 3D host's face shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Emotion {
+    /// Back to the speaking face.
+    Neutral,
+    Happy,
+    Surprised,
+    Sad,
+    Angry,
+    Relaxed,
 }
 
 /// How much of the host the frame shows.

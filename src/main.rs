@@ -12,6 +12,7 @@ use avatarcast::broadcast::Broadcast;
 use avatarcast::config::Config;
 use avatarcast::timeline::Pacing;
 use avatarcast::authoring::import::ImportOptions;
+use avatarcast::authoring::character_import::CharacterImport;
 use avatarcast::{bench, check};
 
 #[derive(Parser)]
@@ -119,11 +120,21 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AvatarCommand {
-    /// Make a video pack from a clip of a person (green or blue screen, or any background).
+    /// Make a video pack from a clip of a person (green or blue screen, or any background),
+    /// or a 3D host's pack from a VRM or ARKit glTF character (docs/3d-hosts.md).
     Import {
         /// The footage: .mp4, .mkv, .mov, .m4v or .webm.
+        #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+        video: Option<PathBuf>,
+        /// A 3D character: .vrm (VRM 1.0 or 0.x) or .glb with ARKit or Oculus-viseme blendshapes.
         #[arg(long)]
-        video: PathBuf,
+        model: Option<PathBuf>,
+        /// With --model: a 3D scan of a real person (their consent record is then needed to go on air).
+        #[arg(long)]
+        real_person: bool,
+        /// With --model: the folder of the default clips (idle, wave, point, nod).
+        #[arg(long, default_value = "assets/clips")]
+        clips: PathBuf,
         /// The pack folder to write (e.g. assets/avatars/NAME).
         #[arg(long)]
         out: PathBuf,
@@ -131,7 +142,7 @@ enum AvatarCommand {
         #[arg(long)]
         name: Option<String>,
         /// The face box in the first frame, X,Y,W,H in pixels (forehead to chin); it is tracked from there.
-        #[arg(long, value_parser = parse_box, required_unless_present = "face_detector")]
+        #[arg(long, value_parser = parse_box, required_unless_present_any = ["face_detector", "model"])]
         face: Option<[f32; 4]>,
         /// A face-detector ONNX model (UltraFace contract, docs/avatar-packs.md) run on every frame.
         #[arg(long)]
@@ -142,12 +153,13 @@ enum AvatarCommand {
         /// The screen to key out: auto (measured at the frame's border), green, blue, #rrggbb, or none.
         #[arg(long, default_value = "auto")]
         key: String,
-        /// The idle section, START-END in seconds (default: the quietest 8 s outside the gestures).
-        #[arg(long, value_parser = parse_span)]
-        idle: Option<(f64, f64)>,
-        /// A gesture, NAME=START-END in seconds; repeatable.
+        /// The idle section, START-END in seconds (default: the quietest 8 s outside the gestures);
+        /// with --model, a .vrma clip looped at rest (default: the shipped idle).
+        #[arg(long)]
+        idle: Option<String>,
+        /// A gesture, NAME=START-END in seconds of the footage, or with --model NAME=CLIP.vrma; repeatable.
         #[arg(long = "gesture", value_parser = parse_gesture)]
-        gestures: Vec<(String, f64, f64)>,
+        gestures: Vec<(String, String)>,
         /// The sentences the presenter reads in the footage, one a line (kept for `avatar eval`).
         #[arg(long)]
         script: Option<PathBuf>,
@@ -211,10 +223,9 @@ fn parse_span(s: &str) -> Result<(f64, f64), String> {
     Ok((n(a)?, n(b)?))
 }
 
-fn parse_gesture(s: &str) -> Result<(String, f64, f64), String> {
-    let (name, span) = s.split_once('=').ok_or_else(|| format!("`{s}`: write NAME=START-END, e.g. wave=4-6"))?;
-    let (a, b) = parse_span(span)?;
-    Ok((name.trim().to_string(), a, b))
+fn parse_gesture(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once('=').ok_or_else(|| format!("`{s}`: write NAME=START-END (footage, e.g. wave=4-6) or NAME=CLIP.vrma (3D)"))?;
+    Ok((name.trim().to_string(), value.trim().to_string()))
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -273,13 +284,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Say { config, text, lines, voice, output, timings } => say(&config, text, lines, voice, &output, timings),
         Command::Verify { input, seconds } => verify(&input, seconds),
         Command::Check { config } => check(&config),
-        Command::Avatar { command: AvatarCommand::Import { video, out, name, face, face_detector, config, key, idle, gestures, script } } => {
+        Command::Avatar { command: AvatarCommand::Import { model: Some(model), out, name, real_person, clips, idle, gestures, .. } } => {
+            let gestures = gestures.into_iter().map(|(n, f)| (n, PathBuf::from(f))).collect();
+            let opts = CharacterImport { model, out, name, real_person, default_clips: clips, idle: idle.map(PathBuf::from), gestures };
+            character_import(opts)
+        }
+        Command::Avatar { command: AvatarCommand::Import { video: Some(video), out, name, face, face_detector, config, key, idle, gestures, script, .. } } => {
             let onnxruntime = match &face_detector {
                 Some(_) => Config::load(&config)?.voice.onnxruntime_path(),
                 None => PathBuf::new(),
             };
+            let idle = idle.map(|s| parse_span(&s)).transpose().map_err(|e| anyhow::anyhow!("--idle: {e}"))?;
+            let gestures = gestures
+                .into_iter()
+                .map(|(n, span)| match parse_span(&span) {
+                    Ok((a, b)) => Ok((n, a, b)),
+                    Err(e) => Err(anyhow::anyhow!("--gesture {n}: {e}")),
+                })
+                .collect::<Result<_>>()?;
             avatar_import(ImportOptions { video, out, name, face, face_detector, onnxruntime, key, idle, gestures, script, progress: true })
         }
+        Command::Avatar { command: AvatarCommand::Import { .. } } => unreachable!("clap requires --video or --model"),
         Command::Avatar { command: AvatarCommand::Refresh { pack } } => avatar_refresh(&pack),
         Command::Avatar { command: AvatarCommand::Train { pack, max_minutes, device, epochs, size, config } } => {
             avatar_train(pack, max_minutes, device, epochs, size, &config)
@@ -384,6 +409,16 @@ fn avatar_import(opts: ImportOptions) -> Result<ExitCode> {
     println!("wrote {}", r.manifest.display());
     print_played(&r.played);
     println!("before it can go on air: put the signed consent statement in the pack and fill in [consent] in avatar.toml");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn character_import(opts: CharacterImport) -> Result<ExitCode> {
+    let pack = avatarcast::authoring::character_import::run(&opts)?;
+    println!("{}", pack.describe());
+    println!("wrote {}", opts.out.join("avatar.toml").display());
+    if opts.real_person {
+        println!("before it can go on air: put the signed consent statement in the pack and fill in [consent] in avatar.toml");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

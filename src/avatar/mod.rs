@@ -130,7 +130,7 @@ impl Avatar {
                 }
                 Ok(Avatar::Video(v))
             }
-            Kind::Character => Ok(Avatar::Character(Box::new(CharacterAvatar::load(pack, size.width, size.height, config.video.fps, config.avatar.seed, config.avatar.render_device)?))),
+            Kind::Character => Ok(Avatar::Character(Box::new(CharacterAvatar::load(pack, size, config.video.fps, &config.avatar)?))),
         }
     }
 
@@ -175,6 +175,14 @@ impl Avatar {
             Avatar::Sprite { art, .. } => &art.manifest.name,
             Avatar::Video(v) => &v.manifest.name,
             Avatar::Character(c) => &c.manifest.name,
+        }
+    }
+
+    /// What the model's licence asks viewers to be told (a 3D host's credits).
+    pub fn credits(&self) -> Option<String> {
+        match self {
+            Avatar::Character(c) => c.credits(),
+            _ => None,
         }
     }
 
@@ -242,6 +250,13 @@ impl Avatar {
                     Ok(())
                 }
                 Cue::Gesture(g) => self.gesture(g),
+                Cue::Emotion(e) => {
+                    match self {
+                        Avatar::Character(c) => c.feel(*e),
+                        _ => tracing::debug!("[emotion {e:?}]: a 2D host has no expressions; skipped"),
+                    }
+                    Ok(())
+                }
                 _ => Ok(()),
             };
             if let Err(e) = started {

@@ -142,9 +142,51 @@ impl Motion {
     }
 }
 
+/// Where the eyes look, in degrees (yaw to the host's left, pitch up): at the camera,
+/// with the small jumps (saccades) living eyes make every half second to few seconds,
+/// most of them back to the camera.
+pub struct Gaze {
+    fps: f32,
+    rng: Rng,
+    next_jump: u64,
+    target: (f32, f32),
+}
+
+impl Gaze {
+    pub fn new(fps: u32, seed: u64) -> Gaze {
+        Gaze { fps: fps as f32, rng: Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1), next_jump: 0, target: (0.0, 0.0) }
+    }
+
+    /// The gaze at frame `frame`; call once per frame, in order. A saccade takes one frame.
+    pub fn at(&mut self, frame: u64) -> (f32, f32) {
+        if frame >= self.next_jump {
+            self.target = if self.rng.next_f32() < 0.55 {
+                (0.0, 0.0)
+            } else {
+                (8.0 * (self.rng.next_f32() - 0.5), 5.0 * (self.rng.next_f32() - 0.5))
+            };
+            self.next_jump = frame + ((0.5 + 2.0 * self.rng.next_f32()) * self.fps).round() as u64;
+        }
+        self.target
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_eyes_stay_near_the_camera_and_jump_now_and_then() {
+        let mut g = Gaze::new(25, 3);
+        let looks: Vec<(f32, f32)> = (0..25 * 60).map(|f| g.at(f)).collect();
+        assert!(looks.iter().all(|&(y, p)| y.abs() <= 4.0 && p.abs() <= 2.5));
+        let jumps: Vec<usize> = (1..looks.len()).filter(|&i| looks[i] != looks[i - 1]).collect();
+        // A minute: a jump every 0.5-2.5 s (some jumps land where the eyes already are).
+        assert!((15..=120).contains(&jumps.len()), "{} jumps", jumps.len());
+        assert!(jumps.windows(2).all(|w| w[1] - w[0] >= 12), "saccades closer than 0.5 s");
+        let at_camera = looks.iter().filter(|&&l| l == (0.0, 0.0)).count();
+        assert!(at_camera * 3 > looks.len(), "the eyes look at the camera only {at_camera} of {} frames", looks.len());
+    }
 
     #[test]
     fn blinks_come_at_natural_intervals() {

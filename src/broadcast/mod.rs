@@ -136,14 +136,20 @@ impl OnAir {
             true => None,
             false => Some(Transcript::open(&config.show.transcript)?),
         };
-        let outputs = Arc::new(Outputs::start(config, targets, live, whep.clone())?);
+        let outputs = Arc::new(Outputs::start(config, targets, live, whep.clone(), scene.avatar.credits())?);
         let media = MediaPipeline::build(config, outputs.clone())?;
 
         let lines = Arc::new(Lines::default());
         let (command_tx, command_rx) = bounded(COMMAND_QUEUE);
         let stream = StreamInfo { size: config.video.size, fps: config.video.fps, outputs: outputs.health.clone(), whep: whep.clone(), lipsync: scene.avatar.lipsync_times() };
         let show = ShowInputs { file: show_file.clone(), path: config.show.file.clone(), lines: lines.clone(), commands: command_tx, speech_cache };
-        let names = Names { backgrounds: scene.background_names(), voices: voice_names, avatar: scene.avatar.name().to_string(), gestures: scene.avatar.gesture_names() };
+        let names = Names {
+            backgrounds: scene.background_names(),
+            voices: voice_names,
+            avatar: scene.avatar.name().to_string(),
+            gestures: scene.avatar.gesture_names(),
+            credits: scene.avatar.credits(),
+        };
         let shared = Arc::new(Shared::new(stream, show, names));
         let _watcher = ShowWatcher::spawn(shared.clone());
         let _api = match &b.api {
@@ -412,7 +418,7 @@ fn cue_command(cue: &Cue) -> Option<SceneCommand> {
         Cue::Background(name) => Some(SceneCommand::Background { name: name.clone(), crossfade_ms: None }),
         Cue::Card(visible) => Some(SceneCommand::Card { product: None, visible: Some(*visible), sale_seconds: None }),
         Cue::Framing(framing) => Some(SceneCommand::Framing { framing: *framing }),
-        Cue::Gesture(_) | Cue::Emphasis => None,
+        Cue::Gesture(_) | Cue::Emphasis | Cue::Emotion(_) => None,
     }
 }
 

@@ -17,6 +17,9 @@ pub struct AvatarConfig {
     /// Which Vulkan device draws a 3D host: "auto" (a GPU if there is one, else the
     /// CPU), "cpu" (Mesa's lavapipe) or "gpu".
     pub render_device: RenderDevice,
+    /// A 3D host's hair and clothes swing with its motion (the model's spring bones);
+    /// false keeps them fixed to the body.
+    pub spring_bones: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -30,7 +33,7 @@ pub enum RenderDevice {
 
 impl Default for AvatarConfig {
     fn default() -> Self {
-        AvatarConfig { pack: PathBuf::from("assets/avatars/cartoon-host"), seed: 7, lipsync: Default::default(), render_device: RenderDevice::Auto }
+        AvatarConfig { pack: PathBuf::from("assets/avatars/cartoon-host"), seed: 7, lipsync: Default::default(), render_device: RenderDevice::Auto, spring_bones: true }
     }
 }
 

@@ -586,7 +586,7 @@ async fn status(State(state): State<Arc<ApiState>>) -> Response {
             "disk_bytes": s.speech_cache.disk_bytes(),
         },
         "backgrounds": s.backgrounds,
-        "avatar": { "name": s.avatar, "gestures": s.gestures, "lipsync": s.lipsync.as_ref().map(|l| l.report()) },
+        "avatar": { "name": s.avatar, "gestures": s.gestures, "credits": s.credits, "lipsync": s.lipsync.as_ref().map(|l| l.report()) },
         "video": { "width": s.width, "height": s.height, "fps": s.fps },
     }))
     .into_response()

@@ -57,6 +57,8 @@ pub struct Shared {
     /// The avatar pack's name and gestures, for POST /v1/gesture and status.
     pub avatar: String,
     pub gestures: Vec<String>,
+    /// Credits the avatar's model licence asks for, shown in status and the console.
+    pub credits: Option<String>,
     /// The neural lip-sync's per-stage counters, when a video pack runs it.
     pub lipsync: Option<Arc<crate::lipsync::neural::StageTimes>>,
     /// Events for WebSocket clients (JSON text); sending never blocks the render thread.
@@ -93,9 +95,10 @@ pub struct ShowInputs {
 pub struct Names {
     pub backgrounds: Vec<String>,
     pub voices: Vec<String>,
-    /// The avatar pack's name and its gestures.
+    /// The avatar pack's name, its gestures and the credits its licence asks for.
     pub avatar: String,
     pub gestures: Vec<String>,
+    pub credits: Option<String>,
 }
 
 #[derive(Default)]
@@ -160,6 +163,7 @@ impl Shared {
             voice_names: names.voices,
             avatar: names.avatar,
             gestures: names.gestures,
+            credits: names.credits,
             lipsync: stream.lipsync,
             events: tokio::sync::broadcast::channel(1024).0,
             show_path: show.path,

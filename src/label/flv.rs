@@ -1,17 +1,25 @@
 //! The AI label in FLV's `onMetaData` (RTMP's stream metadata): flvmux writes only
 //! its fixed keys, so its script tag is rewritten with an `AIGC` entry holding the
-//! record, before the end marker of the ECMA array.
+//! record (and a `credits` entry when the host's model asks for credit), before the
+//! end marker of the ECMA array.
 
 const SCRIPT_DATA: u8 = 18;
 const TAG_HEADER: usize = 11;
 const ON_METADATA: &[u8] = b"\x02\x00\x0aonMetaData\x08";
 const END_MARKER: [u8; 3] = [0, 0, 9];
 /// The key, as China's labelling practice names the record.
-const KEY: &[u8] = b"AIGC";
+pub const KEY: &str = "AIGC";
 
 /// `tag` (one FLV tag: header, body, previous-tag-size) with the `AIGC` entry added,
 /// when it is an `onMetaData` script tag that has none yet; None otherwise.
 pub fn with_record(tag: &[u8], record: &str) -> Option<Vec<u8>> {
+    with_entry(tag, KEY, record)
+}
+
+/// `tag` with string entry `key` = `value` added, when it is an `onMetaData` script
+/// tag that has no `key` yet; None otherwise.
+pub fn with_entry(tag: &[u8], key: &str, value: &str) -> Option<Vec<u8>> {
+    let key = key.as_bytes();
     if tag.len() < TAG_HEADER + ON_METADATA.len() + 4 + END_MARKER.len() + 4 || tag[0] != SCRIPT_DATA {
         return None;
     }
@@ -20,16 +28,16 @@ pub fn with_record(tag: &[u8], record: &str) -> Option<Vec<u8>> {
     if tag.len() != TAG_HEADER + body_len + 4 || !body.starts_with(ON_METADATA) || !body.ends_with(&END_MARKER) {
         return None;
     }
-    let value = record.as_bytes();
+    let value = value.as_bytes();
     let value_len = u16::try_from(value.len()).ok()?;
     let entries = ON_METADATA.len();
-    if body.windows(KEY.len() + 2).any(|w| w[..2] == [0, KEY.len() as u8] && &w[2..] == KEY) {
+    if body.windows(key.len() + 2).any(|w| w[..2] == (key.len() as u16).to_be_bytes() && &w[2..] == key) {
         return None;
     }
     // Name (u16 length, bytes), then an AMF0 string (marker 2, u16 length, bytes).
-    let mut entry = Vec::with_capacity(2 + KEY.len() + 3 + value.len());
-    entry.extend_from_slice(&(KEY.len() as u16).to_be_bytes());
-    entry.extend_from_slice(KEY);
+    let mut entry = Vec::with_capacity(2 + key.len() + 3 + value.len());
+    entry.extend_from_slice(&(key.len() as u16).to_be_bytes());
+    entry.extend_from_slice(key);
     entry.push(2);
     entry.extend_from_slice(&value_len.to_be_bytes());
     entry.extend_from_slice(value);

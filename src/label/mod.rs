@@ -31,6 +31,9 @@ pub struct Label {
     pub record: String,
     /// The SEI NAL unit carrying it, Annex B (start code included).
     pub sei: Vec<u8>,
+    /// Credits the host model's licence asks for, carried beside the record in the
+    /// containers' metadata (FLV `credits`, Matroska/MP4 copyright).
+    pub credits: Option<String>,
 }
 
 impl Label {
@@ -61,7 +64,7 @@ impl Label {
         })
         .to_string();
         let sei = sei::user_data_unregistered(&AIGC_SEI_UUID, record.as_bytes());
-        Label { record, sei }
+        Label { record, sei, credits: None }
     }
 }
 

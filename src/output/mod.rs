@@ -63,8 +63,11 @@ pub struct Outputs {
 
 impl Outputs {
     /// Starts one supervised thread per output; they wait for the encoder's packets.
-    pub fn start(config: &Config, targets: Vec<Output>, live: bool, whep: Option<Arc<webrtc::Whep>>) -> Result<Outputs> {
-        let label = crate::label::Label::for_stream(&config.label, &config.show.file);
+    /// `credits`: what the host model's licence asks viewers to be told, carried in
+    /// each container's metadata beside the label.
+    pub fn start(config: &Config, targets: Vec<Output>, live: bool, whep: Option<Arc<webrtc::Whep>>, credits: Option<String>) -> Result<Outputs> {
+        let mut label = crate::label::Label::for_stream(&config.label, &config.show.file);
+        label.credits = credits;
         let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new(), whep: whep.clone(), whip: 0, label };
         let policy = session::Policy {
             first_retry: Duration::from_secs(2),
@@ -91,7 +94,7 @@ impl Outputs {
                 health: health.clone(),
                 resync: resync.clone(),
                 policy: policy.clone(),
-                label_record: outputs.label.record.clone(),
+                label: outputs.label.clone(),
             };
             let name = health.name.clone();
             let handle = std::thread::Builder::new().name(format!("out-{}", health.kind)).spawn(move || worker.run())?;

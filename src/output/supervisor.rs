@@ -34,8 +34,8 @@ pub struct Worker {
     pub health: Arc<Health>,
     pub resync: Arc<AtomicBool>,
     pub policy: Policy,
-    /// The AI label's `AIGC` record, for the container's metadata.
-    pub label_record: String,
+    /// The AI label (and the model's credits), for the container's metadata.
+    pub label: crate::label::Label,
 }
 
 enum Outcome {
@@ -52,7 +52,7 @@ impl Worker {
             self.health.set(State::Connecting);
             let started: Result<Box<dyn Session>> = match &self.output {
                 Output::Whip(w) => super::whip::WhipSession::start(w).map(|s| Box::new(s) as Box<dyn Session>),
-                other => PipelineSession::start(other, session_index, &self.policy, &self.label_record).map(|s| Box::new(s) as Box<dyn Session>),
+                other => PipelineSession::start(other, session_index, &self.policy, &self.label).map(|s| Box::new(s) as Box<dyn Session>),
             };
             let outcome = match started {
                 Ok(mut session) => {
@@ -144,14 +144,19 @@ struct PipelineSession {
     location: Option<String>,
 }
 
-/// Adds the AI label's record to every `onMetaData` flvmux writes (src/label/flv.rs):
-/// in its buffers, and in its caps' stream headers, which rtmp2sink sends instead.
-fn label_flv_metadata(mux: &gst::Element, record: &str) {
+/// Adds the AI label's record (and the credits) to every `onMetaData` flvmux writes
+/// (src/label/flv.rs): in its buffers, and in its caps' stream headers, which
+/// rtmp2sink sends instead.
+fn label_flv_metadata(mux: &gst::Element, label: &crate::label::Label) {
+    use crate::label::flv;
     let Some(pad) = mux.static_pad("src") else { return };
-    let record = record.to_string();
+    let (record, credits) = (label.record.clone(), label.credits.clone());
     let relabel = move |buffer: &gst::Buffer| -> Option<gst::Buffer> {
         let map = buffer.map_readable().ok()?;
-        let tag = crate::label::flv::with_record(&map, &record)?;
+        let mut tag = flv::with_record(&map, &record)?;
+        if let Some(credited) = credits.as_ref().and_then(|c| flv::with_entry(&tag, "credits", c)) {
+            tag = credited;
+        }
         Some(crate::gst_helpers::rewritten(tag, buffer))
     };
     pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
@@ -187,7 +192,7 @@ fn label_flv_metadata(mux: &gst::Element, record: &str) {
 }
 
 impl PipelineSession {
-    fn start(output: &Output, index: u32, policy: &Policy, label_record: &str) -> Result<PipelineSession> {
+    fn start(output: &Output, index: u32, policy: &Policy, label: &crate::label::Label) -> Result<PipelineSession> {
         if let Output::Rtmp(r) = output {
             // A refused or unresolvable ingest is reported in plain words, quickly.
             r.probe()?;
@@ -216,7 +221,10 @@ impl PipelineSession {
         let mut tags = gst::TagList::new();
         {
             let tags = tags.get_mut().expect("new tag list");
-            tags.add::<gst::tags::Comment>(&label_record, gst::TagMergeMode::Replace);
+            tags.add::<gst::tags::Comment>(&label.record.as_str(), gst::TagMergeMode::Replace);
+            if let Some(credits) = &label.credits {
+                tags.add::<gst::tags::Copyright>(&credits.as_str(), gst::TagMergeMode::Replace);
+            }
             tags.set_scope(gst::TagScope::Global);
         }
         video.send_event(gst::event::Tag::new(tags));
@@ -224,12 +232,12 @@ impl PipelineSession {
         // when its pads were linked and reuses for every file (src/output/file.rs).
         let is_flvmux = |e: &gst::Element| e.factory().is_some_and(|f| f.name() == "flvmux");
         for mux in pipeline.iterate_recurse().into_iter().flatten().filter(is_flvmux) {
-            label_flv_metadata(&mux, label_record);
+            label_flv_metadata(&mux, label);
         }
         let rtmp_sink = pipeline.by_name("sink").filter(|_| matches!(output, Output::Rtmp(_)));
         let (mp4_record, location) = match output {
             Output::File(f) => (
-                (f.container == super::file::Container::Mp4).then(|| label_record.to_string()),
+                (f.container == super::file::Container::Mp4).then(|| label.record.clone()),
                 f.split.is_none().then(|| f.location(index)),
             ),
             _ => (None, None),

@@ -57,8 +57,13 @@ pub fn parse(line: &str) -> Result<Vec<Piece>> {
                 ("card", "hide") => cur.cues.push((words(&cur), Cue::Card(false))),
                 ("framing", "full") => cur.cues.push((words(&cur), Cue::Framing(Framing::Full))),
                 ("framing", "half") => cur.cues.push((words(&cur), Cue::Framing(Framing::Half))),
+                ("emotion", e) => {
+                    let emotion = serde_json::from_value(serde_json::Value::String(e.into()))
+                        .map_err(|_| anyhow::anyhow!("`[{tag}]`: an emotion is one of happy, surprised, sad, angry, relaxed or neutral"))?;
+                    cur.cues.push((words(&cur), Cue::Emotion(emotion)));
+                }
                 _ => bail!(
-                    "unknown markup `[{tag}]`: use [pause 500ms], [gesture NAME], [background NAME], [card show], [card hide], [framing full] or [framing half]"
+                    "unknown markup `[{tag}]`: use [pause 500ms], [gesture NAME], [background NAME], [card show], [card hide], [framing full], [framing half] or [emotion happy]"
                 ),
             }
             continue;

@@ -4,6 +4,7 @@
 //! blendshapes), eased step by step so sounds flow into each other; the lips still
 //! close fully for M, B and P. Blinks come from the shared idle motion.
 
+use crate::cue::Emotion;
 use crate::lipsync::Mouth;
 use crate::lipsync::phonetic::{FrameSteps, STEPS_PER_FRAME};
 
@@ -141,9 +142,82 @@ impl MouthEase {
     }
 }
 
+/// An emotion shown by the face: it eases in over 0.3 s, holds for 3 s and eases out
+/// over 0.5 s, or sooner when another (or neutral) is asked for. Clock-free: frames.
+pub struct Feeling {
+    fps: f32,
+    /// The emotion, its start frame and the frame it starts to fade.
+    now: Option<(Emotion, u64, u64)>,
+}
+
+const FEEL_IN: f32 = 0.3;
+const FEEL_HOLD: f32 = 3.0;
+const FEEL_OUT: f32 = 0.5;
+
+impl Feeling {
+    pub fn new(fps: u32) -> Feeling {
+        Feeling { fps: fps as f32, now: None }
+    }
+
+    /// Shows `emotion` from frame `n` (neutral fades the current one out).
+    pub fn show(&mut self, emotion: Emotion, n: u64) {
+        self.now = match (emotion, self.now) {
+            (Emotion::Neutral, Some((e, start, end))) => Some((e, start, end.min(n))),
+            (Emotion::Neutral, None) => None,
+            (e, _) => Some((e, n, n + ((FEEL_IN + FEEL_HOLD) * self.fps) as u64)),
+        };
+    }
+
+    /// The emotion at frame `n` and its weight (0..1).
+    pub fn at(&mut self, n: u64) -> Option<(Emotion, f32)> {
+        let (e, start, end) = self.now?;
+        let rise = (n.saturating_sub(start) as f32 / (FEEL_IN * self.fps)).min(1.0);
+        let fall = n.saturating_sub(end) as f32 / (FEEL_OUT * self.fps);
+        if fall >= 1.0 {
+            self.now = None;
+            return None;
+        }
+        let ease = |x: f32| x * x * (3.0 - 2.0 * x);
+        Some((e, ease(rise) * (1.0 - ease(fall))))
+    }
+}
+
+/// The expressions (and strengths) that show `emotion`: VRM's own preset where the rig
+/// has it, ARKit blendshapes otherwise.
+pub fn emotion_expressions(emotion: Emotion, vrm_preset: bool) -> &'static [(&'static str, f32)] {
+    match (emotion, vrm_preset) {
+        (Emotion::Neutral, _) => &[],
+        (Emotion::Happy, true) => &[("happy", 1.0)],
+        (Emotion::Surprised, true) => &[("surprised", 1.0)],
+        (Emotion::Sad, true) => &[("sad", 1.0)],
+        (Emotion::Angry, true) => &[("angry", 1.0)],
+        (Emotion::Relaxed, true) => &[("relaxed", 1.0)],
+        (Emotion::Happy, false) => &[("mouthSmileLeft", 0.8), ("mouthSmileRight", 0.8), ("cheekSquintLeft", 0.4), ("cheekSquintRight", 0.4)],
+        (Emotion::Surprised, false) => &[("browInnerUp", 0.9), ("browOuterUpLeft", 0.6), ("browOuterUpRight", 0.6), ("eyeWideLeft", 0.7), ("eyeWideRight", 0.7)],
+        (Emotion::Sad, false) => &[("browInnerUp", 0.6), ("mouthFrownLeft", 0.6), ("mouthFrownRight", 0.6)],
+        (Emotion::Angry, false) => &[("browDownLeft", 0.8), ("browDownRight", 0.8), ("noseSneerLeft", 0.3), ("noseSneerRight", 0.3)],
+        (Emotion::Relaxed, false) => &[("mouthSmileLeft", 0.35), ("mouthSmileRight", 0.35), ("eyeSquintLeft", 0.3), ("eyeSquintRight", 0.3)],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feeling_eases_in_holds_and_fades() {
+        let mut f = Feeling::new(25);
+        f.show(Emotion::Happy, 100);
+        assert_eq!(f.at(100), Some((Emotion::Happy, 0.0)));
+        assert!(f.at(104).unwrap().1 > 0.3);
+        assert_eq!(f.at(150), Some((Emotion::Happy, 1.0)));
+        assert!(f.at(188).unwrap().1 < 0.9);
+        assert_eq!(f.at(200), None);
+        f.show(Emotion::Surprised, 300);
+        f.show(Emotion::Neutral, 320);
+        assert!(f.at(325).unwrap().1 < 1.0);
+        assert_eq!(f.at(333), None);
+    }
 
     #[test]
     fn the_set_is_the_richest_the_rig_has_in_full() {

@@ -23,6 +23,7 @@ pub struct Json {
     pub materials: Vec<MaterialJson>,
     pub textures: Vec<TextureJson>,
     pub images: Vec<ImageJson>,
+    pub animations: Vec<AnimationJson>,
     pub extensions: serde_json::Map<String, Value>,
     pub extensions_used: Vec<String>,
 }
@@ -211,6 +212,38 @@ pub struct ImageJson {
     pub buffer_view: Option<usize>,
     pub uri: Option<String>,
     pub name: Option<String>,
+}
+
+/// An animation (a .vrma clip's bone tracks).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AnimationJson {
+    pub channels: Vec<ChannelJson>,
+    pub samplers: Vec<SamplerJson>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChannelJson {
+    pub sampler: usize,
+    pub target: ChannelTargetJson,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChannelTargetJson {
+    pub node: Option<usize>,
+    pub path: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SamplerJson {
+    pub input: usize,
+    pub output: usize,
+    #[serde(default = "linear")]
+    pub interpolation: String,
+}
+
+fn linear() -> String {
+    "LINEAR".into()
 }
 
 /// A .glb file: its JSON and binary chunk. Errors name the file.

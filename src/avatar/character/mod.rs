@@ -5,6 +5,8 @@
 //! Per frame: plan (mouth and blink weights, body motion -> posed vertices and the
 //! rectangle they cover) then draw (upload, draw, read back, blend onto the canvas).
 
+mod body;
+mod clip;
 mod deform;
 mod face;
 pub mod glb;
@@ -14,23 +16,27 @@ mod render;
 mod spring;
 mod vrm;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use glam::{Mat4, Quat, Vec3};
+use glam::{Mat4, Vec3};
 use resvg::tiny_skia::PixmapMut;
 use serde::{Deserialize, Serialize};
 
 use super::consent::ConsentRecord;
 use super::manifest::read_manifest;
-use super::motion::{Eyes, HeadMove, Motion, Pose as IdlePose};
-use crate::config::RenderDevice;
-use crate::cue::Framing;
+use super::motion::{Eyes, Gaze, HeadMove, Motion};
+use crate::config::AvatarConfig;
+use crate::frame::FrameSize;
+use crate::cue::{Emotion, Framing};
 use crate::lipsync::phonetic::FrameSteps;
+use body::{Body, Gesture};
+use clip::Clip;
 use deform::{Deformer, Pose, Skeleton, Vertex};
-use face::{MouthEase, MouthSet};
+use face::{Feeling, MouthEase, MouthSet, emotion_expressions};
 use model::Model;
 use render::{Lights, Renderer};
 pub use render::describe_device;
@@ -51,6 +57,12 @@ pub struct CharacterManifest {
     pub consent: Option<ConsentRecord>,
     #[serde(default)]
     pub lights: LightSettings,
+    /// A VRM Animation clip (.vrma, in the pack) looped while no gesture plays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<String>,
+    /// Gesture name -> .vrma clip in the pack, for [gesture NAME] and the API.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gestures: BTreeMap<String, String>,
 }
 
 /// The pack's lights: sRGB colours times intensity; directions point from the host
@@ -107,12 +119,15 @@ pub struct CharacterAvatar {
     deformer: Deformer,
     mouth: MouthEase,
     motion: Motion,
+    body: Body,
+    gaze: Gaze,
+    feeling: Feeling,
     cameras: [Camera; 2],
     framing: Framing,
-    /// A head move asked for, started at the next planned frame.
-    requested: Option<HeadMove>,
-    /// A head shake in progress (its start frame): a 3D head turns where a 2D one tilts.
-    shake_from: Option<u64>,
+    /// A gesture asked for (a clip of the pack or a head move), started at the next
+    /// planned frame; likewise an emotion.
+    requested: Option<String>,
+    requested_emotion: Option<Emotion>,
     frame_seconds: f32,
     lights: Lights,
     renderer: Renderer,
@@ -131,17 +146,63 @@ pub struct StageTimes {
     pub blend: Duration,
 }
 
-/// Reads and checks the pack's model: geometry, humanoid, a mouth that can move,
-/// licence, consent. `avatarcast check` and the channel's load share it.
-pub fn read_pack(pack: &Path) -> Result<(CharacterManifest, Model, Rig, MouthSet)> {
+/// A character pack read and checked: `avatarcast check`, `avatar import` and the
+/// channel's load share it.
+pub struct CharacterPack {
+    pub manifest: CharacterManifest,
+    model: Model,
+    rig: Rig,
+    mouth: MouthSet,
+    idle: Option<Clip>,
+    gestures: Vec<Gesture>,
+}
+
+/// Reads and checks the pack's model (geometry, humanoid, a mouth that can move,
+/// licence), consent and clips (each must move only bones the model has).
+pub fn read_pack(pack: &Path) -> Result<CharacterPack> {
     let path = pack.join("avatar.toml");
     let manifest: CharacterManifest = toml::from_str(&read_manifest(pack)?).with_context(|| format!("avatar pack manifest {}", path.display()))?;
     if manifest.real_person {
         ConsentRecord::check(manifest.consent.as_ref(), pack)?;
     }
+    read_contents(pack, manifest)
+}
+
+/// Reads what `manifest` names in `pack`: the model and its clips (consent aside: a
+/// pack being made gets its consent record after).
+pub fn read_contents(pack: &Path, manifest: CharacterManifest) -> Result<CharacterPack> {
+    let path = pack.join("avatar.toml");
     let file = pack.join(&manifest.model);
     let (model, rig, mouth) = read_model(&file).with_context(|| format!("3D host {}", file.display()))?;
-    Ok((manifest, model, rig, mouth))
+    let read_clip = |name: &str| -> Result<Clip> {
+        let clip = Clip::read(&pack.join(name)).with_context(|| format!("avatar pack {}", path.display()))?;
+        clip.check(&rig)?;
+        Ok(clip)
+    };
+    let idle = manifest.idle.as_deref().map(read_clip).transpose()?;
+    let gestures = manifest.gestures.iter().map(|(name, file)| Ok(Gesture { name: name.clone(), clip: read_clip(file)? })).collect::<Result<_>>()?;
+    Ok(CharacterPack { manifest, model, rig, mouth, idle, gestures })
+}
+
+impl CharacterPack {
+    /// What the model's licence asks viewers to be told, if anything.
+    pub fn credits(&self) -> Option<String> {
+        self.rig.meta.as_ref().and_then(|m| m.credits())
+    }
+
+    /// One line: the format, size, mouth, clips and credits.
+    pub fn describe(&self) -> String {
+        let credits = self.credits().map_or(String::new(), |c| format!(", credits {c}"));
+        let clips = self.gestures.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(" ");
+        let idle = if self.idle.is_some() { ", an idle clip" } else { "" };
+        format!(
+            "3D pack {} ({}, {} triangles, mouth {:?}, gesture clips [{clips}]{idle}{credits})",
+            self.manifest.name,
+            self.rig.format.describe(),
+            self.model.triangles(),
+            self.mouth
+        )
+    }
 }
 
 fn read_model(file: &Path) -> Result<(Model, Rig, MouthSet)> {
@@ -161,9 +222,13 @@ fn read_model(file: &Path) -> Result<(Model, Rig, MouthSet)> {
 }
 
 impl CharacterAvatar {
-    pub fn load(pack: &Path, width: u32, height: u32, fps: u32, seed: u64, device: RenderDevice) -> Result<CharacterAvatar> {
-        let (manifest, model, rig, mouth) = read_pack(pack)?;
-        let renderer = Renderer::new(&model, width, height, device)?;
+    pub fn load(pack: &Path, size: FrameSize, fps: u32, config: &AvatarConfig) -> Result<CharacterAvatar> {
+        let CharacterPack { manifest, model, mut rig, mouth, idle, gestures } = read_pack(pack)?;
+        let (width, height, seed) = (size.width, size.height, config.seed);
+        if !config.spring_bones {
+            rig.springs = Default::default();
+        }
+        let renderer = Renderer::new(&model, width, height, config.render_device)?;
         tracing::info!(
             pack = %pack.display(),
             format = rig.format.describe(),
@@ -171,12 +236,18 @@ impl CharacterAvatar {
             vertices = model.vertices(),
             mouth = ?mouth,
             spring_joints = rig.springs.joints(),
+            gestures = ?gestures.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
             adapter = %renderer.adapter,
             "3D host ready"
         );
         let skeleton = Skeleton::new(&model, rig.format == Format::Vrm0);
         let cameras = [Framing::Half, Framing::Full].map(|f| camera(&model, &rig, f, width, height));
+        let hips_height = rig.bone("hips").map_or(1.0, |h| model.rest_globals()[h].w_axis.y);
         Ok(CharacterAvatar {
+            body: Body::new(idle, gestures, hips_height, fps),
+            gaze: Gaze::new(fps, seed ^ 0x5A5A),
+            feeling: Feeling::new(fps),
+            requested_emotion: None,
             lights: manifest.lights.lights(),
             manifest,
             skeleton,
@@ -188,7 +259,6 @@ impl CharacterAvatar {
             cameras,
             framing: Framing::Half,
             requested: None,
-            shake_from: None,
             frame_seconds: 1.0 / fps as f32,
             renderer,
             size: (width, height),
@@ -199,31 +269,50 @@ impl CharacterAvatar {
 
     /// One line for `avatarcast check`.
     pub fn check(pack: &Path) -> Result<String> {
-        let (m, model, rig, mouth) = read_pack(pack)?;
-        let credits = rig.meta.as_ref().and_then(|m| m.credits()).map_or(String::new(), |c| format!(", credits {c}"));
-        Ok(format!("3D pack {} ({}, {} triangles, mouth {:?}{credits})", m.name, rig.format.describe(), model.triangles(), mouth))
+        Ok(read_pack(pack)?.describe())
     }
 
-    /// The head moves every character knows (nod, shake, tilt).
+    /// The pack's gesture clips, then the head moves every character knows (nod,
+    /// shake, tilt) that no clip of the same name replaces.
     pub fn gesture_names(&self) -> Vec<String> {
-        ["nod", "shake", "tilt"].map(String::from).to_vec()
+        let mut names: Vec<String> = self.body.clip_names().map(String::from).collect();
+        for head in ["nod", "shake", "tilt"] {
+            if !names.iter().any(|n| n == head) {
+                names.push(head.into());
+            }
+        }
+        names
     }
 
     /// Asks for gesture `name` (one of `gesture_names`): it starts with the next frame.
     pub fn request(&mut self, name: &str) {
-        self.requested = serde_json::from_value(serde_json::Value::String(name.into())).ok();
+        self.requested = Some(name.into());
     }
 
-    /// The head's turn (degrees about the vertical) of the shake in progress: two
-    /// swings of 14 degrees over 1.2 s, easing out.
-    fn shake_yaw(&mut self, n: u64) -> f32 {
-        let Some(start) = self.shake_from else { return 0.0 };
-        let t = (n - start) as f32 * self.frame_seconds;
-        if t > 1.2 {
-            self.shake_from = None;
-            return 0.0;
+    /// Asks for `emotion` on the face from the next frame.
+    pub fn feel(&mut self, emotion: Emotion) {
+        self.requested_emotion = Some(emotion);
+    }
+
+    /// What the model's licence asks viewers to be told, if anything.
+    pub fn credits(&self) -> Option<String> {
+        self.rig.meta.as_ref().and_then(|m| m.credits())
+    }
+
+    /// Starts what was asked for since the last frame.
+    fn start_requested(&mut self, n: u64) {
+        if let Some(emotion) = self.requested_emotion.take() {
+            self.feeling.show(emotion, n);
         }
-        14.0 * (1.0 - t / 1.2) * (2.0 * std::f32::consts::TAU * t / 1.2).sin()
+        let Some(name) = self.requested.take() else { return };
+        if self.body.start_clip(&name, n) {
+            return;
+        }
+        match serde_json::from_value(serde_json::Value::String(name)) {
+            Ok(HeadMove::Shake) => self.body.start_shake(n),
+            Ok(head) => self.motion.head_move(head, n),
+            Err(_) => {}
+        }
     }
 
     /// An emphasised word: a small nod.
@@ -241,16 +330,15 @@ impl CharacterAvatar {
 
     /// Decides frame `n`: mouth and blink weights, idle motion, and the posed vertices.
     pub fn plan(&mut self, n: u64, steps: &FrameSteps, speaking: bool) -> CharacterPlan {
+        self.start_requested(n);
         let mouth_set = self.mouth.set();
         let mouth = self.mouth.frame(steps).to_vec();
-        match self.requested.take() {
-            Some(HeadMove::Shake) => self.shake_from = Some(n),
-            Some(other) => self.motion.head_move(other, n),
-            None => {}
-        }
-        let yaw = self.shake_yaw(n);
         let motion = self.motion.pose(n, steps[steps.len() - 1], speaking);
         let mut expressions: Vec<(&str, f32)> = mouth_set.names().iter().copied().zip(mouth).collect();
+        if let Some((emotion, weight)) = self.feeling.at(n) {
+            let vrm_preset = self.rig.expressions.contains_key("happy");
+            expressions.extend(emotion_expressions(emotion, vrm_preset).iter().map(|&(e, w)| (e, w * weight)));
+        }
         let blink = match motion.eyes {
             Eyes::Open => 0.0,
             Eyes::Half => 0.6,
@@ -263,7 +351,8 @@ impl CharacterAvatar {
             _ => expressions.push(("blink", blink)),
         }
         let mut pose = Pose { morph_weights: self.morph_weights(&expressions), ..Pose::default() };
-        self.body_motion(&mut pose, &motion, yaw);
+        let gaze = self.gaze.at(n);
+        self.body.pose(&self.rig, self.model.nodes.len(), n, &motion, gaze, &mut pose);
         let posed = Instant::now();
         let mut locals = self.skeleton.locals(&self.model, &pose, self.rig.bone("hips"));
         let globals = self.rig.springs.step(&self.model, &mut locals, self.frame_seconds);
@@ -285,26 +374,6 @@ impl CharacterAvatar {
             }
         }
         w
-    }
-
-    /// Arms down from the T-pose, breathing, sway and the head's turn, tilt and nod.
-    fn body_motion(&self, pose: &mut Pose, m: &IdlePose, yaw: f32) {
-        let deg = f32::to_radians;
-        let mut turn = |bone: &str, q: Quat| {
-            if let Some(node) = self.rig.bone(bone) {
-                pose.rotations.push((node, q));
-            }
-        };
-        turn("leftUpperArm", Quat::from_rotation_z(deg(-70.0)) * Quat::from_rotation_y(deg(-8.0)));
-        turn("rightUpperArm", Quat::from_rotation_z(deg(70.0)) * Quat::from_rotation_y(deg(8.0)));
-        turn("leftLowerArm", Quat::from_rotation_y(deg(-25.0)));
-        turn("rightLowerArm", Quat::from_rotation_y(deg(25.0)));
-        // The sprite motion's units (art pixels, stretch) scaled to a body's angles.
-        turn("spine", Quat::from_rotation_z(deg(m.sway_px * 0.25)) * Quat::from_rotation_x(deg(-m.breath * 120.0)));
-        turn("chest", Quat::from_rotation_x(deg(-m.breath * 150.0)));
-        turn("neck", Quat::from_rotation_z(deg(m.tilt_deg * 0.4)));
-        turn("head", Quat::from_rotation_y(deg(yaw)) * Quat::from_rotation_z(deg(m.tilt_deg * 0.6)) * Quat::from_rotation_x(deg(m.nod_px * 0.7)));
-        pose.hips_offset = Vec3::new(m.sway_px * 0.0015, m.breath * 0.5, 0.0);
     }
 
     /// The frame rectangle the posed vertices cover, with a margin for anti-aliasing.

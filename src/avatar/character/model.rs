@@ -172,16 +172,28 @@ impl Model {
 
     /// Model-space matrices from each node's local matrix.
     pub fn globals(&self, local: impl Fn(usize) -> Mat4) -> Vec<Mat4> {
-        let mut out = vec![Mat4::IDENTITY; self.nodes.len()];
-        for &i in &self.order {
-            let l = local(i);
-            out[i] = match self.nodes[i].parent {
-                Some(p) => out[p] * l,
-                None => l,
-            };
-        }
-        out
+        globals(&self.nodes, &self.order, local)
     }
+}
+
+/// The node tree of a file without meshes (a .vrma clip): nodes and their rest
+/// transforms in model space.
+pub fn rest_tree(glb: &Glb) -> Result<(Vec<Node>, Vec<Mat4>)> {
+    let nodes = read_nodes(glb)?;
+    let rest = globals(&nodes, &parents_first(&nodes), |i| nodes[i].rest.matrix());
+    Ok((nodes, rest))
+}
+
+fn globals(nodes: &[Node], order: &[usize], local: impl Fn(usize) -> Mat4) -> Vec<Mat4> {
+    let mut out = vec![Mat4::IDENTITY; nodes.len()];
+    for &i in order {
+        let l = local(i);
+        out[i] = match nodes[i].parent {
+            Some(p) => out[p] * l,
+            None => l,
+        };
+    }
+    out
 }
 
 fn read_nodes(glb: &Glb) -> Result<Vec<Node>> {
