@@ -24,7 +24,7 @@ PACKAGES=(
   espeak-ng espeak-ng-data libespeak-ng1 libespeak-ng-dev fonts-wqy-microhei
   nginx libnginx-mod-rtmp ffmpeg
   fonts-dejavu-core chromium
-  mesa-vulkan-drivers libvulkan1
+  mesa-vulkan-drivers libvulkan1 nodejs
   podman runc catatonit mmdebstrap
 )
 
@@ -40,6 +40,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
 else
   echo "setup: system packages present"
+fi
+
+# npm comes with Debian's nodejs as its own package (a NodeSource nodejs carries it).
+if ! command -v npm >/dev/null; then
+  echo "setup: installing npm"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends npm
 fi
 
 if ! command -v cargo >/dev/null; then
@@ -119,6 +125,15 @@ if ! cmp -s "$WHIP_REQ" "$WHIP_VENV/requirements.txt" 2>/dev/null; then
   python3 -m venv "$WHIP_VENV"
   "$WHIP_VENV/bin/pip" install -q --only-binary=:all: -r "$WHIP_REQ"
   cp "$WHIP_REQ" "$WHIP_VENV/requirements.txt"
+fi
+
+# The Khronos glTF validator (npm, pinned), run by the tests on the generated 3D hosts.
+GLTF_PKG=scripts/gltf-validator.package.json
+if ! cmp -s "$GLTF_PKG" models/npm/package.json 2>/dev/null || [ ! -d models/npm/node_modules/gltf-validator ]; then
+  echo "setup: installing the glTF validator ($GLTF_PKG) into models/npm"
+  mkdir -p models/npm
+  cp "$GLTF_PKG" models/npm/package.json
+  npm install --prefix models/npm --no-audit --no-fund --loglevel=error
 fi
 
 echo "setup: done"

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Validate glTF/GLB/VRM files with the Khronos glTF-Validator (npm "gltf-validator").
 //
-//   npm install --prefix models/npm gltf-validator     # once; models/ is git-ignored
+//   bash scripts/setup.sh      # installs it into models/npm, pinned in scripts/gltf-validator.package.json
 //   node scripts/validate-gltf.mjs FILE...
 //
 // Prints error/warning/info counts per file plus the error and warning messages.
@@ -20,7 +20,7 @@ try {
   validator = require("gltf-validator");
 } catch (e) {
   console.error(
-    "gltf-validator not found under models/npm; run: npm install --prefix models/npm gltf-validator",
+    "gltf-validator not found under models/npm; run: bash scripts/setup.sh",
   );
   process.exit(2);
 }

@@ -164,6 +164,18 @@ enum AvatarCommand {
         #[arg(long)]
         script: Option<PathBuf>,
     },
+    /// Draw a 3D host's pack at rest, neutral and with each mouth expression, as PNGs.
+    Preview {
+        /// The character pack.
+        #[arg(long)]
+        pack: PathBuf,
+        /// The folder to write neutral.png and one PNG per mouth expression into.
+        #[arg(long)]
+        out: PathBuf,
+        /// The config giving the frame size and the render device.
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+    },
     /// Make a video pack's played frames again from its footage, as its avatar.toml says
     /// now: after changing [key], alpha_video, [idle], a gesture's frames or [framing],
     /// and once for packs made before 2026-12.
@@ -306,6 +318,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Avatar { command: AvatarCommand::Import { .. } } => unreachable!("clap requires --video or --model"),
         Command::Avatar { command: AvatarCommand::Refresh { pack } } => avatar_refresh(&pack),
+        Command::Avatar { command: AvatarCommand::Preview { pack, out, config } } => {
+            for file in avatarcast::authoring::character_preview::run(&pack, &Config::load(&config)?, &out)? {
+                println!("wrote {}", file.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Avatar { command: AvatarCommand::Train { pack, max_minutes, device, epochs, size, config } } => {
             avatar_train(pack, max_minutes, device, epochs, size, &config)
         }

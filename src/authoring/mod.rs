@@ -5,6 +5,7 @@
 //! model from it, `avatar eval` measures that model.
 
 pub mod character_import;
+pub mod character_preview;
 pub mod eval;
 pub mod face_detector;
 pub mod import;

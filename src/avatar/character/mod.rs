@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::consent::ConsentRecord;
 use super::manifest::read_manifest;
-use super::motion::{Eyes, Gaze, HeadMove, Motion};
+use super::motion::{Eyes, Gaze, HeadMove, Motion, Pose as IdlePose};
 use crate::config::AvatarConfig;
 use crate::frame::FrameSize;
 use crate::cue::{Emotion, Framing};
@@ -353,10 +353,32 @@ impl CharacterAvatar {
         let mut pose = Pose { morph_weights: self.morph_weights(&expressions), ..Pose::default() };
         let gaze = self.gaze.at(n);
         self.body.pose(&self.rig, self.model.nodes.len(), n, &motion, gaze, &mut pose);
+        self.posed(&pose)
+    }
+
+    /// The host at rest (its idle's first frame, eyes open on the camera) showing
+    /// `expression` at full weight, drawn over `out`: for `avatar preview` and golden
+    /// frames.
+    pub fn still(&mut self, expression: Option<&str>, out: &mut PixmapMut) -> Result<()> {
+        let life = IdlePose { mouth: crate::lipsync::Mouth::X, eyes: Eyes::Open, breath: 0.0, sway_px: 0.0, tilt_deg: 0.0, nod_px: 0.0 };
+        let weights: Vec<(&str, f32)> = expression.into_iter().map(|e| (e, 1.0)).collect();
+        let mut pose = Pose { morph_weights: self.morph_weights(&weights), ..Pose::default() };
+        self.body.pose(&self.rig, self.model.nodes.len(), 0, &life, (0.0, 0.0), &mut pose);
+        let plan = self.posed(&pose);
+        self.render_over(out, &plan)
+    }
+
+    /// The mouth expressions the rig speaks with.
+    pub fn mouth_expressions(&self) -> &'static [&'static str] {
+        self.mouth.set().names()
+    }
+
+    /// Bones, springs, morphs and skinning for `pose`, and the rectangle it covers.
+    fn posed(&mut self, pose: &Pose) -> CharacterPlan {
         let posed = Instant::now();
-        let mut locals = self.skeleton.locals(&self.model, &pose, self.rig.bone("hips"));
+        let mut locals = self.skeleton.locals(&self.model, pose, self.rig.bone("hips"));
         let globals = self.rig.springs.step(&self.model, &mut locals, self.frame_seconds);
-        self.deformer.deform(&self.model, &globals, &pose);
+        self.deformer.deform(&self.model, &globals, pose);
         let rect = self.cover(&self.deformer.vertices);
         self.times.pose = posed.elapsed();
         // The plan takes the buffer (no copy); the deformer fills a new one next frame.
@@ -404,17 +426,21 @@ impl CharacterAvatar {
     /// Draws the planned frame over `out`; a Vulkan failure leaves the frame without
     /// the host for this frame and is logged, the stream goes on.
     pub fn draw(&mut self, out: &mut PixmapMut, plan: &CharacterPlan) {
-        let cam = &self.cameras[(self.framing == Framing::Full) as usize];
-        if let Err(e) = self.renderer.render(&plan.vertices, cam.view_proj, cam.eye, &self.lights, plan.rect, &mut self.pixels) {
+        if let Err(e) = self.render_over(out, plan) {
             tracing::error!("3D host not drawn this frame: {e:#}");
-            return;
         }
+    }
+
+    fn render_over(&mut self, out: &mut PixmapMut, plan: &CharacterPlan) -> Result<()> {
+        let cam = &self.cameras[(self.framing == Framing::Full) as usize];
+        self.renderer.render(&plan.vertices, cam.view_proj, cam.eye, &self.lights, plan.rect, &mut self.pixels)?;
         let blended = Instant::now();
         let [x, y, w, _] = plan.rect;
         let width = out.width() as usize;
         crate::raster::draw_rgba_over(out.data_mut(), width, &self.pixels, w as usize, x as i32, y as i32);
         let gpu = self.renderer.times;
         (self.times.draw, self.times.read_back, self.times.blend) = (gpu.draw, gpu.read_back, blended.elapsed());
+        Ok(())
     }
 
     pub fn adapter(&self) -> &str {
