@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::avatar::character::{CharacterManifest, CharacterPack, LightSettings, read_contents};
+use crate::avatar::character::{CharacterManifest, CharacterPack, LightSettings, check_files, read_contents};
 
 pub struct CharacterImport {
     /// The .vrm or .glb file.
@@ -33,6 +33,8 @@ pub fn run(opts: &CharacterImport) -> Result<CharacterPack> {
         None => opts.out.file_name().and_then(|n| n.to_str()).context("--out names no folder")?.to_string(),
     };
     let (idle, gestures) = clips(opts)?;
+    let clip_files: Vec<&Path> = idle.iter().chain(gestures.values()).map(PathBuf::as_path).collect();
+    check_files(&opts.model, &clip_files)?;
     let staging = opts.out.with_extension("importing");
     if staging.exists() {
         std::fs::remove_dir_all(&staging).with_context(|| format!("removing {} left by an earlier import", staging.display()))?;

@@ -205,6 +205,16 @@ impl CharacterPack {
     }
 }
 
+/// Checks a model file and clip files where the user has them (so errors name their
+/// files): the model as a pack would load it, each clip against its bones.
+pub fn check_files(model: &Path, clips: &[&Path]) -> Result<()> {
+    let (_, rig, _) = read_model(model).with_context(|| format!("3D host {}", model.display()))?;
+    for clip in clips {
+        Clip::read(clip)?.check(&rig)?;
+    }
+    Ok(())
+}
+
 fn read_model(file: &Path) -> Result<(Model, Rig, MouthSet)> {
     let glb = glb::Glb::read(file)?;
     let model = Model::from_glb(&glb, |i| vrm::toon_of(&glb, i))?;
