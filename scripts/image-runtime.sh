@@ -4,7 +4,9 @@
 # stream and its inputs use (not the hundreds Debian's plugin packages bring, nor
 # the libraries only those others need), the shared libraries of all that by ldd,
 # espeak-ng's data, the fonts, CA certificates, GIO's TLS module (rtmps://, https://)
-# and curl (Podman runs HTTP probes as commands in the container).
+# curl (Podman runs HTTP probes as commands in the container), and Vulkan's loader
+# with Mesa's lavapipe (3D hosts on the CPU; a GPU node's container toolkit brings its
+# driver's own).
 #
 #   bash scripts/image-runtime.sh OUT BASE_FILES
 #
@@ -33,8 +35,9 @@ for p in "${PLUGINS[@]}"; do
   files+=("$GST/libgst$p.so")
 done
 # Loaded at run time (dlopen), so no ldd finds them: espeak-ng (speech/espeak.rs),
-# libsoup (the soup plugin), GIO's TLS module.
+# libsoup (the soup plugin), GIO's TLS module, the Vulkan loader and lavapipe.
 files+=(/usr/lib/$ARCH/libespeak-ng.so.1 /usr/lib/$ARCH/libsoup-3.0.so.0 /usr/lib/$ARCH/gio/modules/libgiognutls.so)
+files+=(/usr/lib/$ARCH/libvulkan.so.1 /usr/lib/$ARCH/libvulkan_lvp.so)
 
 # Copies a path as itself (links kept) and what it links to, with /lib spelled
 # /usr/lib (the base's /lib is a link to it, which a copied folder would replace).
@@ -68,7 +71,8 @@ for lib in $(printf '%s\n' "${libraries[@]}" | sort -u); do
 done
 
 for data in /usr/lib/$ARCH/espeak-ng-data /etc/fonts /usr/share/fonts/truetype/dejavu \
-  /usr/share/fonts/truetype/wqy /etc/ssl/certs /usr/share/ca-certificates; do
+  /usr/share/fonts/truetype/wqy /etc/ssl/certs /usr/share/ca-certificates \
+  /usr/share/vulkan/icd.d/lvp_icd.x86_64.json; do
   [ -e "$data" ] || { echo "image-runtime: $data is missing" >&2; exit 1; }
   mkdir -p "$OUT$(dirname "$data")"
   cp -a "$data" "$OUT$data"

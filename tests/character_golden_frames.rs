@@ -50,6 +50,16 @@ fn the_3d_hosts_face_matches_its_golden_frames() {
         assert!(mean < 2.0 && far < 0.01, "{name}: {mean:.2} mean difference, {:.2}% of pixels far off its golden frame", far * 100.0);
         faces.push(face);
     }
+    // Drawn at 0.6 of the frame and scaled up (avatar.render_scale), the face is in
+    // the same place: softer, not moved.
+    let config = demo_config_with(dir.path(), "scaled.toml", |c| c.replace("[avatar]\n", "[avatar]\nrender_scale = 0.6\n"));
+    let scaled_out = dir.path().join("scaled");
+    let ran = run(avatarcast().args(["avatar", "preview", "--pack"]).arg(&pack).arg("--out").arg(&scaled_out).arg("--config").arg(&config));
+    assert!(ran.status.success(), "avatar preview at 0.6: {}", text(&ran));
+    let scaled = Pixmap::load_png(scaled_out.join("aa.png")).unwrap().clone_rect(IntRect::from_xywh(x, y, w, h).unwrap()).unwrap();
+    let (mean, far) = difference(&scaled, &faces[1]);
+    eprintln!("drawn at 0.6: {mean:.2} mean difference, {:.2}% of pixels far off", far * 100.0);
+    assert!(mean < 6.0 && far < 0.08, "drawn at 0.6 the face moved: {mean:.2} mean difference, {:.2}% of pixels far off", far * 100.0);
     for (name, face) in EXPRESSIONS.iter().zip(&faces).skip(1) {
         let (_, changed) = difference(face, &faces[0]);
         assert!(changed > 0.004, "{name} hardly differs from the neutral face ({:.2}% of pixels)", changed * 100.0);

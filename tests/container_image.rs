@@ -1,5 +1,6 @@
 //! The container image (Containerfile, built by scripts/image.sh from Debian packages
-//! only, with Podman): `avatarcast check` passes inside it, and `IMAGE live --output
+//! only, with Podman): `avatarcast check` passes inside it, for the 2D and the 3D demo
+//! (lavapipe draws there), and `IMAGE live --output
 //! rtmp://…` with no other argument streams the demo show to nginx-rtmp on the host;
 //! `podman stop` (SIGTERM to avatarcast as PID 1) drains it: the stream ends cleanly
 //! within the grace period and nginx's recording is whole.
@@ -24,6 +25,10 @@ fn the_image_checks_and_streams_the_demo() {
 
     let check = podman().args(["run", "--rm", IMAGE, "check"]).output().unwrap();
     assert!(check.status.success() && text(&check).contains("everything avatarcast needs is here"), "check in the image:\n{}", text(&check));
+    // A 3D host's pack loads and lavapipe is there to draw it.
+    let check = podman().args(["run", "--rm", IMAGE, "check", "--config", "config/demo-3d.toml"]).output().unwrap();
+    let said = text(&check);
+    assert!(check.status.success() && said.contains("3D pack vrm-host") && said.contains("Vulkan device for 3D hosts: llvmpipe"), "3D check in the image:\n{said}");
 
     let mut nginx = Nginx::start();
     let name = format!("avatarcast-test-{}", std::process::id());

@@ -55,7 +55,7 @@ pub fn run(config: &Config, frames: usize) -> Result<Host3dBench> {
         read.push(ms(t.read_back));
         blend.push(ms(t.blend));
         total.push(ms(t.pose + t.draw + t.read_back + t.blend));
-        covered += plan.area() as f64 / (size.width * size.height) as f64;
+        covered += host.coverage(&plan);
     }
     Ok(Host3dBench {
         pack: config.avatar.pack.display().to_string(),

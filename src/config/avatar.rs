@@ -20,6 +20,9 @@ pub struct AvatarConfig {
     /// A 3D host's hair and clothes swing with its motion (the model's spring bones);
     /// false keeps them fixed to the body.
     pub spring_bones: bool,
+    /// A 3D host is drawn at this share of the frame's size and scaled up onto it:
+    /// below 1 the draw costs about its square (on lavapipe the draw is most of it).
+    pub render_scale: f32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -33,7 +36,7 @@ pub enum RenderDevice {
 
 impl Default for AvatarConfig {
     fn default() -> Self {
-        AvatarConfig { pack: PathBuf::from("assets/avatars/cartoon-host"), seed: 7, lipsync: Default::default(), render_device: RenderDevice::Auto, spring_bones: true }
+        AvatarConfig { pack: PathBuf::from("assets/avatars/cartoon-host"), seed: 7, lipsync: Default::default(), render_device: RenderDevice::Auto, spring_bones: true, render_scale: 1.0 }
     }
 }
 
@@ -62,6 +65,15 @@ pub struct LipsyncConfig {
 impl Default for LipsyncConfig {
     fn default() -> Self {
         LipsyncConfig { model: PathBuf::new(), provider: Provider::Cpu, device: 0, batch: 4, threads: 0, enhancer: PathBuf::new(), enhancer_blend: 0.8 }
+    }
+}
+
+impl AvatarConfig {
+    pub fn validate(&self) -> Result<()> {
+        if !(0.25..=1.0).contains(&self.render_scale) {
+            bail!("`avatar.render_scale`: {} is out of range; use 0.25 to 1 (1: full size; 0.6 about triples lavapipe's speed)", self.render_scale);
+        }
+        self.lipsync.validate()
     }
 }
 

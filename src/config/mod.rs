@@ -132,7 +132,7 @@ impl Config {
             bail!("`audio.bitrate_kbps`: {} is out of range; use 32 to 320 (128 is usual)", self.audio.bitrate_kbps);
         }
         self.voice.validate("voice")?;
-        self.avatar.lipsync.validate()?;
+        self.avatar.validate()?;
         self.label.validate()?;
         for (name, v) in &self.voices {
             if name == DEFAULT_VOICE || name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '/') {

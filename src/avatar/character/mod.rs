@@ -105,6 +105,13 @@ impl CharacterPlan {
     }
 }
 
+impl CharacterAvatar {
+    /// The share of the drawn size that `plan` covers.
+    pub fn coverage(&self, plan: &CharacterPlan) -> f64 {
+        plan.area() as f64 / (self.size.0 * self.size.1) as f64
+    }
+}
+
 /// A camera per framing: where it looks from and its projection.
 struct Camera {
     eye: Vec3,
@@ -131,7 +138,9 @@ pub struct CharacterAvatar {
     frame_seconds: f32,
     lights: Lights,
     renderer: Renderer,
+    /// The size drawn: the frame's times `scale`.
     size: (u32, u32),
+    scale: f32,
     pixels: Vec<u8>,
     pub times: StageTimes,
 }
@@ -238,7 +247,10 @@ impl CharacterAvatar {
         if !config.spring_bones {
             rig.springs = Default::default();
         }
-        let renderer = Renderer::new(&model, width, height, config.render_device)?;
+        // Drawn at `render_scale` of the frame, same aspect.
+        let scale = config.render_scale;
+        let drawn = (((width as f32 * scale).round() as u32).max(1), ((height as f32 * scale).round() as u32).max(1));
+        let renderer = Renderer::new(&model, drawn.0, drawn.1, config.render_device)?;
         tracing::info!(
             pack = %pack.display(),
             format = rig.format.describe(),
@@ -271,7 +283,8 @@ impl CharacterAvatar {
             requested: None,
             frame_seconds: 1.0 / fps as f32,
             renderer,
-            size: (width, height),
+            size: drawn,
+            scale,
             pixels: Vec::new(),
             times: StageTimes::default(),
         })
@@ -408,7 +421,8 @@ impl CharacterAvatar {
         w
     }
 
-    /// The frame rectangle the posed vertices cover, with a margin for anti-aliasing.
+    /// The rectangle (of the size drawn) the posed vertices cover, with a margin for
+    /// anti-aliasing.
     fn cover(&self, vertices: &[Vertex]) -> [u32; 4] {
         let (w, h) = (self.size.0 as f32, self.size.1 as f32);
         let vp = self.camera().view_proj;
@@ -429,8 +443,8 @@ impl CharacterAvatar {
     }
 
     pub fn bounds(&self, plan: &CharacterPlan, width: u32, height: u32) -> Option<crate::raster::Region> {
-        let [x, y, w, h] = plan.rect.map(|v| v as f32);
-        crate::raster::Region::covering([x, y, w, h], 0.0, width, height)
+        let [x, y, w, h] = plan.rect.map(|v| v as f32 / self.scale);
+        crate::raster::Region::covering([x, y, w, h], 1.0, width, height)
     }
 
     /// Draws the planned frame over `out`; a Vulkan failure leaves the frame without
@@ -445,9 +459,18 @@ impl CharacterAvatar {
         let cam = &self.cameras[(self.framing == Framing::Full) as usize];
         self.renderer.render(&plan.vertices, cam.view_proj, cam.eye, &self.lights, plan.rect, &mut self.pixels)?;
         let blended = Instant::now();
-        let [x, y, w, _] = plan.rect;
-        let width = out.width() as usize;
-        crate::raster::draw_rgba_over(out.data_mut(), width, &self.pixels, w as usize, x as i32, y as i32);
+        let [x, y, w, h] = plan.rect;
+        if self.scale == 1.0 {
+            let width = out.width() as usize;
+            crate::raster::draw_rgba_over(out.data_mut(), width, &self.pixels, w as usize, x as i32, y as i32);
+        } else {
+            // Scaled up to the frame, bilinear, as the video host's frames are.
+            let size = resvg::tiny_skia::IntSize::from_wh(w, h).context("empty host rectangle")?;
+            let drawn = resvg::tiny_skia::Pixmap::from_vec(std::mem::take(&mut self.pixels), size).context("host pixels")?;
+            let (s, width) = (1.0 / self.scale, out.width() as usize);
+            crate::raster::draw_scaled(out.data_mut(), width, &drawn, [0, 0, w, h], s, x as f32 * s, y as f32 * s);
+            self.pixels = drawn.take();
+        }
         let gpu = self.renderer.times;
         (self.times.draw, self.times.read_back, self.times.blend) = (gpu.draw, gpu.read_back, blended.elapsed());
         Ok(())
