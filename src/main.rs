@@ -103,7 +103,7 @@ enum Command {
         #[arg(long)]
         host3d: bool,
         /// Instead: how many live channels (real processes, outputs to files) this
-        /// machine holds with no late or dropped frame, one more each round.
+        /// machine holds with no late or repeated frame, one more each round.
         #[arg(long)]
         channels: bool,
         /// With --channels: how long each round runs.
@@ -577,16 +577,16 @@ fn print_bench(report: &bench::BenchReport) {
         );
     }
     let Some(c) = &report.channels else { return };
-    println!("  channels          {:8}  live channels held {} s with no late or dropped frame", c.channels, c.seconds);
+    println!("  channels          {:8}  live channels held {} s with no late or repeated frame", c.channels, c.seconds);
     for r in &c.rounds {
         let cpu: f64 = r.runs.iter().map(|c| c.cpu_cores).sum::<f64>() / r.runs.len() as f64;
         let rss = r.runs.iter().map(|c| c.peak_rss_mb).fold(0.0, f64::max);
         let late: u64 = r.runs.iter().map(|c| c.late_frames).sum();
-        let dropped: u64 = r.runs.iter().map(|c| c.dropped_frames).sum();
+        let repeated: u64 = r.runs.iter().map(|c| c.repeated_frames).sum();
         let verdict = if r.held { "held" } else { "fell behind" };
         let first = r.runs.iter().filter_map(|c| c.start_to_first_frame_s).fold(0.0, f64::max);
         println!(
-            "    {} at once: {verdict}, {cpu:.2} cores and at most {rss:.0} MB RSS each, on air at most {first:.2} s after starting, {late} late and {dropped} dropped frames",
+            "    {} at once: {verdict}, {cpu:.2} cores and at most {rss:.0} MB RSS each, on air at most {first:.2} s after starting, {late} late and {repeated} repeated frames",
             r.channels
         );
     }
@@ -607,8 +607,8 @@ fn broadcast(config: Config, pacing: Pacing, duration: Option<Duration>, api: Op
     let progress = pacing == Pacing::Render;
     let report = Broadcast { config, pacing, duration, progress, api }.run(stop)?;
     eprintln!(
-        "done: {:.1} s of stream ({} frames) in {:.1} s, {} lines spoken, {} late frames (worst {:.0} ms late), {} picture frames dropped",
-        report.media_seconds, report.frames, report.wall_seconds, report.lines_spoken, report.late_frames, report.worst_late_ms, report.dropped_frames
+        "done: {:.1} s of stream ({} frames) in {:.1} s, {} lines spoken, {} late frames (worst {:.0} ms late), {} pictures repeated",
+        report.media_seconds, report.frames, report.wall_seconds, report.lines_spoken, report.late_frames, report.worst_late_ms, report.repeated_frames
     );
     for f in &report.written {
         println!("wrote {f}");

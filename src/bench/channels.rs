@@ -16,7 +16,7 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct ChannelRun {
     pub late_frames: u64,
-    pub dropped_frames: u64,
+    pub repeated_frames: u64,
     /// Share of one core over the run.
     pub cpu_cores: f64,
     /// The most resident memory the process had (VmHWM).
@@ -34,7 +34,7 @@ pub struct Round {
 
 #[derive(Debug, Serialize)]
 pub struct ChannelsReport {
-    /// The most channels that ran together with no late or dropped frame.
+    /// The most channels that ran together with no late or repeated frame.
     pub channels: usize,
     pub seconds: u32,
     pub rounds: Vec<Round>,
@@ -131,13 +131,13 @@ fn run_round(exe: &Path, config: &Path, dir: &Path, n: usize, seconds: u32) -> R
         let wall = c.ended.unwrap_or_else(Instant::now).duration_since(c.started).as_secs_f64();
         runs.push(ChannelRun {
             late_frames: number_before(" late frames"),
-            dropped_frames: number_before(" picture frames dropped"),
+            repeated_frames: number_before(" pictures repeated"),
             cpu_cores: c.ticks as f64 / crate::proc_stat::TICKS_PER_SECOND / wall.max(1e-3),
             peak_rss_mb: c.peak_rss_kb as f64 / 1024.0,
             start_to_first_frame_s: first_frame_seconds(&log),
         });
     }
-    let held = runs.iter().all(|r| r.late_frames == 0 && r.dropped_frames == 0);
+    let held = runs.iter().all(|r| r.late_frames == 0 && r.repeated_frames == 0);
     Ok(Round { channels: n, held, runs })
 }
 

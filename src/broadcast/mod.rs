@@ -52,8 +52,9 @@ pub struct Report {
     pub late_frames: u64,
     /// Live mode: how late the latest of them was, in milliseconds.
     pub worst_late_ms: f64,
-    /// Live mode: picture frames dropped to stay on time (their sound went out).
-    pub dropped_frames: u64,
+    /// Live mode: frames that repeated the last picture to stay on time (their sound
+    /// went out; the frame grid has no hole).
+    pub repeated_frames: u64,
     /// The files and playlists written, for the closing lines.
     pub written: Vec<String>,
 }
@@ -278,8 +279,9 @@ impl OnAir {
             if self.shared.snapshot.wanted() {
                 self.shared.snapshot.offer(frame, self.scene.rgba());
             }
-            self.media.push_frame(made.video_pts_ns, made.video_duration_ns, self.scene.i420())?;
         }
+        // Every frame of the grid goes out: a repeat is the last picture again.
+        self.media.push_frame(made.video_pts_ns, made.video_duration_ns, self.scene.i420())?;
         self.media.push_audio(&b.audio, made.audio_pts_ns, made.audio_duration_ns)?;
         self.media.poll()?;
         for cmd in std::mem::take(&mut self.timeline.programme.scene_commands) {
@@ -314,18 +316,18 @@ impl OnAir {
         match episode {
             Some(Episode::FellBehind { frame }) => tracing::warn!(
                 frame,
-                "the stream fell behind (the machine is short of CPU): dropping picture frames to stay on time, the sound goes on"
+                "the stream fell behind (the machine is short of CPU): repeating the last picture to stay on time, the sound goes on"
             ),
-            Some(Episode::BackOnTime { frame, dropped, seconds }) => {
-                tracing::info!(frame, "back on time: {dropped} picture frames dropped over {seconds:.1} s")
+            Some(Episode::BackOnTime { frame, repeated, seconds }) => {
+                tracing::info!(frame, "back on time: {repeated} pictures repeated over {seconds:.1} s")
             }
             None => {}
         }
         let shared = &self.shared;
         match verdict {
             Verdict::OnTime => {}
-            Verdict::Drop => {
-                shared.dropped_frames.fetch_add(1, Ordering::Relaxed);
+            Verdict::Repeat => {
+                shared.repeated_frames.fetch_add(1, Ordering::Relaxed);
             }
             Verdict::Late { by_ns } => {
                 shared.late_frames.fetch_add(1, Ordering::Relaxed);
@@ -336,7 +338,7 @@ impl OnAir {
                 }
             }
         }
-        (Some(deadline), verdict != Verdict::Drop)
+        (Some(deadline), verdict != Verdict::Repeat)
     }
 
     /// Ends the stream: the encoder drains, every output finishes (files finalized).
@@ -360,7 +362,7 @@ impl OnAir {
             lines_spoken,
             late_frames: shared.late_frames.load(Ordering::Relaxed),
             worst_late_ms: shared.worst_late_us.load(Ordering::Relaxed) as f64 / 1000.0,
-            dropped_frames: shared.dropped_frames.load(Ordering::Relaxed),
+            repeated_frames: shared.repeated_frames.load(Ordering::Relaxed),
             written: self.written,
         })
     }

@@ -10,9 +10,10 @@ use std::time::Duration;
 /// cores: 3 frames made 53 late frames in one machine-wide stall, 6 made 20.
 pub const LEAD_FRAMES: u64 = 6;
 /// A frame whose due time passed more than this many frame durations ago when its
-/// turn comes is not drawn or encoded (its sound still goes out), so a machine short
-/// of CPU keeps the stream on time instead of drifting behind.
-pub const DROP_BEHIND_FRAMES: u64 = 2;
+/// turn comes is not drawn: the last picture goes out again in its place (x264 codes
+/// a repeat for almost nothing) and its sound goes out, so a machine short of CPU
+/// keeps the stream on time, on a constant frame grid, instead of drifting behind.
+pub const REPEAT_BEHIND_FRAMES: u64 = 2;
 
 /// What to do with the frame whose turn it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,23 +21,23 @@ pub enum Verdict {
     OnTime,
     /// Drawn and sent, but after its presentation time.
     Late { by_ns: u64 },
-    /// Too far behind: its picture is skipped, its sound goes out.
-    Drop,
+    /// Too far behind: the last picture is repeated in its place, its sound goes out.
+    Repeat,
 }
 
 /// A change worth one log line: an overload episode starts or ends. An episode ends
-/// after a second with nothing dropped, so a machine at its limit logs one warning
+/// after a second with nothing repeated, so a machine at its limit logs one warning
 /// and one summary, not one line per frame.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Episode {
     FellBehind { frame: u64 },
-    BackOnTime { frame: u64, dropped: u64, seconds: f64 },
+    BackOnTime { frame: u64, repeated: u64, seconds: f64 },
 }
 
 pub struct Pacer {
     frame_ns: u64,
     fps: u64,
-    /// Since the stream fell behind: first and last frame dropped, frames dropped.
+    /// Since the stream fell behind: first and last frame repeated, frames repeated.
     behind: Option<(u64, u64, u64)>,
 }
 
@@ -59,14 +60,14 @@ impl Pacer {
     /// Judges `frame`, due at `pts_ns`, whose turn comes at `now_ns` (None: the
     /// pipeline clock is not running yet, so nothing is late).
     pub fn judge(&mut self, frame: u64, pts_ns: u64, now_ns: Option<u64>) -> (Verdict, Option<Episode>) {
-        if now_ns.is_some_and(|now| now > pts_ns + DROP_BEHIND_FRAMES * self.frame_ns) {
-            let (first, last, dropped) = self.behind.get_or_insert((frame, frame, 0));
-            let episode = (*dropped == 0).then_some(Episode::FellBehind { frame: *first });
-            (*last, *dropped) = (frame, *dropped + 1);
-            return (Verdict::Drop, episode);
+        if now_ns.is_some_and(|now| now > pts_ns + REPEAT_BEHIND_FRAMES * self.frame_ns) {
+            let (first, last, repeated) = self.behind.get_or_insert((frame, frame, 0));
+            let episode = (*repeated == 0).then_some(Episode::FellBehind { frame: *first });
+            (*last, *repeated) = (frame, *repeated + 1);
+            return (Verdict::Repeat, episode);
         }
-        let episode = self.behind.take_if(|&mut (_, last, _)| frame - last >= self.fps).map(|(first, last, dropped)| {
-            Episode::BackOnTime { frame, dropped, seconds: (last + 1 - first) as f64 / self.fps as f64 }
+        let episode = self.behind.take_if(|&mut (_, last, _)| frame - last >= self.fps).map(|(first, last, repeated)| {
+            Episode::BackOnTime { frame, repeated, seconds: (last + 1 - first) as f64 / self.fps as f64 }
         });
         let verdict = match now_ns {
             Some(now) if now > pts_ns + self.frame_ns => Verdict::Late { by_ns: now - pts_ns },
@@ -102,30 +103,30 @@ mod tests {
     fn a_frame_more_than_a_frame_behind_is_late() {
         let mut p = Pacer::new(25);
         assert_eq!(p.judge(10, due(10), Some(due(10) + 41 * MS)), (Verdict::Late { by_ns: 41 * MS }, None));
-        // Up to DROP_BEHIND_FRAMES behind it is still drawn.
+        // Up to REPEAT_BEHIND_FRAMES behind it is still drawn.
         assert_eq!(p.judge(11, due(11), Some(due(13))), (Verdict::Late { by_ns: 80 * MS }, None));
     }
 
     #[test]
-    fn frames_too_far_behind_are_dropped_with_one_warning_per_episode() {
+    fn frames_too_far_behind_are_repeated_with_one_warning_per_episode() {
         let mut p = Pacer::new(25);
-        assert_eq!(p.judge(20, due(20), Some(due(23))), (Verdict::Drop, Some(Episode::FellBehind { frame: 20 })));
-        assert_eq!(p.judge(21, due(21), Some(due(24))), (Verdict::Drop, None));
-        assert_eq!(p.judge(22, due(22), Some(due(25))), (Verdict::Drop, None));
+        assert_eq!(p.judge(20, due(20), Some(due(23))), (Verdict::Repeat, Some(Episode::FellBehind { frame: 20 })));
+        assert_eq!(p.judge(21, due(21), Some(due(24))), (Verdict::Repeat, None));
+        assert_eq!(p.judge(22, due(22), Some(due(25))), (Verdict::Repeat, None));
     }
 
     #[test]
-    fn an_episode_ends_after_a_second_with_nothing_dropped() {
+    fn an_episode_ends_after_a_second_with_nothing_repeated() {
         let mut p = Pacer::new(25);
         for n in 20..30 {
             p.judge(n, due(n), Some(due(n + 3)));
         }
-        // Caught up, but less than a second since the last drop: no summary yet.
+        // Caught up, but less than a second since the last repeat: no summary yet.
         assert_eq!(p.judge(30, due(30), Some(due(25))), (Verdict::OnTime, None));
         assert_eq!(p.judge(53, due(53), Some(due(50))), (Verdict::OnTime, None));
-        let back = Episode::BackOnTime { frame: 54, dropped: 10, seconds: 0.4 };
+        let back = Episode::BackOnTime { frame: 54, repeated: 10, seconds: 0.4 };
         assert_eq!(p.judge(54, due(54), Some(due(50))), (Verdict::OnTime, Some(back)));
-        // The next drop starts a new episode with its own warning.
-        assert_eq!(p.judge(60, due(60), Some(due(63))), (Verdict::Drop, Some(Episode::FellBehind { frame: 60 })));
+        // The next repeat starts a new episode with its own warning.
+        assert_eq!(p.judge(60, due(60), Some(due(63))), (Verdict::Repeat, Some(Episode::FellBehind { frame: 60 })));
     }
 }

@@ -568,7 +568,7 @@ async fn status(State(state): State<Arc<ApiState>>) -> Response {
         "frames_rendered": frames,
         "stream_seconds": frames as f64 / s.fps as f64,
         "late_frames": s.late_frames.load(Ordering::Relaxed),
-        "dropped_frames": s.dropped_frames.load(Ordering::Relaxed),
+        "repeated_frames": s.repeated_frames.load(Ordering::Relaxed),
         "worst_late_ms": s.worst_late_us.load(Ordering::Relaxed) / 1000,
         "lines_spoken": s.lines_spoken.load(Ordering::Relaxed),
         "speech_underruns": s.speech_underruns.load(Ordering::Relaxed),
@@ -663,10 +663,10 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
     metric("frames_total", "counter", "Frames rendered and handed to the encoder.", s.frames.load(Ordering::Relaxed) as f64);
     metric("late_frames_total", "counter", "Frames handed to the encoder after their presentation time.", s.late_frames.load(Ordering::Relaxed) as f64);
     metric(
-        "dropped_frames_total",
+        "repeated_frames_total",
         "counter",
-        "Picture frames not drawn or encoded because the stream had fallen behind real time (their sound went out).",
-        s.dropped_frames.load(Ordering::Relaxed) as f64,
+        "Frames that repeated the last picture because the stream had fallen behind real time (their sound went out; the frame grid has no hole).",
+        s.repeated_frames.load(Ordering::Relaxed) as f64,
     );
     metric("lines_spoken_total", "counter", "Lines started on air.", s.lines_spoken.load(Ordering::Relaxed) as f64);
     metric("speech_underrun_frames_total", "counter", "Frames with nothing ready to say.", s.speech_underruns.load(Ordering::Relaxed) as f64);

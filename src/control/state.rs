@@ -30,8 +30,9 @@ pub struct Shared {
     pub fps: u32,
     pub frames: AtomicU64,
     pub late_frames: AtomicU64,
-    /// Picture frames dropped to stay on time (broadcast/pacer.rs, DROP_BEHIND_FRAMES).
-    pub dropped_frames: AtomicU64,
+    /// Frames that repeated the last picture to stay on time (broadcast/pacer.rs,
+    /// REPEAT_BEHIND_FRAMES).
+    pub repeated_frames: AtomicU64,
     /// The latest a frame has been, in microseconds.
     pub worst_late_us: AtomicU64,
     pub lines_spoken: AtomicU64,
@@ -144,7 +145,7 @@ impl Shared {
             fps: stream.fps,
             frames: AtomicU64::new(0),
             late_frames: AtomicU64::new(0),
-            dropped_frames: AtomicU64::new(0),
+            repeated_frames: AtomicU64::new(0),
             worst_late_us: AtomicU64::new(0),
             lines_spoken: AtomicU64::new(0),
             speech_underruns: AtomicU64::new(0),
