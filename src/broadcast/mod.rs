@@ -107,6 +107,7 @@ struct OnAir {
     made_playing: bool,
     pacer: Pacer,
     test_stall: TestStall,
+    test_leak: TestLeak,
     closing_since: Option<u64>,
     frames: u64,
     started: Instant,
@@ -197,6 +198,7 @@ impl OnAir {
             made_playing: false,
             pacer: Pacer::new(config.video.fps),
             test_stall: TestStall::from_env(),
+            test_leak: TestLeak::from_env(),
             closing_since: None,
             frames: 0,
             started: Instant::now(),
@@ -284,6 +286,10 @@ impl OnAir {
         self.media.push_frame(made.video_pts_ns, made.video_duration_ns, self.scene.i420())?;
         self.media.push_audio(&b.audio, made.audio_pts_ns, made.audio_duration_ns)?;
         self.media.poll()?;
+        let sound_end = (made.audio_pts_ns + made.audio_duration_ns) as i64;
+        let picture_end = (made.video_pts_ns + made.video_duration_ns) as i64;
+        self.shared.av_offset_us.store((sound_end - picture_end) / 1000, Ordering::Relaxed);
+        self.test_leak.keep(frame, self.fps, self.scene.i420());
         for cmd in std::mem::take(&mut self.timeline.programme.scene_commands) {
             apply_scene(&mut self.scene, &self.shared, &cmd, frame + 1, "the API");
         }
@@ -439,6 +445,24 @@ impl TestStall {
             loop {
                 std::thread::park();
             }
+        }
+    }
+}
+
+/// Tests only: `AVATARCAST_TEST_KEEP_FRAMES=1` keeps a copy of one picture a second
+/// and never lets go, a leak planted for the soak harness to find (scripts/soak.py).
+struct TestLeak(Option<Vec<Vec<u8>>>);
+
+impl TestLeak {
+    fn from_env() -> TestLeak {
+        TestLeak(std::env::var("AVATARCAST_TEST_KEEP_FRAMES").is_ok_and(|v| v == "1").then(Vec::new))
+    }
+
+    fn keep(&mut self, frame: u64, fps: u32, picture: &[u8]) {
+        if let Some(kept) = &mut self.0
+            && frame % fps as u64 == 0
+        {
+            kept.push(picture.to_vec());
         }
     }
 }

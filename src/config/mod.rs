@@ -153,6 +153,9 @@ impl Config {
             llm.validate()?;
         }
         for (i, f) in self.output.file.iter().enumerate() {
+            if f.keep_gb.is_some_and(|g| !(g > 0.0) || f.split_minutes.is_none()) {
+                bail!("`output.file[{i}].keep_gb`: use a number of gigabytes above 0, with split_minutes (the oldest parts are deleted)");
+            }
             if f.split_minutes.is_some_and(|m| !(m * 60.0 >= self.video.keyframe_seconds as f64 && m <= 24.0 * 60.0)) {
                 bail!(
                     "`output.file[{i}].split_minutes`: use {:.2} to 1440 (a file holds at least one keyframe interval)",
@@ -169,8 +172,12 @@ impl Config {
                 bail!("`output.hls[{i}].playlist_length`: use 3 to 100 (players want at least 3 segments)");
             }
         }
-        if !(2.0..=300.0).contains(&self.output.retry_max_seconds) {
-            bail!("`output.retry_max_seconds`: use 2 to 300 (the first retry comes after 2 s)");
+        let (first, max) = (self.output.retry_first_seconds, self.output.retry_max_seconds);
+        if !(0.1..=60.0).contains(&first) {
+            bail!("`output.retry_first_seconds`: use 0.1 to 60");
+        }
+        if !(0.1..=300.0).contains(&max) || max < first {
+            bail!("`output.retry_max_seconds`: use {first} (output.retry_first_seconds) to 300");
         }
         if !(2.0..=120.0).contains(&self.output.stall_seconds) {
             bail!("`output.stall_seconds`: use 2 to 120");
@@ -207,7 +214,7 @@ impl Config {
             } else if t.contains("://") {
                 outputs.rtmp.push(RtmpOutputConfig { url: t.clone(), key_env: None });
             } else {
-                outputs.file.push(FileOutputConfig { path: PathBuf::from(t), split_minutes: None });
+                outputs.file.push(FileOutputConfig::at(PathBuf::from(t), None));
             }
         }
         self.output = outputs;

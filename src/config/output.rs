@@ -13,6 +13,8 @@ pub struct OutputsConfig {
     pub file: Vec<FileOutputConfig>,
     pub hls: Vec<HlsOutputConfig>,
     pub whip: Vec<WhipOutputConfig>,
+    /// Wait before a failed output's first reconnect attempt (then x1.5 each time).
+    pub retry_first_seconds: f64,
     /// Longest wait between two reconnect attempts of a failed output.
     pub retry_max_seconds: f64,
     /// An RTMP output whose server accepts no bytes for this long is reconnected.
@@ -31,6 +33,7 @@ impl Default for OutputsConfig {
             file: Vec::new(),
             hls: Vec::new(),
             whip: Vec::new(),
+            retry_first_seconds: 2.0,
             retry_max_seconds: 6.0,
             stall_seconds: 10.0,
             webrtc: WebrtcConfig::default(),
@@ -89,6 +92,25 @@ pub struct FileOutputConfig {
     /// Starts a new file every this many minutes (NAME-00001.mp4, NAME-00002.mp4, …).
     #[serde(default)]
     pub split_minutes: Option<f64>,
+    /// Space kept free on the recording's disk: below it the recording is closed (a
+    /// playable file) and waits; it goes on in a new file once twice this is free.
+    #[serde(default = "default_min_free_mb")]
+    pub min_free_mb: u64,
+    /// Split recordings only: the oldest parts are deleted to keep at most this many
+    /// gigabytes of them (none: keep all).
+    #[serde(default)]
+    pub keep_gb: Option<f64>,
+}
+
+fn default_min_free_mb() -> u64 {
+    256
+}
+
+impl FileOutputConfig {
+    /// A recording with the defaults (`--output out.mp4` on the command line).
+    pub fn at(path: PathBuf, split_minutes: Option<f64>) -> FileOutputConfig {
+        FileOutputConfig { path, split_minutes, min_free_mb: default_min_free_mb(), keep_gb: None }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -569,6 +569,7 @@ async fn status(State(state): State<Arc<ApiState>>) -> Response {
         "stream_seconds": frames as f64 / s.fps as f64,
         "late_frames": s.late_frames.load(Ordering::Relaxed),
         "repeated_frames": s.repeated_frames.load(Ordering::Relaxed),
+        "av_offset_ms": s.av_offset_us.load(Ordering::Relaxed) as f64 / 1000.0,
         "worst_late_ms": s.worst_late_us.load(Ordering::Relaxed) / 1000,
         "lines_spoken": s.lines_spoken.load(Ordering::Relaxed),
         "speech_underruns": s.speech_underruns.load(Ordering::Relaxed),

@@ -1,7 +1,7 @@
 //! What the render thread shares with the API: counters (atomics, updated per
 //! frame), the line on air, line records, the command channel and snapshots.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,9 @@ pub struct Shared {
     /// Frames that repeated the last picture to stay on time (broadcast/pacer.rs,
     /// REPEAT_BEHIND_FRAMES).
     pub repeated_frames: AtomicU64,
+    /// Where the sound's end stands against the picture's end in what went to the
+    /// encoder (sample counter against frame counter), in microseconds.
+    pub av_offset_us: AtomicI64,
     /// The latest a frame has been, in microseconds.
     pub worst_late_us: AtomicU64,
     pub lines_spoken: AtomicU64,
@@ -146,6 +149,7 @@ impl Shared {
             frames: AtomicU64::new(0),
             late_frames: AtomicU64::new(0),
             repeated_frames: AtomicU64::new(0),
+            av_offset_us: AtomicI64::new(0),
             worst_late_us: AtomicU64::new(0),
             lines_spoken: AtomicU64::new(0),
             speech_underruns: AtomicU64::new(0),

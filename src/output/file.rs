@@ -38,13 +38,49 @@ pub struct FileTarget {
     pub path: PathBuf,
     pub container: Container,
     pub split: Option<Duration>,
+    /// Bytes kept free on the disk (0: write until the disk is full).
+    pub min_free: u64,
+    /// Split recordings: the most bytes of parts kept (the oldest go first).
+    pub keep_bytes: Option<u64>,
 }
 
 impl FileTarget {
-    pub fn new(path: &Path, split_minutes: Option<f64>) -> Result<FileTarget> {
+    pub fn new(config: &crate::config::FileOutputConfig) -> Result<FileTarget> {
+        let path = &config.path;
         let container = Container::from_path(path)?;
-        let split = split_minutes.map(|m| Duration::from_secs_f64(m * 60.0));
-        Ok(FileTarget { path: path.to_path_buf(), container, split })
+        let split = config.split_minutes.map(|m| Duration::from_secs_f64(m * 60.0));
+        let min_free = config.min_free_mb << 20;
+        let keep_bytes = config.keep_gb.map(|g| (g * (1u64 << 30) as f64) as u64);
+        Ok(FileTarget { path: path.to_path_buf(), container, split, min_free, keep_bytes })
+    }
+
+    /// The folder the recording goes into.
+    pub fn folder(&self) -> &Path {
+        self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
+    }
+
+    /// Deletes the oldest parts of a split recording until the rest fit `keep_bytes`.
+    /// Returns the files deleted.
+    pub fn prune(&self) -> Vec<PathBuf> {
+        let Some(keep) = self.keep_bytes else { return Vec::new() };
+        let mut parts: Vec<(PathBuf, u64)> = (1..self.next_free_index())
+            .map(|i| PathBuf::from(self.numbered(&format!("{i:05}"))))
+            .filter_map(|p| Some((p.clone(), std::fs::metadata(&p).ok()?.len())))
+            .collect();
+        let mut total: u64 = parts.iter().map(|(_, len)| len).sum();
+        let mut deleted = Vec::new();
+        // The newest part (being written) is never deleted.
+        parts.pop();
+        for (path, len) in parts {
+            if total <= keep {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                total -= len;
+                deleted.push(path);
+            }
+        }
+        deleted
     }
 
     /// Makes the recording's folder (when the stream starts, not when the config is read).
@@ -64,8 +100,24 @@ impl FileTarget {
     }
 
     /// Split files never overwrite earlier ones (of this run, or of the one before).
+    /// Past the newest part: parts older than it may have been pruned.
     fn next_free_index(&self) -> u32 {
-        (1..).find(|i| !Path::new(&self.numbered(&format!("{i:05}"))).exists()).unwrap_or(1)
+        let exists = |i: u32| Path::new(&self.numbered(&format!("{i:05}"))).exists();
+        let newest = self.newest_part();
+        (newest + 1..).find(|&i| !exists(i)).unwrap_or(newest + 1)
+    }
+
+    /// The highest index of a part in the folder (0: none).
+    fn newest_part(&self) -> u32 {
+        let stem = self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let ext = self.path.extension().map(|s| format!(".{}", s.to_string_lossy())).unwrap_or_default();
+        let index = |name: &str| name.strip_prefix(&format!("{stem}-"))?.strip_suffix(&ext)?.parse::<u32>().ok();
+        std::fs::read_dir(self.folder())
+            .into_iter()
+            .flatten()
+            .filter_map(|e| index(&e.ok()?.file_name().to_string_lossy()))
+            .max()
+            .unwrap_or(0)
     }
 
     /// The file an unsplit recording's `session`-th start writes.
@@ -106,5 +158,33 @@ impl FileTarget {
             }
         };
         super::sources::with_sources(video_pad, audio_pad, &sink)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_deletes_the_oldest_parts_and_never_the_newest() {
+        let dir = std::env::temp_dir().join(format!("avatarcast-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Part 1 was pruned before; 2 to 5 hold 100 bytes each; another recording's file stays.
+        for i in 2..=5 {
+            std::fs::write(dir.join(format!("show-{i:05}.mkv")), [0u8; 100]).unwrap();
+        }
+        std::fs::write(dir.join("other-00001.mkv"), [0u8; 100]).unwrap();
+        let config = crate::config::FileOutputConfig::at(dir.join("show.mkv"), Some(1.0));
+        let mut target = FileTarget::new(&config).unwrap();
+        assert_eq!(target.next_free_index(), 6);
+        assert!(target.prune().is_empty(), "no keep_gb: keep all");
+        target.keep_bytes = Some(250);
+        let deleted: Vec<String> = target.prune().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(deleted, ["show-00002.mkv", "show-00003.mkv"]);
+        target.keep_bytes = Some(0);
+        assert_eq!(target.prune().len(), 1, "the newest part stays");
+        assert!(dir.join("show-00005.mkv").exists() && dir.join("other-00001.mkv").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -12,6 +12,8 @@ pub enum State {
     Connecting,
     Live,
     Retrying,
+    /// A recording stopped while its disk is (nearly) full; it goes on when space returns.
+    WaitingForSpace,
     Stopped,
 }
 
@@ -95,6 +97,15 @@ impl Health {
         attempt
     }
 
+    /// A recording waits for disk space; `why` says how much is free and what it waits for.
+    pub fn waiting_for_space(&self, why: String) {
+        self.update(|h| {
+            h.state = State::WaitingForSpace;
+            h.next_attempt = None;
+            h.last_error = Some(why);
+        });
+    }
+
     pub fn attempt(&self) -> u32 {
         self.state.lock().map(|h| h.attempt).unwrap_or(0)
     }
@@ -127,6 +138,9 @@ pub fn metrics(health: &[Arc<Health>], out: &mut String) {
         }
     };
     family("avatarcast_output_up", "1 while the output is live.", "gauge", &|r| (r.state == State::Live) as u8 as f64);
+    family("avatarcast_output_waiting_for_space", "1 while a recording waits for disk space.", "gauge", &|r| {
+        (r.state == State::WaitingForSpace) as u8 as f64
+    });
     family("avatarcast_output_reconnects_total", "Times a live output failed and was rebuilt.", "counter", &|r| r.reconnects as f64);
     family("avatarcast_output_retry_attempt", "Failed attempts since the output was last live.", "gauge", &|r| r.attempt as f64);
     family("avatarcast_output_bytes_total", "Bytes delivered.", "counter", &|r| r.bytes as f64);

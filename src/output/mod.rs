@@ -4,6 +4,7 @@
 //! while the renderer and every other output go on. One file per output kind knows
 //! its target, its pipeline and how to explain its failures.
 
+mod disk_space;
 pub mod file;
 mod health;
 pub mod hls;
@@ -70,7 +71,7 @@ impl Outputs {
         label.credits = credits;
         let mut outputs = Outputs { links: Vec::new(), workers: Mutex::default(), health: Vec::new(), whep: whep.clone(), whip: 0, label };
         let policy = session::Policy {
-            first_retry: Duration::from_secs(2),
+            first_retry: Duration::from_secs_f64(config.output.retry_first_seconds),
             max_retry: Duration::from_secs_f64(config.output.retry_max_seconds),
             stall: Duration::from_secs_f64(config.output.stall_seconds),
             lossless: !live,

@@ -15,6 +15,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+use super::disk_space::DiskWatch;
 use super::health::{Health, State};
 use super::packet::{KeyframeGate, Packet, Track};
 use super::session::{Policy, Session};
@@ -25,6 +26,8 @@ use super::target::Output;
 const RTMP_LIVE_BYTES: u64 = 16 * 1024;
 /// How often a session's health is looked at.
 const CHECK_EVERY: Duration = Duration::from_millis(200);
+/// How often a recording waiting for disk space looks again.
+const SPACE_LOOK_EVERY: Duration = Duration::from_secs(1);
 /// Time an ending session gets to write its last packets and finalize.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -41,6 +44,8 @@ pub struct Worker {
 enum Outcome {
     /// The stream ended and this output finished cleanly.
     Ended,
+    /// A recording's disk is nearly full: finish the file, wait for space.
+    OutOfSpace,
     Failed(String),
 }
 
@@ -48,7 +53,16 @@ impl Worker {
     pub fn run(self) {
         let mut session_index = 0u32;
         let mut jitter = Jitter::new(self.health.name.len() as u64);
+        let mut disk = match &self.output {
+            Output::File(f) => DiskWatch::new(f.folder(), f.min_free),
+            _ => None,
+        };
         loop {
+            if let Some(disk) = &mut disk
+                && !self.wait_for_space(disk)
+            {
+                return;
+            }
             self.health.set(State::Connecting);
             let started: Result<Box<dyn Session>> = match &self.output {
                 Output::Whip(w) => super::whip::WhipSession::start(w).map(|s| Box::new(s) as Box<dyn Session>),
@@ -57,9 +71,10 @@ impl Worker {
             let outcome = match started {
                 Ok(mut session) => {
                     tracing::info!(output = %self.health.name, "output starting");
-                    let outcome = self.feed(&mut session);
+                    let outcome = self.feed(&mut session, disk.as_mut());
                     match outcome {
-                        Outcome::Ended => session.finish(),
+                        // Out of space: the file is finalized in the room kept free.
+                        Outcome::Ended | Outcome::OutOfSpace => session.finish(),
                         Outcome::Failed(_) => session.abandon(),
                     }
                     outcome
@@ -73,6 +88,7 @@ impl Worker {
                     tracing::info!(output = %self.health.name, "output finished");
                     return;
                 }
+                Outcome::OutOfSpace => continue,
                 Outcome::Failed(error) => error,
             };
             let wait = self.policy.backoff(self.health.attempt() + 1, jitter.next());
@@ -83,23 +99,46 @@ impl Worker {
             } else {
                 tracing::debug!(output = %self.health.name, attempt, "{error}; retrying in {:.1} s", wait.as_secs_f64());
             }
-            // Packets keep coming while we wait; they are let go (the next session
-            // starts on a fresh keyframe), and the stream's end still gets through.
-            let until = Instant::now() + wait;
-            loop {
-                match self.rx.recv_deadline(until) {
-                    Ok(Packet::End) | Err(RecvTimeoutError::Disconnected) => {
-                        self.health.set(State::Stopped);
-                        return;
-                    }
-                    Ok(Packet::Media(..)) => {}
-                    Err(RecvTimeoutError::Timeout) => break,
-                }
+            if !self.let_go_until(Instant::now() + wait) {
+                return;
             }
         }
     }
 
-    fn feed(&self, session: &mut Box<dyn Session>) -> Outcome {
+    /// Packets keep coming while an output waits; they are let go (the next session
+    /// starts on a fresh keyframe), and the stream's end still gets through: false
+    /// when it came.
+    fn let_go_until(&self, until: Instant) -> bool {
+        loop {
+            match self.rx.recv_deadline(until) {
+                Ok(Packet::End) | Err(RecvTimeoutError::Disconnected) => {
+                    self.health.set(State::Stopped);
+                    return false;
+                }
+                Ok(Packet::Media(..)) => {}
+                Err(RecvTimeoutError::Timeout) => return true,
+            }
+        }
+    }
+
+    /// A recording waits here while its disk is short of space, looking once a
+    /// second; false when the stream ended meanwhile.
+    fn wait_for_space(&self, disk: &mut DiskWatch) -> bool {
+        let Some(why) = disk.short() else { return true };
+        tracing::warn!(output = %self.health.name, "{why}");
+        self.health.waiting_for_space(why);
+        loop {
+            if !self.let_go_until(Instant::now() + SPACE_LOOK_EVERY) {
+                return false;
+            }
+            if disk.short().is_none() {
+                tracing::info!(output = %self.health.name, "disk space is back: recording goes on in a new file");
+                return true;
+            }
+        }
+    }
+
+    fn feed(&self, session: &mut Box<dyn Session>, mut disk: Option<&mut DiskWatch>) -> Outcome {
         let mut next_check = Instant::now() + CHECK_EVERY;
         loop {
             match self.rx.recv_deadline(next_check) {
@@ -118,6 +157,9 @@ impl Worker {
                 next_check = Instant::now() + CHECK_EVERY;
                 if let Err(e) = session.check(&self.health, &self.policy) {
                     return Outcome::Failed(format!("{e:#}"));
+                }
+                if disk.as_mut().is_some_and(|d| d.short().is_some()) {
+                    return Outcome::OutOfSpace;
                 }
             }
         }
@@ -330,6 +372,11 @@ impl PipelineSession {
             tracing::info!(output = %self.output.describe(), "recording into {location}");
         } else if name == "splitmuxsink-fragment-closed" {
             self.label_mp4(&location);
+            if let Output::File(f) = &self.output {
+                for part in f.prune() {
+                    tracing::info!(output = %self.output.describe(), "deleted the oldest part {} (output.file[].keep_gb)", part.display());
+                }
+            }
         }
     }
 

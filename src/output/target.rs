@@ -35,7 +35,7 @@ impl Output {
         }
         for (i, f) in o.file.iter().enumerate() {
             let given = f.path.display().to_string();
-            let target = file::FileTarget::new(&f.path, f.split_minutes).with_context(|| at(format!("`output.file[{i}].path`"), &given))?;
+            let target = file::FileTarget::new(f).with_context(|| at(format!("`output.file[{i}].path`"), &given))?;
             v.push(Output::File(target));
         }
         for h in &o.hls {
@@ -111,8 +111,8 @@ mod tests {
         let hls = crate::config::HlsOutputConfig { dir: dir.join("hls"), segment_seconds: None, playlist_length: 4 };
         let outputs = [
             Output::Rtmp(rtmp::RtmpTarget::parse("rtmp://127.0.0.1:1935/live/key").unwrap()),
-            Output::File(file::FileTarget::new(&dir.join("a.mp4"), None).unwrap()),
-            Output::File(file::FileTarget::new(&dir.join("b.mkv"), Some(30.0)).unwrap()),
+            Output::File(file::FileTarget::new(&crate::config::FileOutputConfig::at(dir.join("a.mp4"), None)).unwrap()),
+            Output::File(file::FileTarget::new(&crate::config::FileOutputConfig::at(dir.join("b.mkv"), Some(30.0))).unwrap()),
             Output::Hls(hls::HlsTarget::new(&hls, 2)),
         ];
         for output in &outputs {
