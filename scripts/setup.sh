@@ -25,6 +25,7 @@ PACKAGES=(
   nginx libnginx-mod-rtmp ffmpeg
   fonts-dejavu-core chromium
   mesa-vulkan-drivers libvulkan1 nodejs gnuplot-nox
+  gstreamer1.0-nice python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
   podman runc catatonit mmdebstrap
 )
 

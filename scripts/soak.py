@@ -367,16 +367,20 @@ def live(args):
         started = time.time()
         end = started + args.minutes * 60
         next_sample, next_event = started, started + args.event_seconds
-        while time.time() < end and child.poll() is None:
-            now = time.time()
-            day.tick(now)
-            if now >= next_sample:
-                samples.append(live_sample(child.pid, api, now - started))
-                next_sample += args.sample_seconds
-            if now >= next_event:
-                day.event()
-                next_event += args.event_seconds
-            time.sleep(0.2)
+        try:
+            while time.time() < end and child.poll() is None:
+                now = time.time()
+                day.tick(now)
+                if now >= next_sample:
+                    samples.append(live_sample(child.pid, api, now - started))
+                    write_csv(samples, os.path.join(args.out, "samples.csv"))
+                    next_sample += args.sample_seconds
+                if now >= next_event:
+                    day.event()
+                    next_event += args.event_seconds
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            log("stopped early (Ctrl-C): judging what was sampled")
         day.close()
         alive = child.poll() is None
         back = alive and wait_outputs_live(api, 30)
@@ -424,7 +428,7 @@ def wait_outputs_live(api, seconds):
         s = api.status()
         if s and s["outputs"] and all(o["state"] == "live" for o in s["outputs"]):
             return True
-        time.sleep(0.5)
+        time.sleep(0.1)
     return False
 
 
@@ -441,7 +445,10 @@ def churn(args):
         wait_ready(api, child)
         if not wait_outputs_live(api, 30):
             raise SystemExit("the ingest never went live")
-        time.sleep(2)
+        # The channel's own start (the show's first lines, the speech cache filling)
+        # is not the churn's doing: the baseline comes after it.
+        log(f"warming up for {args.warmup_seconds:.0f} s")
+        time.sleep(args.warmup_seconds)
         started = time.time()
         samples.append({"cycle": 0, "t_s": 0.0, **proc_sample(child.pid), "reconnects": 0})
         for cycle in range(1, args.churn + 1):
@@ -463,15 +470,21 @@ def churn(args):
     finally:
         code = stop(child)
         nginx.kill()
-    base = samples[0]
+    # The baseline is after the first drop: GStreamer's task pool keeps one idle
+    # worker thread from the first torn-down pipeline for the next (a thread named
+    # taskN), once; what matters is that nothing grows after that.
+    before, base = samples[0], samples[min(1, len(samples) - 1)]
     verdict = {
         "mode": "churn",
         "cycles": len(samples) - 2,
         "reconnects": settled["reconnects"],
         "seconds": settled["t_s"],
+        "before_first_drop": {k: before[k] for k in ("rss_mb", "fds", "threads")},
         "baseline": {k: base[k] for k in ("rss_mb", "fds", "threads")},
         "end": {k: settled[k] for k in ("rss_mb", "fds", "threads")},
         "peak": {k: max(s[k] for s in samples) for k in ("rss_mb", "fds", "threads")},
+        "rss_mb_per_100_cycles": round(slope_per_hour([s["cycle"] for s in samples], [s["rss_mb"] for s in samples]) / 36, 2),
+        "warmup_s": args.warmup_seconds,
         "exit_code": code,
         "failures": failures,
     }
@@ -649,13 +662,15 @@ def main():
     ap.add_argument("--bin", default=os.path.join(REPO, "target/release/avatarcast"))
     ap.add_argument("--sample-seconds", type=float, default=10.0)
     ap.add_argument("--event-seconds", type=float, default=15.0)
-    ap.add_argument("--warmup-seconds", type=float, default=120.0, help="left out of the verdict (caches fill)")
+    ap.add_argument("--warmup-seconds", type=float, help="left out of the verdict while caches fill (default: live 120, churn 90, render 300)")
     ap.add_argument("--cache-mb", type=int, default=8, help="the speech cache's memory cap (disk: twice this)")
     ap.add_argument("--keep-gb", type=float, default=2.0, help="render mode: parts kept on disk")
     ap.add_argument("--plant-leak", action="store_true", help="keep one picture a second in the process (the harness must catch it)")
     args = ap.parse_args()
     args.out = os.path.abspath(args.out)
     args.retry_first, args.retry_max = 2.0, 6.0
+    if args.warmup_seconds is None:
+        args.warmup_seconds = 90.0 if args.churn else 300.0 if args.render_hours else 120.0
     os.makedirs(args.out, exist_ok=True)
     if args.churn:
         samples, verdict = churn(args)

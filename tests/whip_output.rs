@@ -5,58 +5,17 @@
 //! and the recording beside it never notices.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use common::*;
 
 const TOKEN: &str = "whip-test-token-5b2f9c";
 
-/// The aiortc endpoint on 127.0.0.1:`port`, recording into `record`.
+/// The aiortc endpoint with the test's token and an ICE server that answers nothing
+/// (taking it up must not stop the next connection).
 fn endpoint(port: u16, record: &Path, log: &Path) -> Child {
-    let child = Command::new(repo().join("models/whip-peer-venv/bin/python"))
-        .arg(repo().join("tests/common/whip_endpoint.py"))
-        .args(["--port", &port.to_string(), "--token", TOKEN, "--record"])
-        .arg(record)
-        // Nothing answers there: taking it up must not stop the next connection.
-        .args(["--link", "<stun:127.0.0.1:9>; rel=\"ice-server\""])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("the WHIP endpoint (setup installs models/whip-peer-venv)");
-    wait_for(Duration::from_secs(20), "the WHIP endpoint to listen", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
-    child
-}
-
-/// SIGTERM: the endpoint finishes its recording and vanishes without a goodbye.
-fn stop(mut child: Child) {
-    // SAFETY: signals a child this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
-}
-
-fn whip_output(port: u16) -> serde_json::Value {
-    let s = get_json(port, "/v1/status");
-    s["outputs"].as_array().unwrap().iter().find(|o| o["kind"] == "whip").cloned().unwrap_or_else(|| panic!("no WHIP output: {s}"))
-}
-
-/// Seconds of 25 fps video with audio beside it in what the endpoint recorded.
-fn assert_recorded(file: &Path, at_least: f64) -> f64 {
-    let info = streams(file);
-    let video = stream_of(&info, "video");
-    assert_eq!((video["codec_name"].as_str(), video["width"].as_u64(), video["height"].as_u64()), (Some("h264"), Some(720), Some(1280)), "{info}");
-    assert_eq!(stream_of(&info, "audio")["sample_rate"], "48000", "{info}");
-    let (v, a) = (packets(file, "v"), packets(file, "a"));
-    let seconds = v.last().unwrap().pts - v[0].pts;
-    assert!(seconds >= at_least, "{}: {seconds:.1} s of video", file.display());
-    // The frames' own timestamps (RTP's clock): 40 ms apart, and nearly all there.
-    let mut steps: Vec<f64> = v.windows(2).map(|w| w[1].pts - w[0].pts).collect();
-    steps.sort_by(f64::total_cmp);
-    assert!((steps[steps.len() / 2] - 0.040).abs() < 0.002, "{}: median frame step {:.3} s", file.display(), steps[steps.len() / 2]);
-    assert!(v.len() as f64 >= seconds * 25.0 * 0.97, "{}: {} frames in {seconds:.1} s", file.display(), v.len());
-    let audio = a.last().unwrap().pts - a[0].pts;
-    assert!(audio >= seconds - 1.0, "{}: {audio:.1} s of audio beside {seconds:.1} s of video", file.display());
-    seconds
+    whip_endpoint(WhipPeer::Aiortc, port, record, log, &["--token", TOKEN, "--link", "<stun:127.0.0.1:9>; rel=\"ice-server\""])
 }
 
 #[test]
@@ -72,7 +31,7 @@ fn a_whip_push_arrives_and_comes_back_after_the_endpoint_restarts() {
     let mut live = LiveRun::start_with(&config, "", &[("AVATARCAST_TEST_WHIP_TOKEN", TOKEN)], &["--duration", "50s"], dir.path().join("live.log"));
     wait_for(Duration::from_secs(15), "the WHIP output to go live", || whip_output(live.port)["state"] == "live");
     std::thread::sleep(Duration::from_secs(21));
-    stop(one);
+    stop_whip_endpoint(one);
     let two = endpoint(port, &second, &dir.path().join("endpoint2.log"));
     wait_for(Duration::from_secs(25), "the WHIP output to come back", || {
         let o = whip_output(live.port);
@@ -80,7 +39,7 @@ fn a_whip_push_arrives_and_comes_back_after_the_endpoint_restarts() {
     });
     assert!(live.wait().success(), "{}", live.log_text());
     std::thread::sleep(Duration::from_secs(1));
-    stop(two);
+    stop_whip_endpoint(two);
 
     let log = live.log_text();
     let lines = assert_came_back(&log, "WHIP", "the connection to the endpoint was lost");
@@ -114,5 +73,5 @@ fn a_refused_token_is_reported_by_name_and_retried() {
     let error = o["last_error"].as_str().unwrap();
     assert!(error.contains("refused the token (HTTP 401)") && error.contains("token_env"), "{error}");
     drop(live);
-    stop(one);
+    stop_whip_endpoint(one);
 }

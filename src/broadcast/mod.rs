@@ -379,7 +379,7 @@ impl OnAir {
 fn outputs(config: &Config, live: bool, with_api: bool) -> Result<(Vec<Output>, Option<Arc<Whep>>)> {
     let targets = Output::all(config)?;
     let whep = match live && with_api && config.output.webrtc.enabled {
-        true => Some(Whep::new(config.output.webrtc.max_viewers as usize)?),
+        true => Some(Whep::new(config.output.webrtc.max_viewers as usize, crate::output::profile::h264_profile(config))?),
         false => None,
     };
     if targets.is_empty() && whep.is_none() {

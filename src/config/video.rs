@@ -22,6 +22,19 @@ pub struct VideoConfig {
     /// encoder runs beside the renderer and the machine's other cores go to other
     /// channels; 0 lets x264 pick by the cores (slices of each frame in parallel).
     pub encoder_threads: u32,
+    /// The H.264 profile of the one encode.
+    pub profile: H264Profile,
+}
+
+/// `auto`: Constrained Baseline when a WHIP ingest is configured (what WebRTC stacks
+/// negotiate most widely), Main otherwise (a little better for the same bitrate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum H264Profile {
+    #[default]
+    Auto,
+    Main,
+    ConstrainedBaseline,
 }
 
 /// x264's speed presets, fastest first.
@@ -37,6 +50,7 @@ impl Default for VideoConfig {
             latency_marker: false,
             preset: "superfast".into(),
             encoder_threads: 1,
+            profile: H264Profile::Auto,
         }
     }
 }

@@ -16,7 +16,7 @@ use gstreamer_video as gst_video;
 
 use crate::config::Config;
 use crate::gst_helpers::{fill, rewritten};
-use crate::output::{Outputs, Track};
+use crate::output::{Outputs, Track, profile};
 
 const ENCODE: &str = include_str!("../../pipelines/encode.gst");
 const VIDEO_ENCODER: &str = include_str!("../../pipelines/video-encoder.gst");
@@ -66,6 +66,7 @@ pub fn x264_description(config: &Config, preset: &str, threads: u32) -> String {
             ("gop", (config.video.fps * config.video.keyframe_seconds).to_string()),
             ("preset", preset.to_string()),
             ("threads", threads.to_string()),
+            ("profile", profile::caps_name(profile::h264_profile(config)).to_string()),
         ],
     )
 }

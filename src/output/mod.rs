@@ -6,6 +6,7 @@
 
 mod disk_space;
 pub mod file;
+pub mod profile;
 mod health;
 pub mod hls;
 mod packet;

@@ -42,7 +42,9 @@ impl Output {
             v.push(Output::Hls(hls::HlsTarget::new(h, config.video.keyframe_seconds)));
         }
         for (i, w) in o.whip.iter().enumerate() {
-            v.push(Output::Whip(whip::WhipTarget::new(w, &format!("output.whip[{i}]"))?));
+            let mut target = whip::WhipTarget::new(w, &format!("output.whip[{i}]"))?;
+            target.profile = super::profile::h264_profile(config);
+            v.push(Output::Whip(target));
         }
         Ok(v)
     }

@@ -28,20 +28,42 @@ use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
 use super::health::{Health, State};
+use crate::config::H264Profile;
 use super::packet::{Packet, Track};
 
-/// H.264 Main profile (pipelines/video-encoder.gst), level 3.1 and up: what browsers
-/// offer and what the encoder makes.
-const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f";
+/// profile-level-id of H.264 Main and Constrained Baseline at level 3.1 (720x1280 at
+/// 25 fps fits level 3.1; level-asymmetry-allowed lets a peer decode higher).
+const MAIN: &str = "4d001f";
+const CONSTRAINED_BASELINE: &str = "42e01f";
 /// Time to gather our ICE candidates before answering (WHEP answers in one go).
 const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(super) fn h264() -> RTCRtpCodecCapability {
+/// The H.264 payloads offered and answered for the encoder's `profile`, most widely
+/// taken first. A Constrained Baseline stream is also valid Main (it uses a subset of
+/// both), so it is offered as either and a peer picks what it decodes; a Main stream
+/// is offered as Main only.
+pub(super) fn h264_payloads(profile: H264Profile) -> Vec<RTCRtpCodecCapability> {
+    match profile {
+        H264Profile::ConstrainedBaseline => vec![h264(CONSTRAINED_BASELINE), h264(MAIN)],
+        _ => vec![h264(MAIN)],
+    }
+}
+
+/// In words, for errors: what an offer of `profile` holds.
+pub(super) fn offered(profile: H264Profile) -> String {
+    let names: Vec<&str> = h264_payloads(profile)
+        .iter()
+        .map(|c| if c.sdp_fmtp_line.ends_with(MAIN) { "H.264 Main (4d001f)" } else { "H.264 Constrained Baseline (42e01f)" })
+        .collect();
+    format!("{} and Opus", names.join(" or "))
+}
+
+fn h264(profile_level_id: &str) -> RTCRtpCodecCapability {
     RTCRtpCodecCapability {
         mime_type: MIME_TYPE_H264.to_owned(),
         clock_rate: 90000,
         channels: 0,
-        sdp_fmtp_line: H264_FMTP.to_owned(),
+        sdp_fmtp_line: format!("level-asymmetry-allowed=1;packetization-mode=1;profile-level-id={profile_level_id}"),
         rtcp_feedback: [("goog-remb", ""), ("ccm", "fir"), ("nack", ""), ("nack", "pli"), ("transport-cc", "")]
             .into_iter()
             .map(|(typ, parameter)| RTCPFeedback { typ: typ.into(), parameter: parameter.into() })
@@ -62,10 +84,12 @@ pub(super) fn opus() -> RTCRtpCodecCapability {
 /// A WebRTC stack that speaks the one encode: H.264 as the encoder makes it and Opus,
 /// with the default interceptors (NACK, RTCP reports). Viewers (WHEP) and ingests
 /// (WHIP, whip.rs) use the same.
-pub(super) fn api() -> Result<API> {
+pub(super) fn api(profile: H264Profile) -> Result<API> {
     let mut media = MediaEngine::default();
     let pt = |payload_type, capability| RTCRtpCodecParameters { capability, payload_type, ..Default::default() };
-    media.register_codec(pt(102, h264()), RTPCodecType::Video).context("registering H.264 for WebRTC")?;
+    for (payload_type, capability) in (102..).step_by(2).zip(h264_payloads(profile)) {
+        media.register_codec(pt(payload_type, capability), RTPCodecType::Video).context("registering H.264 for WebRTC")?;
+    }
     media.register_codec(pt(111, opus()), RTPCodecType::Audio).context("registering Opus for WebRTC")?;
     let registry = register_default_interceptors(Registry::new(), &mut media).context("WebRTC interceptors")?;
     let mut settings = SettingEngine::default();
@@ -100,6 +124,8 @@ pub struct Whep {
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     handle: tokio::runtime::Handle,
     api: API,
+    /// The H.264 the encoder makes, for each viewer's track.
+    video_codec: RTCRtpCodecCapability,
     viewers: Mutex<HashMap<String, Arc<Viewer>>>,
     max_viewers: usize,
     next_id: AtomicU64,
@@ -107,18 +133,19 @@ pub struct Whep {
 }
 
 impl Whep {
-    pub fn new(max_viewers: usize) -> Result<Arc<Whep>> {
+    pub fn new(max_viewers: usize, profile: H264Profile) -> Result<Arc<Whep>> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("webrtc")
             .enable_all()
             .build()
             .context("starting the WebRTC runtime")?;
-        let api = api()?;
+        let api = api(profile)?;
         Ok(Arc::new(Whep {
             handle: runtime.handle().clone(),
             runtime: Mutex::new(Some(runtime)),
             api,
+            video_codec: h264_payloads(profile).remove(0),
             viewers: Mutex::default(),
             max_viewers,
             next_id: AtomicU64::new(1),
@@ -146,7 +173,7 @@ impl Whep {
         }
         let offer = RTCSessionDescription::offer(offer).map_err(|e| anyhow!("not an SDP offer: {e}"))?;
         let pc = Arc::new(self.api.new_peer_connection(RTCConfiguration::default()).await.context("new peer connection")?);
-        let video = Arc::new(TrackLocalStaticSample::new(h264(), "video".into(), "avatarcast".into()));
+        let video = Arc::new(TrackLocalStaticSample::new(self.video_codec.clone(), "video".into(), "avatarcast".into()));
         let audio = Arc::new(TrackLocalStaticSample::new(opus(), "audio".into(), "avatarcast".into()));
         for track in [video.clone() as Arc<dyn TrackLocal + Send + Sync>, audio.clone() as Arc<dyn TrackLocal + Send + Sync>] {
             let sender = pc.add_track(track).await.context("adding a track")?;
@@ -162,7 +189,11 @@ impl Whep {
             if matches!(state, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed | RTCPeerConnectionState::Disconnected) {
                 if let Some(whep) = weak.upgrade() {
                     let id = viewer_id.clone();
-                    return Box::pin(async move {
+                    // Closed on a task of its own: a peer connection closed from inside its
+                    // own state handler stalls webrtc-rs's ICE agent, which then never lets
+                    // go of its UDP sockets (webrtc-rs issue 174; the soak found 5 sockets
+                    // left per viewer that vanished without a DELETE).
+                    tokio::spawn(async move {
                         whep.remove(&id).await;
                     });
                 }
@@ -261,7 +292,7 @@ mod tests {
 
     #[test]
     fn a_browser_like_offer_without_h264_is_refused_and_viewers_are_counted() {
-        let whep = Whep::new(2).unwrap();
+        let whep = Whep::new(2, H264Profile::Main).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let err = rt.block_on(whep.clone().answer("v=0\r\nnot sdp".into())).unwrap_err();
         assert!(format!("{err:#}").contains("offer"), "{err:#}");

@@ -23,6 +23,7 @@ use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSampl
 use super::session::{Policy, Session};
 use crate::config::WhipOutputConfig;
 use super::health::{Health, State};
+use crate::config::H264Profile;
 use super::packet::{KeyframeGate, Track};
 use super::webrtc as rtc;
 
@@ -43,6 +44,8 @@ pub struct WhipTarget {
     token: Option<String>,
     /// ICE servers the endpoint named in its Link headers: the sessions after use them.
     ice_servers: Arc<Mutex<Vec<RTCIceServer>>>,
+    /// The encoder's H.264 profile: what the offer holds.
+    pub profile: H264Profile,
 }
 
 impl std::fmt::Debug for WhipTarget {
@@ -65,7 +68,8 @@ impl WhipTarget {
         if config.token_env.is_some() && config.token.is_none() {
             bail!("`{at}.token_env`: the token was not read; load the config with Config::load");
         }
-        Ok(WhipTarget { url: url.to_string(), token: config.token.clone(), ice_servers: Arc::default() })
+        let profile = H264Profile::ConstrainedBaseline;
+        Ok(WhipTarget { url: url.to_string(), token: config.token.clone(), ice_servers: Arc::default(), profile })
     }
 
     /// Safe to log: long path segments and the query are masked, the token never shown.
@@ -75,6 +79,40 @@ impl WhipTarget {
 
     fn explain(&self, why: &str) -> String {
         format!("{}: {why}", self.describe())
+    }
+
+    /// Endpoints that take none of the offered codecs answer 400, 406, 415, 422, 488 or,
+    /// often, 500: say what was offered and what else could be.
+    fn codec_hint(&self, code: u16) -> String {
+        if !matches!(code, 400 | 406 | 415 | 422 | 488 | 500) {
+            return String::new();
+        }
+        let other = match self.profile {
+            H264Profile::Main => "; Main is all a `video.profile = \"main\"` stream can offer, set `video.profile = \"auto\"` to offer Constrained Baseline too",
+            _ => "; the endpoint may take another video codec only",
+        };
+        format!(" (if the endpoint takes none of the offered codecs: the offer holds {}{other})", rtc::offered(self.profile))
+    }
+
+    /// The answer takes our video and sound (an endpoint may answer 201 and still
+    /// reject a media section, port 0, or answer with codecs we did not offer).
+    fn check_answer(&self, answer: &str) -> Result<(), String> {
+        for (kind, codec) in [("video", "H264/90000"), ("audio", "opus/48000")] {
+            // Each piece after a "\nm=" is one media section, whole.
+            let section = answer.split("\nm=").skip(1).find(|m| m.starts_with(kind));
+            let taken = section.is_some_and(|m| {
+                let port = m.split_whitespace().nth(1);
+                port != Some("0") && m.lines().any(|l| l.starts_with("a=rtpmap:") && l.to_ascii_lowercase().contains(&codec.to_ascii_lowercase()))
+            });
+            if !taken {
+                return Err(self.explain(&format!(
+                    "the endpoint refused our {kind}: its answer takes none of {} ({})",
+                    rtc::offered(self.profile),
+                    section.map_or("no such section".to_string(), |m| m.lines().filter(|l| l.starts_with("a=rtpmap:")).collect::<Vec<_>>().join(", ")),
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// POSTs the offer; returns the answer and the session's URL.
@@ -90,7 +128,7 @@ impl WhipTarget {
             ureq::Error::Status(404, _) => self.explain("the endpoint does not exist (HTTP 404); check `url`"),
             ureq::Error::Status(code, r) => {
                 let body: String = r.into_string().unwrap_or_default().chars().take(200).collect();
-                self.explain(&format!("the endpoint answered HTTP {code}: {}", body.trim()))
+                self.explain(&format!("the endpoint answered HTTP {code}: {}{}", body.trim(), self.codec_hint(code)))
             }
             ureq::Error::Transport(t) => self.explain(&format!("no WHIP endpoint answered ({t})")),
         })?;
@@ -219,11 +257,12 @@ impl WhipSession {
             .context("starting the WHIP runtime")?;
         let ice_servers = target.ice_servers.lock().map(|s| s.clone()).unwrap_or_default();
         let state = Arc::new(Mutex::new(RTCPeerConnectionState::New));
-        let video = Arc::new(TrackLocalStaticSample::new(rtc::h264(), "video".into(), "avatarcast".into()));
+        let video = Arc::new(TrackLocalStaticSample::new(rtc::h264_payloads(target.profile).remove(0), "video".into(), "avatarcast".into()));
         let audio = Arc::new(TrackLocalStaticSample::new(rtc::opus(), "audio".into(), "avatarcast".into()));
-        let (pc, offer) = runtime.block_on(offer(ice_servers, [video.clone(), audio.clone()], state.clone())).map_err(|e| anyhow!(target.explain(&format!("{e:#}"))))?;
+        let (pc, offer) = runtime.block_on(offer(target.profile, ice_servers, [video.clone(), audio.clone()], state.clone())).map_err(|e| anyhow!(target.explain(&format!("{e:#}"))))?;
         let agent = ureq::AgentBuilder::new().timeout(HTTP_TIMEOUT).build();
         let answered = target.publish(&agent, &offer).and_then(|(answer, resource)| {
+            target.check_answer(&answer)?;
             let description = RTCSessionDescription::answer(answer).map_err(|e| target.explain(&format!("the endpoint's answer is not SDP: {e}")))?;
             runtime
                 .block_on(pc.set_remote_description(description))
@@ -277,12 +316,13 @@ impl WhipSession {
 /// A send-only peer connection with our two tracks, and its offer with every ICE
 /// candidate in it.
 async fn offer(
+    profile: H264Profile,
     ice_servers: Vec<RTCIceServer>,
     tracks: [Arc<TrackLocalStaticSample>; 2],
     state: Arc<Mutex<RTCPeerConnectionState>>,
 ) -> Result<(Arc<RTCPeerConnection>, String)> {
     let config = RTCConfiguration { ice_servers, ..Default::default() };
-    let pc = Arc::new(rtc::api()?.new_peer_connection(config).await.context("new peer connection")?);
+    let pc = Arc::new(rtc::api(profile)?.new_peer_connection(config).await.context("new peer connection")?);
     for track in tracks {
         let init = RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, send_encodings: Vec::new() };
         let transceiver = pc.add_transceiver_from_track(track as Arc<dyn TrackLocal + Send + Sync>, Some(init)).await.context("adding a track")?;

@@ -1,6 +1,6 @@
 //! Shared helpers for the integration tests and benches: the avatarcast binary, a
 //! real nginx-rtmp on loopback (started and stopped by pid), ffprobe/ffmpeg to see
-//! what arrived, the control API over HTTP and WebSocket, headless Chromium, and
+//! what arrived, the control API over HTTP and WebSocket, headless Chromium, the soak harness, WHIP endpoints on aiortc and webrtcbin, and
 //! synthetic presenters to import. A crate of its own (a dev-dependency), so it is
 //! compiled once for all test binaries; each test takes what it needs with
 //! `use common::*;`.
@@ -15,6 +15,8 @@ mod logs;
 mod media;
 mod nginx;
 mod process;
+mod soak;
+mod whip;
 mod ws;
 
 pub mod character;
@@ -31,4 +33,6 @@ pub use logs::*;
 pub use media::*;
 pub use nginx::*;
 pub use process::*;
+pub use soak::*;
+pub use whip::*;
 pub use ws::*;

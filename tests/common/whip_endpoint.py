@@ -1,5 +1,5 @@
-"""A minimal WHIP endpoint (RFC 9725) on aiortc, an independent WebRTC stack, for the
-tests: it answers a publisher's offer with 201 and a Location, records what arrives
+"""A minimal WHIP endpoint (RFC 9725) on aiortc as it ships from PyPI, an independent
+WebRTC stack, for the tests (aiortc negotiates H.264 Constrained Baseline only): it answers a publisher's offer with 201 and a Location, records what arrives
 (the H.264 decoded and re-encoded with libx264 ultrafast, the Opus as AAC, in Matroska)
 and ends the session on DELETE. Loopback only: its HTTP server and its ICE candidates.
 
@@ -11,7 +11,6 @@ usage: whip_endpoint.py --port P --record FILE [--token T] [--link HEADER]
 
 import argparse
 import asyncio
-import copy
 import os
 import signal
 import sys
@@ -19,28 +18,10 @@ import sys
 import aioice.ice
 import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc import codecs as aiortc_codecs
 from aiortc.mediastreams import MediaStreamError
 
 # aioice leaves 127.0.0.1 out of its host candidates; here it is the only one.
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
-
-
-def accept_h264_main():
-    """aiortc negotiates only Constrained Baseline H.264, though its decoder (FFmpeg's)
-    takes any profile; ingest services take Main, which avatarcast sends."""
-    video = aiortc_codecs.CODECS["video"]
-    h264 = next(c for c in video if c.mimeType == "video/H264")
-    rtx = next(c for c in video if c.mimeType == "video/rtx" and c.parameters.get("apt") == h264.payloadType)
-    pt = max(c.payloadType for c in video) + 1
-    main = copy.deepcopy(h264)
-    main.payloadType, main.parameters = pt, {**h264.parameters, "profile-level-id": "4d001f"}
-    main_rtx = copy.deepcopy(rtx)
-    main_rtx.payloadType, main_rtx.parameters = pt + 1, {"apt": pt}
-    video += [main, main_rtx]
-
-
-accept_h264_main()
 
 
 def log(*args):
