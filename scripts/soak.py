@@ -421,6 +421,7 @@ def live_sample(pid, api, t):
     row["cache_disk_mb"] = cache.get("disk_bytes", 0) / 1048576
     row["outputs_live"] = sum(o["state"] == "live" for o in s.get("outputs", []))
     row["reconnects"] = sum(o["reconnects"] for o in s.get("outputs", []))
+    row["dropped_packets"] = sum(o["dropped_packets"] for o in s.get("outputs", []))
     row["viewers"] = s.get("webrtc_viewers") or 0
     return row
 
