@@ -152,9 +152,16 @@ impl PiperVoice {
             patch_ms = patching.elapsed().as_millis() as u64;
             let opening = Instant::now();
             let env = onnx::environment(onnxruntime)?;
+            // No CPU arena: a sentence's activations grow with its length (about 270 MB
+            // for 25 s of speech), and ONNX Runtime's arena would keep the longest
+            // sentence's for as long as the channel runs (the live soak's RSS stepped
+            // up 40-80 MB with each new longest line); freed, they go back.
+            let cpu = ort::ep::CPU::default().with_arena_allocator(false).build();
             let session = Session::builder(env)
                 .map_err(onnx::err)?
                 .with_intra_threads(threads)
+                .map_err(onnx::err)?
+                .with_execution_providers([cpu])
                 .map_err(onnx::err)?
                 .commit_from_memory(&bytes)
                 .map_err(|e| anyhow::anyhow!("ONNX Runtime cannot load voice model {}: {e}", model.display()))?;
