@@ -63,10 +63,8 @@ impl FileTarget {
     /// Returns the files deleted.
     pub fn prune(&self) -> Vec<PathBuf> {
         let Some(keep) = self.keep_bytes else { return Vec::new() };
-        let mut parts: Vec<(PathBuf, u64)> = (1..self.next_free_index())
-            .map(|i| PathBuf::from(self.numbered(&format!("{i:05}"))))
-            .filter_map(|p| Some((p.clone(), std::fs::metadata(&p).ok()?.len())))
-            .collect();
+        let mut parts: Vec<(PathBuf, u64)> =
+            self.parts().into_iter().filter_map(|(_, p)| Some((p.clone(), std::fs::metadata(&p).ok()?.len()))).collect();
         let mut total: u64 = parts.iter().map(|(_, len)| len).sum();
         let mut deleted = Vec::new();
         // The newest part (being written) is never deleted.
@@ -109,15 +107,24 @@ impl FileTarget {
 
     /// The highest index of a part in the folder (0: none).
     fn newest_part(&self) -> u32 {
+        self.parts().last().map_or(0, |(i, _)| *i)
+    }
+
+    /// This recording's numbered parts in the folder (NAME-INDEX.EXT), oldest first.
+    fn parts(&self) -> Vec<(u32, PathBuf)> {
         let stem = self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let ext = self.path.extension().map(|s| format!(".{}", s.to_string_lossy())).unwrap_or_default();
         let index = |name: &str| name.strip_prefix(&format!("{stem}-"))?.strip_suffix(&ext)?.parse::<u32>().ok();
-        std::fs::read_dir(self.folder())
+        let mut parts: Vec<(u32, PathBuf)> = std::fs::read_dir(self.folder())
             .into_iter()
             .flatten()
-            .filter_map(|e| index(&e.ok()?.file_name().to_string_lossy()))
-            .max()
-            .unwrap_or(0)
+            .filter_map(|e| {
+                let e = e.ok()?;
+                Some((index(&e.file_name().to_string_lossy())?, e.path()))
+            })
+            .collect();
+        parts.sort();
+        parts
     }
 
     /// The file an unsplit recording's `session`-th start writes.
