@@ -195,9 +195,26 @@ impl PiperVoice {
         })
     }
 
-    /// Speaks `text`; None when nothing in it is speakable by this voice.
+    /// Speaks `text`; None when nothing in it is speakable by this voice. A long
+    /// sentence is spoken in pieces of at most PIECE_PHONEMES, joined end to end: the
+    /// model's memory grows with the input's length (a 25 s run-on line took 390 MB
+    /// at its peak), and a piece's seam is a short breath.
     pub fn synthesize(&mut self, text: &str) -> Result<Option<Synthesis>> {
         let ipa = espeak::phonemize(&self.espeak_voice, text)?;
+        let mut joined: Option<Synthesis> = None;
+        for piece in ipa_pieces(&ipa, PIECE_PHONEMES) {
+            let Some(next) = self.synthesize_ipa(piece)? else { continue };
+            match joined.as_mut() {
+                None => joined = Some(next),
+                Some(all) => all.append(next),
+            }
+        }
+        release_freed_heap();
+        Ok(joined.map(|s| Synthesis { ipa, ..s }))
+    }
+
+    /// One model run over the phonemes `ipa`.
+    fn synthesize_ipa(&mut self, ipa: &str) -> Result<Option<Synthesis>> {
         // Sequence: ^ (phoneme _)* $, remembering which ids each phoneme owns.
         let mut ids: Vec<i64> = self.id_map[&'^'].clone();
         let mut owners: Vec<(char, std::ops::Range<usize>)> = vec![('^', 0..ids.len())];
@@ -254,6 +271,116 @@ impl PiperVoice {
         if let Some(last) = phonemes.last_mut() {
             last.end = samples.len() as u32;
         }
-        Ok(Some(Synthesis { sample_rate: self.sample_rate, samples, phonemes, ipa }))
+        Ok(Some(Synthesis { sample_rate: self.sample_rate, samples, phonemes, ipa: ipa.to_string() }))
+    }
+}
+
+impl Synthesis {
+    /// `next` played right after this one.
+    fn append(&mut self, next: Synthesis) {
+        let offset = self.samples.len() as u32;
+        self.samples.extend_from_slice(&next.samples);
+        self.phonemes.extend(next.phonemes.into_iter().map(|p| PhonemeSpan { start: p.start + offset, end: p.end + offset, ..p }));
+    }
+}
+
+/// Spoken phonemes (IPA characters) in one model run: about 9 s of speech.
+const PIECE_PHONEMES: usize = 120;
+
+/// `ipa` cut between words into pieces of at most `max` phonemes (a single longer
+/// word stays whole), at a clause's end (",", ";", ":") when one lies in the piece's
+/// second half.
+fn ipa_pieces(ipa: &str, max: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let (mut start, mut count) = (0, 0);
+    // Where the piece could end at a clause: byte index and phonemes before it.
+    let mut clause_end: Option<(usize, usize)> = None;
+    for (at, word) in words_at(ipa) {
+        let len = word.chars().count();
+        if count > 0 && count + len > max {
+            let (end, before) = match clause_end {
+                Some((end, before)) if before >= max / 2 => (end, before),
+                _ => (at, count),
+            };
+            pieces.push(ipa[start..end].trim());
+            (start, count, clause_end) = (end, count - before, None);
+        }
+        count += len;
+        if word.ends_with([',', ';', ':']) {
+            clause_end = Some((at + word.len(), count));
+        }
+    }
+    pieces.push(ipa[start..].trim());
+    pieces.retain(|p| !p.is_empty());
+    pieces
+}
+
+/// The space-separated words of `text` with their byte offsets.
+fn words_at(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split(' ').scan(0, |at, word| {
+        let this = *at;
+        *at += word.len() + 1;
+        Some((this, word))
+    })
+    .filter(|(_, w)| !w.is_empty())
+}
+
+/// Hands the pages the model's activations freed back to the system. A long
+/// sentence's activations run to hundreds of MB; glibc's heap keeps freed pages in
+/// the thread's arena, so without this a channel's memory ratchets up with each new
+/// longest line and stays there for as long as it runs.
+fn release_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phonemes(piece: &str) -> usize {
+        piece.chars().filter(|c| !c.is_whitespace()).count()
+    }
+
+    #[test]
+    fn a_short_sentence_is_one_piece() {
+        assert_eq!(ipa_pieces("həlˈoʊ, wˈɜːld.", 120), vec!["həlˈoʊ, wˈɜːld."]);
+    }
+
+    #[test]
+    fn a_long_sentence_is_cut_between_words_within_the_limit() {
+        let ipa = vec!["ðɪs"; 100].join(" ");
+        let pieces = ipa_pieces(&ipa, 120);
+        assert_eq!(pieces.len(), 3);
+        assert!(pieces.iter().all(|p| phonemes(p) <= 120 && !p.starts_with(' ') && !p.ends_with(' ')), "{pieces:?}");
+        assert_eq!(pieces.join(" "), ipa, "nothing lost or doubled");
+    }
+
+    #[test]
+    fn a_cut_prefers_the_end_of_a_clause_in_the_second_half() {
+        // Words of 3 phonemes, a comma after the 22nd (67 phonemes): the first piece ends there.
+        let words: Vec<String> = (0..60).map(|i| if i == 21 { "ænd,".to_string() } else { "ænd".to_string() }).collect();
+        let ipa = words.join(" ");
+        let pieces = ipa_pieces(&ipa, 90);
+        assert!(pieces[0].ends_with("ænd,"), "{pieces:?}");
+        assert_eq!(phonemes(pieces[0]), 67);
+        assert_eq!(pieces.join(" "), ipa);
+        // A comma early in the piece is not worth a short piece.
+        let early = ipa_pieces(&ipa, 200);
+        assert_eq!(early.len(), 1);
+        let words: Vec<String> = (0..60).map(|i| if i == 2 { "ænd,".to_string() } else { "ænd".to_string() }).collect();
+        let ipa = words.join(" ");
+        let pieces = ipa_pieces(&ipa, 90);
+        assert_eq!(phonemes(pieces[0]), 88, "cut at the limit: {pieces:?}");
+    }
+
+    #[test]
+    fn a_word_longer_than_the_limit_stays_whole() {
+        let long = "a".repeat(30);
+        let ipa = format!("bi {long} si");
+        assert_eq!(ipa_pieces(&ipa, 10), vec!["bi", long.as_str(), "si"]);
     }
 }
