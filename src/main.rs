@@ -141,13 +141,17 @@ enum AvatarCommand {
         /// The presenter's name in the pack (default: the folder's name).
         #[arg(long)]
         name: Option<String>,
-        /// The face box in the first frame, X,Y,W,H in pixels (forehead to chin); it is tracked from there.
-        #[arg(long, value_parser = parse_box, required_unless_present_any = ["face_detector", "model"])]
+        /// The face box in the first frame, X,Y,W,H in pixels (forehead to chin), tracked from there
+        /// by template matching (default: found and followed by the face mesh in --face-models).
+        #[arg(long, value_parser = parse_box)]
         face: Option<[f32; 4]>,
         /// A face-detector ONNX model (UltraFace contract, docs/avatar-packs.md) run on every frame.
         #[arg(long)]
         face_detector: Option<PathBuf>,
-        /// The config naming ONNX Runtime (for --face-detector).
+        /// The face detector and face mesh that find the face when no --face is given (setup converts them).
+        #[arg(long, default_value = avatarcast::face::MODEL_DIR)]
+        face_models: PathBuf,
+        /// The config naming ONNX Runtime (for the face models).
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
         /// The screen to key out: auto (measured at the frame's border), green, blue, #rrggbb, or none.
@@ -301,10 +305,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let opts = CharacterImport { model, out, name, real_person, default_clips: clips, idle: idle.map(PathBuf::from), gestures };
             character_import(opts)
         }
-        Command::Avatar { command: AvatarCommand::Import { video: Some(video), out, name, face, face_detector, config, key, idle, gestures, script, .. } } => {
-            let onnxruntime = match &face_detector {
-                Some(_) => Config::load(&config)?.voice.onnxruntime_path(),
-                None => PathBuf::new(),
+        Command::Avatar { command: AvatarCommand::Import { video: Some(video), out, name, face, face_detector, face_models, config, key, idle, gestures, script, .. } } => {
+            let onnxruntime = match (&face_detector, face) {
+                (None, Some(_)) => PathBuf::new(),
+                _ => Config::load(&config)?.voice.onnxruntime_path(),
             };
             let idle = idle.map(|s| parse_span(&s)).transpose().map_err(|e| anyhow::anyhow!("--idle: {e}"))?;
             let gestures = gestures
@@ -314,7 +318,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Err(e) => Err(anyhow::anyhow!("--gesture {n}: {e}")),
                 })
                 .collect::<Result<_>>()?;
-            avatar_import(ImportOptions { video, out, name, face, face_detector, onnxruntime, key, idle, gestures, script, progress: true })
+            avatar_import(ImportOptions { video, out, name, face, face_detector, onnxruntime, face_models, key, idle, gestures, script, progress: true })
         }
         Command::Avatar { command: AvatarCommand::Import { .. } } => unreachable!("clap requires --video or --model"),
         Command::Avatar { command: AvatarCommand::Refresh { pack } } => avatar_refresh(&pack),
@@ -421,13 +425,36 @@ fn avatar_import(opts: ImportOptions) -> Result<ExitCode> {
     for (n, g) in &r.gestures {
         println!("gesture {n}: frames {}..={}, from idle frame {} back to {}", g.first, g.last, g.entry, g.returns_to);
     }
-    if r.lost_faces > 0 {
-        println!("the face was lost in {} frames: their mouth will not be redrawn (give a tighter --face)", r.lost_faces);
+    match &r.tracking {
+        Some(t) => print_tracking(t, r.frames),
+        None if r.lost_faces > 0 => {
+            println!("the face was lost in {} frames: their mouth will not be redrawn (give a tighter --face)", r.lost_faces)
+        }
+        None => {}
     }
     println!("wrote {}", r.manifest.display());
     print_played(&r.played);
     println!("before it can go on air: put the signed consent statement in the pack and fill in [consent] in avatar.toml");
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_tracking(t: &avatarcast::authoring::import::TrackingReport, frames: usize) {
+    let ranges = |r: &[(usize, usize)]| r.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(", ");
+    println!("face tracked in {} of {frames} frames", t.tracked);
+    if t.faces_seen > 1 {
+        println!("{} faces in view: followed the largest (give --face X,Y,W,H to choose another)", t.faces_seen);
+    }
+    let count = |r: &[(usize, usize)]| r.iter().map(|(a, b)| b - a + 1).sum::<usize>();
+    if !t.lost.is_empty() {
+        println!("face lost in {} frames ({}): kept out of training and not redrawn", count(&t.lost), ranges(&t.lost));
+    }
+    if !t.turned_away.is_empty() {
+        println!("head turned too far in {} frames ({}): kept out of training and not redrawn", count(&t.turned_away), ranges(&t.turned_away));
+    }
+    let [yaw, pitch, roll] = t.pose_range;
+    if t.tracked > 0 {
+        println!("head pose: yaw {:.0}..{:.0}, pitch {:.0}..{:.0}, roll {:.0}..{:.0} degrees", yaw.0, yaw.1, pitch.0, pitch.1, roll.0, roll.1);
+    }
 }
 
 fn character_import(opts: CharacterImport) -> Result<ExitCode> {

@@ -1,6 +1,7 @@
 //! `avatarcast avatar import`: footage of a person becomes a video pack. One pass over
-//! the video keys out the screen, tracks the face box from the one given on the
-//! command line, and keeps a small thumbnail of every frame; from those it picks the
+//! the video keys out the screen, follows the face (MediaPipe's face mesh by default;
+//! or a box given on the command line, tracked by template matching; or the user's
+//! own detector), and keeps a small thumbnail of every frame; from those it picks the
 //! idle section and its turning points (where the person moves least), and for each
 //! gesture the idle frames its first and last frames match best. It writes the
 //! manifest, the face boxes, a consent template that must be filled in before the
@@ -12,7 +13,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::avatar::key::{ChromaKey, KeySettings, measure_screen, parse_color};
 use super::face_detector::FaceDetector;
-use crate::avatar::video::{FaceTrack, FrameRange, VideoGesture};
+use crate::avatar::video::{FaceTrack, FrameRange, LandmarkFrame, LandmarkTrack, VideoGesture};
+use crate::face::{self, BlazeFace, FaceMesh, FaceState, FaceTracker, Rgba, TrackedFace};
 use crate::media::decode::VideoInfo;
 
 pub struct ImportOptions {
@@ -25,8 +27,11 @@ pub struct ImportOptions {
     /// A face-detector model (face_detector.rs), run on every frame; the tracker
     /// fills the frames where it finds none.
     pub face_detector: Option<PathBuf>,
-    /// ONNX Runtime, for the detector.
+    /// ONNX Runtime, for the detector and the face mesh.
     pub onnxruntime: PathBuf,
+    /// The folder of the face detector and mesh (used when neither --face nor
+    /// --face-detector is given).
+    pub face_models: PathBuf,
     /// "auto" (measure the screen), "green", "blue", "#rrggbb" or "none".
     pub key: String,
     /// Idle section in seconds; None: the longest stretch outside the gestures.
@@ -49,9 +54,25 @@ pub struct ImportReport {
     pub gestures: Vec<(String, VideoGesture)>,
     /// Frames where the tracker lost the face.
     pub lost_faces: usize,
+    /// How the face mesh followed the face (when it did).
+    pub tracking: Option<TrackingReport>,
     pub manifest: PathBuf,
     /// The frames a channel plays, written after the manifest.
     pub played: super::played::PlayedReport,
+}
+
+/// What following the face with the mesh found.
+#[derive(Debug)]
+pub struct TrackingReport {
+    pub tracked: usize,
+    /// Frames without a face (none found, or covered), as first..=last ranges.
+    pub lost: Vec<(usize, usize)>,
+    /// Frames with the head turned too far for a frontal mouth.
+    pub turned_away: Vec<(usize, usize)>,
+    /// Faces the first detection saw (the largest is taken).
+    pub faces_seen: usize,
+    /// Head pose over the tracked frames, degrees: (min, max) of yaw, pitch, roll.
+    pub pose_range: [(f32, f32); 3],
 }
 
 /// Thumbnail width for frame similarity.
@@ -204,8 +225,8 @@ const DETECTION_WEIGHT: f32 = 0.4;
 /// Import, phase by phase: check the options, read and track the footage, choose
 /// the idle and the gestures' entries, frame the person, write the pack.
 pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
-    let mut detector = check_options(opts)?;
-    let footage = read_and_track(opts, detector.as_mut())?;
+    let mut finder = check_options(opts)?;
+    let footage = read_and_track(opts, &mut finder)?;
     let (idle, gestures) = choose_idle(opts, &footage)?;
     let framing = frame_person(&footage, idle, &gestures)?;
     write_pack(opts, footage, idle, gestures, framing)
@@ -214,7 +235,7 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport> {
 /// What one pass over the footage found.
 struct Footage {
     info: VideoInfo,
-    /// The face box in the first frame (given, or found by the detector).
+    /// The face box in the first frame with a face (given, or found).
     first_face: [f32; 4],
     /// The screen keyed out, and its colour.
     key: Option<(ChromaKey, String)>,
@@ -223,6 +244,18 @@ struct Footage {
     thumbs: Vec<Gray>,
     boxes: Vec<Option<[u32; 4]>>,
     lost: usize,
+    /// With the face mesh: every frame's points and pose, and the summary.
+    landmarks: Option<(LandmarkTrack, TrackingReport)>,
+}
+
+/// How the face is found in each frame.
+enum FaceFinder {
+    /// Tracked by template matching from the box given on the command line.
+    Given,
+    /// The user's detector on every frame, template matching where it finds none.
+    Detector(FaceDetector),
+    /// MediaPipe's detector and face mesh, followed frame to frame (the default).
+    Mesh(Box<FaceTracker>),
 }
 
 /// Framing rectangles [x, y, w, h]: head to toe, and head to waist.
@@ -231,8 +264,8 @@ struct Framing {
     half: [f32; 4],
 }
 
-/// Refuses bad options before any work, and loads the face detector if one is named.
-fn check_options(opts: &ImportOptions) -> Result<Option<FaceDetector>> {
+/// Refuses bad options before any work, and loads the models that find the face.
+fn check_options(opts: &ImportOptions) -> Result<FaceFinder> {
     if let Some([fx, fy, fw, fh]) = opts.face {
         if fw < 16.0 || fh < 16.0 {
             bail!("--face {fx},{fy},{fw},{fh}: the face box must be at least 16x16 pixels");
@@ -246,37 +279,59 @@ fn check_options(opts: &ImportOptions) -> Result<Option<FaceDetector>> {
     if !crate::media::decode::is_video(&opts.video) {
         bail!("--video {}: give an .mp4, .mkv, .mov, .m4v or .webm file", opts.video.display());
     }
-    match &opts.face_detector {
-        Some(model) => Ok(Some(FaceDetector::load(model, &opts.onnxruntime)?)),
-        None if opts.face.is_none() => bail!("give --face X,Y,W,H (the face in the first frame) or --face-detector MODEL.onnx"),
-        None => Ok(None),
+    match (&opts.face_detector, opts.face) {
+        (Some(model), _) => Ok(FaceFinder::Detector(FaceDetector::load(model, &opts.onnxruntime)?)),
+        (None, Some(_)) => Ok(FaceFinder::Given),
+        (None, None) => {
+            let (detector, mesh) = face::default_models(&opts.face_models);
+            let detector = BlazeFace::load(&detector, &opts.onnxruntime).context("finding the face without --face")?;
+            let mesh = FaceMesh::load(&mesh, &opts.onnxruntime).context("finding the face without --face")?;
+            Ok(FaceFinder::Mesh(Box::new(FaceTracker::new(detector, mesh))))
+        }
     }
 }
 
 /// One pass over the footage: keys out the screen, follows the face, keeps a
 /// thumbnail and the person's extent of every frame.
-fn read_and_track(opts: &ImportOptions, mut detector: Option<&mut FaceDetector>) -> Result<Footage> {
-    let mut first: Option<(VideoInfo, [f32; 4], Option<(ChromaKey, String)>)> = None;
+fn read_and_track(opts: &ImportOptions, finder: &mut FaceFinder) -> Result<Footage> {
+    let mut first: Option<(VideoInfo, Option<(ChromaKey, String)>)> = None;
+    let mut first_face_box: Option<[f32; 4]> = None;
     let mut tracker: Option<Tracker> = None;
     let (mut faces, mut thumbs, mut boxes, mut lost) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let kept_points = face::landmarks::kept_points();
+    let mut marks: Vec<LandmarkFrame> = Vec::new();
     let mut last_report = std::time::Instant::now();
     crate::media::decode::for_each_frame(&opts.video, |i, vi, rgba| {
-        let detected = match detector.as_deref_mut() {
-            Some(d) => d.detect(rgba, vi.width, vi.height)?,
-            None => None,
+        let (detected, tracked) = match finder {
+            FaceFinder::Given => (None, None),
+            FaceFinder::Detector(d) => (d.detect(rgba, vi.width, vi.height)?, None),
+            FaceFinder::Mesh(t) => (None, Some(t.next(Rgba { pixels: rgba, width: vi.width, height: vi.height })?)),
         };
         if first.is_none() {
-            let face = first_face(opts.face.or(detected), vi)?;
-            first = Some((vi, face, screen_key(&opts.key, rgba, vi)?));
+            if tracked.is_none() {
+                first_face_box = Some(first_face(opts.face.or(detected), vi)?);
+            }
+            first = Some((vi, screen_key(&opts.key, rgba, vi)?));
         }
-        let (_, first_face, key) = first.as_ref().expect("set at the first frame");
+        let (_, key) = first.as_ref().expect("set at the first frame");
         let mut data = rgba.to_vec();
         if let Some((k, _)) = key {
             k.apply(&mut data);
         }
         boxes.push(opaque_box(&data, vi.width, vi.height));
         thumbs.push(Gray::from_rgba(&data, vi.width, vi.height, vi.width as f32 / THUMB_W as f32));
-        let face = follow_face(&mut tracker, *first_face, &data, vi, detected, faces.last().copied().flatten());
+        let face = match tracked {
+            Some(t) => {
+                let b = usable_box(&t);
+                first_face_box = first_face_box.or(t.landmarks.as_ref().map(|l| l.face_box()));
+                marks.push(landmark_frame(t, &kept_points));
+                b
+            }
+            None => {
+                let first_face = first_face_box.expect("checked at the first frame");
+                follow_face(&mut tracker, first_face, &data, vi, detected, faces.last().copied().flatten())
+            }
+        };
         lost += usize::from(face.is_none());
         faces.push(face);
         if opts.progress && last_report.elapsed().as_millis() >= 250 {
@@ -285,12 +340,65 @@ fn read_and_track(opts: &ImportOptions, mut detector: Option<&mut FaceDetector>)
         }
         Ok(true)
     })?;
-    let (info, first_face, key) = first.context("no frames")?;
+    let (info, key) = first.context("no frames")?;
     if opts.progress {
         progress("reading and tracking", faces.len(), Some(faces.len()));
         eprintln!();
     }
-    Ok(Footage { info, first_face, key, faces, thumbs, boxes, lost })
+    let Some(first_face) = first_face_box else {
+        bail!("no face found in any frame of {}: give the face's box with --face X,Y,W,H", opts.video.display());
+    };
+    let landmarks = match finder {
+        FaceFinder::Mesh(t) => {
+            let faces_seen = t.first_find.as_ref().map_or(0, |f| f.faces);
+            if let Some(f) = t.first_find.as_ref().filter(|f| f.faces > 1) {
+                let [x, y, w, h] = f.taken.bbox.map(|v| v.round());
+                tracing::warn!("{} faces in the footage: following the largest, at {x},{y} ({w}x{h}); give --face X,Y,W,H to choose another", f.faces);
+            }
+            let report = tracking_report(&marks, faces_seen);
+            let source = format!("MediaPipe face mesh ({}), detected again where lost", opts.face_models.display());
+            Some((LandmarkTrack { source, points: kept_points, frames: marks }, report))
+        }
+        _ => None,
+    };
+    Ok(Footage { info, first_face, key, faces, thumbs, boxes, lost, landmarks })
+}
+
+/// The face box of a frame the face model can use: tracked, not turned away.
+fn usable_box(t: &TrackedFace) -> Option<[f32; 4]> {
+    t.landmarks.as_ref().filter(|_| t.state == FaceState::Tracked).map(|l| l.face_box())
+}
+
+/// What the pack keeps of a frame's mesh.
+fn landmark_frame(t: TrackedFace, kept: &[usize]) -> LandmarkFrame {
+    let round = |v: f32| (v * 10.0).round() / 10.0;
+    LandmarkFrame {
+        state: t.state,
+        pose: t.pose.map(|p| [p.yaw, p.pitch, p.roll].map(round)),
+        xy: t.landmarks.map(|l| kept.iter().map(|&i| l.xy(i).map(round)).collect()).unwrap_or_default(),
+    }
+}
+
+/// Tracked frames, the lost and turned-away stretches, and the head's range.
+fn tracking_report(marks: &[LandmarkFrame], faces_seen: usize) -> TrackingReport {
+    let ranges = |state: FaceState| {
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        for (i, _) in marks.iter().enumerate().filter(|(_, m)| m.state == state) {
+            match out.last_mut() {
+                Some(r) if r.1 + 1 == i => r.1 = i,
+                _ => out.push((i, i)),
+            }
+        }
+        out
+    };
+    let mut pose_range = [(f32::MAX, f32::MIN); 3];
+    for pose in marks.iter().filter(|m| m.state == FaceState::Tracked).filter_map(|m| m.pose) {
+        for (r, v) in pose_range.iter_mut().zip(pose) {
+            *r = (r.0.min(v), r.1.max(v));
+        }
+    }
+    let tracked = marks.iter().filter(|m| m.state == FaceState::Tracked).count();
+    TrackingReport { tracked, lost: ranges(FaceState::Lost), turned_away: ranges(FaceState::TurnedAway), faces_seen, pose_range }
 }
 
 /// The face box in the first frame, checked against the frame.
@@ -364,8 +472,14 @@ fn choose_idle(opts: &ImportOptions, footage: &Footage) -> Result<(FrameRange, V
         Some((s, e)) if e > s => (at(s), at(e)),
         Some((s, e)) => bail!("--idle {s}-{e}: the end must come after the start"),
         None => {
-            let calm = longest_calm(n, &gesture_frames, (fps * 0.3) as usize).context(
-                "no stretch of the footage lies outside the gestures to idle on: give --idle START-END, or shorter gestures",
+            // With the face mesh, frames whose face is lost or turned away stay out of
+            // the idle too: the channel plays it most of the time.
+            let mut avoid = gesture_frames.clone();
+            if let Some((_, report)) = &footage.landmarks {
+                avoid.extend(report.lost.iter().chain(&report.turned_away));
+            }
+            let calm = longest_calm(n, &avoid, (fps * 0.3) as usize).context(
+                "no stretch of the footage lies outside the gestures (and the frames without a usable face) to idle on: give --idle START-END, or shorter gestures",
             )?;
             // A long recording idles on a short quiet part of it: the mouth at rest, and
             // a channel holds only that much footage in memory.
@@ -422,13 +536,18 @@ fn write_pack(opts: &ImportOptions, footage: Footage, idle: FrameRange, gestures
     let video_file = format!("footage.{ext}");
     std::fs::copy(&opts.video, opts.out.join(&video_file)).with_context(|| format!("cannot copy the footage into {}", opts.out.display()))?;
     let [fx, fy, fw, fh] = footage.first_face;
-    let source = match &opts.face_detector {
-        Some(d) => format!("face detector {}, tracked where it found none", d.display()),
-        None => format!("tracked from the box {fx},{fy},{fw},{fh} given on the command line"),
+    let (landmarks, tracking) = footage.landmarks.map_or((None, None), |(l, r)| (Some(l), Some(r)));
+    let source = match (&opts.face_detector, &landmarks) {
+        (Some(d), _) => format!("face detector {}, tracked where it found none", d.display()),
+        (None, Some(l)) => format!("{}: the outline of each tracked frame facing the camera", l.source),
+        (None, None) => format!("tracked from the box {fx},{fy},{fw},{fh} given on the command line"),
     };
     let n = footage.faces.len();
     let track = FaceTrack { source, boxes: footage.faces };
     std::fs::write(opts.out.join("faces.json"), serde_json::to_string(&track)?)?;
+    if let Some(l) = &landmarks {
+        std::fs::write(opts.out.join("landmarks.json"), serde_json::to_string(l)?)?;
+    }
     if let Some(script) = &opts.script {
         std::fs::copy(script, opts.out.join("script.txt")).with_context(|| format!("--script {}: cannot copy it into the pack", script.display()))?;
     }
@@ -440,7 +559,7 @@ fn write_pack(opts: &ImportOptions, footage: Footage, idle: FrameRange, gestures
     std::fs::write(opts.out.join("consent/README.txt"), CONSENT_README)?;
     let played = super::played::write(&opts.out, opts.progress)?;
     let info = footage.info;
-    Ok(ImportReport { frames: n, fps: info.fps, size: (info.width, info.height), key, idle, gestures, lost_faces: footage.lost, manifest: manifest_path, played })
+    Ok(ImportReport { frames: n, fps: info.fps, size: (info.width, info.height), key, idle, gestures, lost_faces: footage.lost, tracking, manifest: manifest_path, played })
 }
 
 /// A default idle is at most this long, and a silent stretch this long is preferred.

@@ -56,7 +56,7 @@ impl BlazeFace {
     pub fn load(model: &Path, onnxruntime: &Path) -> Result<BlazeFace> {
         let hint = format!(
             "give MediaPipe's BlazeFace as ONNX: one (1,3,N,N) input, (1,A,16) regressors and (1,A,1) scores, N=128 with A=896 or N=192 with A=2304 ({})",
-            super::SETUP_HINT
+            super::models::SETUP_HINT
         );
         let session = onnx::open_session(model, "face detector", &hint, onnxruntime, 1, Ok)?;
         let shape = |o: &ort::value::Outlet| o.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();

@@ -16,6 +16,23 @@ pub const MOUTH_RIGHT: usize = 61;
 pub const MOUTH_LEFT: usize = 291;
 pub const FOREHEAD: usize = 10;
 pub const CHIN: usize = 152;
+/// The face's outline, forehead round to the chin and back.
+pub const FACE_OVAL: [usize; 36] = [
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136,
+    172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+];
+/// The lips' outer contour from the right corner, along the lower lip and back.
+pub const LIPS_OUTER: [usize; 20] = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185];
+/// The lips' inner contour, the same way round.
+pub const LIPS_INNER: [usize; 20] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191];
+/// Eye corners and lids (upper, lower) of each eye.
+pub const EYES: [usize; 8] = [33, 133, 159, 145, 362, 263, 386, 374];
+
+/// The points a pack keeps per frame: outline, lips, eyes, nose tip.
+pub fn kept_points() -> Vec<usize> {
+    FACE_OVAL.iter().chain(&LIPS_OUTER).chain(&LIPS_INNER).chain(&EYES).chain(&[NOSE_TIP]).copied().collect()
+}
+
 /// Upper and lower inner-lip points facing each other: right of centre, centre, left.
 const INNER_LIP_PAIRS: [(usize, usize); 3] = [(82, 87), (13, 14), (312, 317)];
 
@@ -48,6 +65,18 @@ impl Landmarks {
     pub fn five_points(&self) -> [[f32; 2]; 5] {
         let [r, l] = self.eye_centers();
         [r, l, self.xy(NOSE_TIP), self.xy(MOUTH_RIGHT), self.xy(MOUTH_LEFT)]
+    }
+
+    /// The face's box [x, y, w, h]: its outline's extent (forehead to chin).
+    pub fn face_box(&self) -> [f32; 4] {
+        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for &i in &FACE_OVAL {
+            for a in 0..2 {
+                lo[a] = lo[a].min(self.points[i][a]);
+                hi[a] = hi[a].max(self.points[i][a]);
+            }
+        }
+        [lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]]
     }
 
     /// The eye line's angle on screen, radians, clockwise.

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use ort::session::Session;
 use ort::value::Tensor;
 
+use super::detector::Detection;
 use super::landmarks::{Landmarks, POINTS};
 use super::window::{Rgba, Window};
 use crate::onnx;
@@ -36,7 +37,7 @@ impl FaceMesh {
     pub fn load(model: &Path, onnxruntime: &Path) -> Result<FaceMesh> {
         let hint = format!(
             "give MediaPipe's face mesh as ONNX: one (1,3,192,192) input, a 1404-value output (468 points) and a 1-value presence output ({})",
-            super::SETUP_HINT
+            super::models::SETUP_HINT
         );
         let session = onnx::open_session(model, "face mesh", &hint, onnxruntime, 1, Ok)?;
         let what = || format!("face mesh {}", model.display());
@@ -69,5 +70,17 @@ impl FaceMesh {
             .collect();
         let presence = 1.0 / (1.0 + (-logit[0].clamp(-80.0, 80.0)).exp());
         Ok(MeshFit { landmarks: Landmarks { points }, presence })
+    }
+
+    /// The mesh on a detected face: first in the window the detection gives, then in
+    /// the window its own points give (tighter, turned with the eyes, as when following
+    /// a face from frame to frame). None when the mesh says no face is there.
+    pub fn fit_detection(&mut self, frame: Rgba, found: &Detection) -> Result<Option<MeshFit>> {
+        let first = self.fit(frame, found.mesh_window())?;
+        if first.presence < MIN_PRESENCE {
+            return Ok(None);
+        }
+        let fit = self.fit(frame, first.landmarks.next_window())?;
+        Ok((fit.presence >= MIN_PRESENCE).then_some(fit))
     }
 }

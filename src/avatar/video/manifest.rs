@@ -83,3 +83,26 @@ pub struct FaceTrack {
     pub source: String,
     pub boxes: Vec<Option<[f32; 4]>>,
 }
+
+/// landmarks.json (packs imported without --face): the face mesh's points that crops,
+/// masks and measures need, and the head's pose, for every frame of the footage.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandmarkTrack {
+    pub source: String,
+    /// Which of the mesh's 468 points each frame's `xy` holds, in order.
+    pub points: Vec<usize>,
+    pub frames: Vec<LandmarkFrame>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandmarkFrame {
+    pub state: crate::face::FaceState,
+    /// Yaw, pitch, roll in degrees (face/landmarks.rs); absent when lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pose: Option<[f32; 3]>,
+    /// Frame pixels, one pair per point in `points`; empty when lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub xy: Vec<[f32; 2]>,
+}

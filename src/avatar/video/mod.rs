@@ -23,7 +23,7 @@ use super::manifest::{Placement, read_manifest};
 use crate::cue::Framing;
 use crate::lipsync::neural::{NeuralLipSync, Patch, Rect};
 use crate::lipsync::phonetic::FrameSteps;
-pub use manifest::{FaceTrack, FrameRange, VideoGesture, VideoManifest};
+pub use manifest::{FaceTrack, FrameRange, LandmarkFrame, LandmarkTrack, VideoGesture, VideoManifest};
 use playback::Playback;
 use played::{FrameStore, PlayedInfo, UsedFrames};
 use player::{Player, Shown};
