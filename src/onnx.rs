@@ -63,3 +63,9 @@ pub fn all_cores() -> usize {
 pub fn err<R>(e: ort::Error<R>) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
+
+/// A model input's or output's declared shape (-1 for a free axis; empty when it is
+/// not a tensor).
+pub fn shape(o: &ort::value::Outlet) -> Vec<i64> {
+    o.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default()
+}

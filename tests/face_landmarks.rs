@@ -68,14 +68,8 @@ fn a_portrait_turned_30_degrees_is_read_upright() {
     let dir = TempDir::new("face-turned");
     let turned = dir.path().join("turned.png");
     // ffmpeg turns it clockwise about the centre, filling the corners with black.
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(portrait())
-        .args(["-vf", "rotate=30*PI/180:fillcolor=black", "-frames:v", "1"])
-        .arg(&turned)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let (input, output) = (portrait(), turned.clone());
+    common::ffmpeg(&["-i", input.to_str().unwrap(), "-vf", "rotate=30*PI/180:fillcolor=black", "-frames:v", "1", output.to_str().unwrap()]);
     let marks = fit(&rgba(&turned));
     let (s, c) = 30f32.to_radians().sin_cos();
     for (name, point, [x, y]) in BY_HAND {

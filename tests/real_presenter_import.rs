@@ -91,15 +91,12 @@ fn a_covered_face_is_reported_by_frame_and_kept_out_of_the_idle() {
     let dir = TempDir::new("franck-covered");
     let video = dir.path().join("covered.mp4");
     // Six seconds, his face under a grey card from 2 s to 3 s (frames 48 to 72).
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(franck())
-        .args(["-t", "6", "-vf", "drawbox=x=100:y=40:w=200:h=220:c=gray:t=fill:enable='between(t,2,3)'"])
-        .args(["-c:v", "libx264", "-preset", "veryfast"])
-        .arg(&video)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let (input, output) = (franck(), video.clone());
+    ffmpeg(&[
+        "-i", input.to_str().unwrap(), "-t", "6",
+        "-vf", "drawbox=x=100:y=40:w=200:h=220:c=gray:t=fill:enable='between(t,2,3)'",
+        "-c:v", "libx264", "-preset", "veryfast", output.to_str().unwrap(),
+    ]);
     let pack = dir.path().join("pack");
     let said = import(&video, &pack);
     assert!(said.contains("face lost in 25 frames (48-72)"), "{said}");
@@ -115,12 +112,7 @@ fn a_covered_face_is_reported_by_frame_and_kept_out_of_the_idle() {
 fn footage_without_a_face_is_refused_and_no_pack_is_written() {
     let dir = TempDir::new("no-face");
     let video = dir.path().join("bars.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-preset", "veryfast"])
-        .arg(&video)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-preset", "veryfast", video.to_str().unwrap()]);
     let pack = dir.path().join("pack");
     let out = run(avatarcast().args(["avatar", "import", "--video"]).arg(&video).arg("--out").arg(&pack));
     let said = text(&out);

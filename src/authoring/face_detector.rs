@@ -28,15 +28,14 @@ impl FaceDetector {
     pub fn load(model: &Path, onnxruntime: &Path) -> Result<FaceDetector> {
         let hint = "give a face detector with one (1,3,H,W) input and `scores` (1,N,2) / `boxes` (1,N,4) outputs, as UltraFace's version-RFB-320.onnx";
         let session = onnx::open_session(model, "face detector", hint, onnxruntime, onnx::all_cores(), Ok)?;
-        let shape = |o: &ort::value::Outlet| o.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
         let (input, width, height) = match session.inputs() {
-            [i] => match shape(i).as_slice() {
+            [i] => match onnx::shape(i).as_slice() {
                 [_, 3, h, w] if *h > 0 && *w > 0 => (i.name().to_string(), *w as usize, *h as usize),
                 s => bail!("face detector {}: input {} has shape {s:?}, not (1,3,H,W): {hint}", model.display(), i.name()),
             },
             _ => bail!("face detector {} has {} inputs, not one: {hint}", model.display(), session.inputs().len()),
         };
-        let find = |last: i64| session.outputs().iter().find(|o| shape(o).last() == Some(&last)).map(|o| o.name().to_string());
+        let find = |last: i64| session.outputs().iter().find(|o| onnx::shape(o).last() == Some(&last)).map(|o| o.name().to_string());
         let (Some(scores), Some(boxes)) = (find(2), find(4)) else {
             bail!("face detector {}: no (1,N,2) scores and (1,N,4) boxes outputs: {hint}", model.display());
         };

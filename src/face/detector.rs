@@ -59,16 +59,15 @@ impl BlazeFace {
             super::models::SETUP_HINT
         );
         let session = onnx::open_session(model, "face detector", &hint, onnxruntime, 1, Ok)?;
-        let shape = |o: &ort::value::Outlet| o.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
         let what = || format!("face detector {}", model.display());
         let (input, size) = match session.inputs() {
-            [i] => match shape(i).as_slice() {
+            [i] => match onnx::shape(i).as_slice() {
                 [1, 3, h, w] if h == w && *h > 0 => (i.name().to_string(), *h as usize),
                 s => bail!("{}: input {} has shape {s:?}: {hint}", what(), i.name()),
             },
             inputs => bail!("{} has {} inputs, not one: {hint}", what(), inputs.len()),
         };
-        let find = |last: i64| session.outputs().iter().find(|o| shape(o).last() == Some(&last)).map(|o| (o.name().to_string(), shape(o)));
+        let find = |last: i64| session.outputs().iter().find(|o| onnx::shape(o).last() == Some(&last)).map(|o| (o.name().to_string(), onnx::shape(o)));
         let (Some((regressors, reg_shape)), Some((scores, _))) = (find(16), find(1)) else {
             bail!("{}: no (1,A,16) and (1,A,1) outputs: {hint}", what());
         };

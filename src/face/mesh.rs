@@ -41,11 +41,10 @@ impl FaceMesh {
         );
         let session = onnx::open_session(model, "face mesh", &hint, onnxruntime, 1, Ok)?;
         let what = || format!("face mesh {}", model.display());
-        let shape = |o: &ort::value::Outlet| o.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
-        let size = |o: &ort::value::Outlet| shape(o).iter().product::<i64>();
+        let size = |o: &ort::value::Outlet| onnx::shape(o).iter().product::<i64>();
         let input = match session.inputs() {
-            [i] if shape(i) == [1, 3, INPUT as i64, INPUT as i64] => i.name().to_string(),
-            [i] => bail!("{}: input {} has shape {:?}: {hint}", what(), i.name(), shape(i)),
+            [i] if onnx::shape(i) == [1, 3, INPUT as i64, INPUT as i64] => i.name().to_string(),
+            [i] => bail!("{}: input {} has shape {:?}: {hint}", what(), i.name(), onnx::shape(i)),
             inputs => bail!("{} has {} inputs, not one: {hint}", what(), inputs.len()),
         };
         let find = |n: i64| session.outputs().iter().find(|o| size(o) == n).map(|o| o.name().to_string());

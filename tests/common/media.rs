@@ -110,3 +110,9 @@ pub fn assert_keyframe_interval(p: &[Packet], interval: f64) {
         assert!((w[1] - w[0] - interval).abs() < 0.05, "keyframes {:.3} s apart (at {:.3} s): {keys:?}", w[1] - w[0], w[0]);
     }
 }
+
+/// Runs ffmpeg quietly (`-v error -y` and then `args`), failing the test if it fails.
+pub fn ffmpeg(args: &[&str]) {
+    let out = std::process::Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).output().expect("run ffmpeg");
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}

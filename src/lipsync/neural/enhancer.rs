@@ -113,10 +113,9 @@ impl FaceEnhancer {
             n => n,
         };
         let session = onnx::open_session(model, "face enhancer", hint, onnxruntime, threads, |b| register_provider(b, config, onnxruntime))?;
-        let shape = |o: &ort::value::Outlet| o.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
         let (mut input, mut weight, mut size) = (None, None, 512usize);
         for i in session.inputs() {
-            match shape(i).as_slice() {
+            match onnx::shape(i).as_slice() {
                 [_, 3, h, w] => {
                     input = Some(i.name().to_string());
                     if *h > 0 && h == w {
