@@ -441,8 +441,8 @@ fn avatar_import(opts: ImportOptions) -> Result<ExitCode> {
 fn print_tracking(t: &avatarcast::authoring::import::TrackingReport, frames: usize) {
     let ranges = |r: &[(usize, usize)]| r.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(", ");
     println!("face tracked in {} of {frames} frames", t.tracked);
-    if t.faces_seen > 1 {
-        println!("{} faces in view: followed the largest (give --face X,Y,W,H to choose another)", t.faces_seen);
+    if let (true, Some([x, y, w, h])) = (t.faces_seen > 1, t.taken) {
+        println!("{} faces in view: followed the largest, at {x:.0},{y:.0} ({w:.0}x{h:.0}); give --face X,Y,W,H to choose another", t.faces_seen);
     }
     let count = |r: &[(usize, usize)]| r.iter().map(|(a, b)| b - a + 1).sum::<usize>();
     if !t.lost.is_empty() {

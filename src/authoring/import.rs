@@ -69,8 +69,9 @@ pub struct TrackingReport {
     pub lost: Vec<(usize, usize)>,
     /// Frames with the head turned too far for a frontal mouth.
     pub turned_away: Vec<(usize, usize)>,
-    /// Faces the first detection saw (the largest is taken).
+    /// Faces the first detection saw, and the box [x, y, w, h] of the one taken (the largest).
     pub faces_seen: usize,
+    pub taken: Option<[f32; 4]>,
     /// Head pose over the tracked frames, degrees: (min, max) of yaw, pitch, roll.
     pub pose_range: [(f32, f32); 3],
 }
@@ -350,12 +351,8 @@ fn read_and_track(opts: &ImportOptions, finder: &mut FaceFinder) -> Result<Foota
     };
     let landmarks = match finder {
         FaceFinder::Mesh(t) => {
-            let faces_seen = t.first_find.as_ref().map_or(0, |f| f.faces);
-            if let Some(f) = t.first_find.as_ref().filter(|f| f.faces > 1) {
-                let [x, y, w, h] = f.taken.bbox.map(|v| v.round());
-                tracing::warn!("{} faces in the footage: following the largest, at {x},{y} ({w}x{h}); give --face X,Y,W,H to choose another", f.faces);
-            }
-            let report = tracking_report(&marks, faces_seen);
+            let first = t.first_find.as_ref();
+            let report = tracking_report(&marks, first.map_or(0, |f| f.faces), first.map(|f| f.taken.bbox));
             let source = format!("MediaPipe face mesh ({}), detected again where lost", opts.face_models.display());
             Some((LandmarkTrack { source, points: kept_points, frames: marks }, report))
         }
@@ -380,7 +377,7 @@ fn landmark_frame(t: TrackedFace, kept: &[usize]) -> LandmarkFrame {
 }
 
 /// Tracked frames, the lost and turned-away stretches, and the head's range.
-fn tracking_report(marks: &[LandmarkFrame], faces_seen: usize) -> TrackingReport {
+fn tracking_report(marks: &[LandmarkFrame], faces_seen: usize, taken: Option<[f32; 4]>) -> TrackingReport {
     let ranges = |state: FaceState| {
         let mut out: Vec<(usize, usize)> = Vec::new();
         for (i, _) in marks.iter().enumerate().filter(|(_, m)| m.state == state) {
@@ -398,7 +395,7 @@ fn tracking_report(marks: &[LandmarkFrame], faces_seen: usize) -> TrackingReport
         }
     }
     let tracked = marks.iter().filter(|m| m.state == FaceState::Tracked).count();
-    TrackingReport { tracked, lost: ranges(FaceState::Lost), turned_away: ranges(FaceState::TurnedAway), faces_seen, pose_range }
+    TrackingReport { tracked, lost: ranges(FaceState::Lost), turned_away: ranges(FaceState::TurnedAway), faces_seen, taken, pose_range }
 }
 
 /// The face box in the first frame, checked against the frame.
