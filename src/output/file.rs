@@ -63,8 +63,14 @@ impl FileTarget {
     /// Returns the files deleted.
     pub fn prune(&self) -> Vec<PathBuf> {
         let Some(keep) = self.keep_bytes else { return Vec::new() };
-        let mut parts: Vec<(PathBuf, u64)> =
-            self.parts().into_iter().filter_map(|(_, p)| Some((p.clone(), std::fs::metadata(&p).ok()?.len()))).collect();
+        let mut parts: Vec<(PathBuf, u64)> = self
+            .parts()
+            .into_iter()
+            .filter_map(|(_, p)| {
+                let len = std::fs::metadata(&p).ok()?.len();
+                Some((p, len))
+            })
+            .collect();
         let mut total: u64 = parts.iter().map(|(_, len)| len).sum();
         let mut deleted = Vec::new();
         // The newest part (being written) is never deleted.
