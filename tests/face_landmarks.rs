@@ -1,9 +1,11 @@
-//! The face detector and face mesh (MediaPipe's, converted at setup) on a real face:
-//! NASA's astronaut portrait, upright and turned 30 degrees.
+//! The face detector and face mesh (MediaPipe's, converted at setup) on a real face,
+//! and the face model's crop they give: NASA's astronaut portrait, upright and turned
+//! 30 degrees.
 
 use std::path::{Path, PathBuf};
 
 use avatarcast::face::{self, BlazeFace, FaceMesh, Landmarks, Rgba};
+use avatarcast::lipsync::neural::face::{FaceCrop, Pixels, Rect, crop_bgr};
 use common::{TempDir, repo};
 
 /// Measured by hand on the 512x512 portrait at 8x zoom: the subject's right eye's
@@ -66,11 +68,7 @@ fn landmarks_land_on_the_eye_and_mouth_corners_measured_by_hand() {
 #[test]
 fn a_portrait_turned_30_degrees_is_read_upright() {
     let dir = TempDir::new("face-turned");
-    let turned = dir.path().join("turned.png");
-    // ffmpeg turns it clockwise about the centre, filling the corners with black.
-    let (input, output) = (portrait(), turned.clone());
-    common::ffmpeg(&["-i", input.to_str().unwrap(), "-vf", "rotate=30*PI/180:fillcolor=black", "-frames:v", "1", output.to_str().unwrap()]);
-    let marks = fit(&rgba(&turned));
+    let marks = fit(&turned(&dir, 30));
     let (s, c) = 30f32.to_radians().sin_cos();
     for (name, point, [x, y]) in BY_HAND {
         let (dx, dy) = (x - 256.0, y - 256.0);
@@ -85,6 +83,53 @@ fn a_portrait_turned_30_degrees_is_read_upright() {
     let window = marks.next_window();
     let [r, l] = marks.eye_centers().map(|p| window.from_frame(p, 192));
     assert!((r[1] - l[1]).abs() < 3.0 && l[0] > r[0] + 40.0, "eyes in the window: right {r:?}, left {l:?}");
+}
+
+/// The portrait turned clockwise by `degrees` about its centre (ffmpeg fills the corners black).
+fn turned(dir: &TempDir, degrees: u32) -> image::RgbaImage {
+    let out = dir.path().join(format!("turned-{degrees}.png"));
+    let filter = format!("rotate={degrees}*PI/180:fillcolor=black");
+    common::ffmpeg(&["-i", portrait().to_str().unwrap(), "-vf", &filter, "-frames:v", "1", out.to_str().unwrap()]);
+    rgba(&out)
+}
+
+/// The face model's 96 px crop of `image` (BGR bytes) and where the five points fall in it.
+fn crop_of(image: &image::RgbaImage, crop: &FaceCrop) -> Vec<u8> {
+    let mut out = vec![0u8; 96 * 96 * 3];
+    crop_bgr(Pixels { data: image.as_raw(), width: image.width() as usize, origin: [0, 0] }, crop, 96, &mut out);
+    out
+}
+
+fn mean_difference(a: &[u8], b: &[u8]) -> f64 {
+    a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).abs()).sum::<f64>() / a.len() as f64
+}
+
+#[test]
+fn the_crop_of_a_turned_portrait_is_upright() {
+    let dir = TempDir::new("face-crop");
+    let pad = [0.0, 10.0, 0.0, 0.0];
+    let upright_image = rgba(&portrait());
+    let upright = FaceCrop::aligned(fit(&upright_image).outline(), pad, 512, 512).unwrap();
+    let turned_image = turned(&dir, 30);
+    let marks = fit(&turned_image);
+    let aligned = FaceCrop::aligned(marks.outline(), pad, 512, 512).unwrap();
+    assert!((aligned.angle.to_degrees() - upright.angle.to_degrees() - 30.0).abs() < 3.0, "turned by {} degrees", aligned.angle.to_degrees());
+    // In the crop the eyes are level and the mouth's corners too (within 2 % of its side).
+    let five = aligned.five_points().map(|p| aligned.from_frame(p, 96));
+    assert!((five[0][1] - five[1][1]).abs() < 2.0 && (five[3][1] - five[4][1]).abs() < 2.0, "five points in the crop: {five:?}");
+    // And it shows what the upright portrait's crop shows; the upright box around the
+    // turned face does not.
+    let (want, got) = (crop_of(&upright_image, &upright), crop_of(&turned_image, &aligned));
+    let boxed = FaceCrop::from_rect(Rect::padded(marks.face_box(), pad, 512, 512).unwrap());
+    let (aligned_diff, box_diff) = (mean_difference(&want, &got), mean_difference(&want, &crop_of(&turned_image, &boxed)));
+    assert!(aligned_diff < 12.0 && aligned_diff * 2.5 < box_diff, "mean difference from the upright crop: aligned {aligned_diff:.1}, box {box_diff:.1}");
+    eprintln!("mean difference from the upright crop: aligned {aligned_diff:.1}, upright box {box_diff:.1}");
+    if let Ok(keep) = std::env::var("AVATARCAST_KEEP_CROPS") {
+        for (name, crop) in [("upright", &want), ("turned-aligned", &got)] {
+            let rgb: Vec<u8> = crop.chunks_exact(3).flat_map(|p| [p[2], p[1], p[0]]).collect();
+            image::RgbImage::from_raw(96, 96, rgb).unwrap().save(Path::new(&keep).join(format!("{name}.png"))).unwrap();
+        }
+    }
 }
 
 #[test]

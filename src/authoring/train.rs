@@ -22,8 +22,9 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::avatar::key::ChromaKey;
-use crate::avatar::video::{FaceTrack, VideoAvatar, VideoManifest};
-use crate::lipsync::neural::face::{self, Rect};
+use crate::avatar::video::faces::PackFaces;
+use crate::avatar::video::{VideoAvatar, VideoManifest};
+use crate::lipsync::neural::face::{self, Pixels};
 use crate::config::LipsyncConfig;
 use crate::lipsync::neural::{Conditioning, FaceModel};
 use crate::lipsync::phonetic::{self, FrameSteps};
@@ -43,7 +44,7 @@ pub const REPORT_FILE: &str = "face-model.json";
 pub const PYTHON: &str = "models/face-model-venv/bin/python";
 pub const SCRIPT: &str = "scripts/face-model/train.py";
 /// Bump when the data written to training/ changes meaning.
-const DATA_VERSION: u32 = 2;
+const DATA_VERSION: u32 = 3;
 
 pub struct TrainOptions {
     pub pack: PathBuf,
@@ -365,7 +366,8 @@ fn fingerprint(paths: &[&Path], size: usize) -> Result<String> {
 fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<DataMeta> {
     let footage = opts.pack.join(&manifest.video);
     let faces_path = opts.pack.join(&manifest.faces);
-    let fingerprint = fingerprint(&[&footage, &faces_path], opts.size)?;
+    let face_files = PackFaces::files(&opts.pack, manifest);
+    let fingerprint = fingerprint(&std::iter::once(&footage).chain(&face_files).map(|p| p.as_path()).collect::<Vec<_>>(), opts.size)?;
     let meta_path = dir.join("meta.json");
     if let Some(meta) = std::fs::read_to_string(&meta_path).ok().and_then(|t| serde_json::from_str::<DataMeta>(&t).ok()) {
         if meta.fingerprint == fingerprint && ["frames.npy", "phonetic.npy", "split.npy"].iter().all(|f| dir.join(f).is_file()) {
@@ -376,8 +378,8 @@ fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<
     let _ = std::fs::remove_file(&meta_path);
     let _ = std::fs::remove_file(dir.join("checkpoint.npz"));
 
-    let track: FaceTrack = serde_json::from_str(&std::fs::read_to_string(&faces_path).with_context(|| format!("cannot read {}", faces_path.display()))?)
-        .with_context(|| format!("face boxes {}", faces_path.display()))?;
+    let faces = PackFaces::read(&opts.pack, manifest)?;
+    tracing::info!("cropping the faces ({} crops)", faces.kind());
     let key = manifest.key.as_ref().map(ChromaKey::new).transpose()?;
     let size = opts.size;
 
@@ -389,20 +391,20 @@ fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<
     let mut last_report = Instant::now();
     crate::media::decode::for_each_frame(&footage, |i, info, rgba| {
         fps = info.fps;
-        let rect = track.boxes.get(i).copied().flatten().and_then(|b| Rect::padded(b, manifest.face_padding, info.width, info.height));
-        match rect {
-            Some(rect) => {
-                // The face box alone, keyed as the stream keys it (the crop reads nothing outside it).
-                let mut face_box = crate::raster::cut(rgba, info.width, [rect.x0, rect.y0, rect.x1, rect.y1], 4);
+        let face_crop = faces.crop(i, [0, 0], info.width, info.height);
+        match &face_crop {
+            Some(c) => {
+                // The crop's bounds alone, keyed as the stream keys them (the crop reads nothing outside them).
+                let b = c.bounds;
+                let mut cut = crate::raster::cut(rgba, info.width, [b.x0, b.y0, b.x1, b.y1], 4);
                 if let Some(k) = &key {
-                    k.apply(&mut face_box);
+                    k.apply(&mut cut);
                 }
-                let local = Rect { x0: 0, y0: 0, x1: rect.width(), y1: rect.height() };
-                face::crop_bgr(&face_box, rect.width() as usize, local, size, &mut crop);
+                face::crop_bgr(Pixels { data: &cut, width: b.width() as usize, origin: [b.x0, b.y0] }, c, size, &mut crop);
             }
             None => crop.fill(0),
         }
-        has_face.push(rect.is_some());
+        has_face.push(face_crop.is_some());
         crops.push(&crop)?;
         if opts.progress && last_report.elapsed().as_millis() >= 250 {
             last_report = Instant::now();

@@ -300,10 +300,11 @@ fn lipsync_stages(config: &Config, lc: crate::config::LipsyncConfig) -> Result<L
     let mut frame = resvg::tiny_skia::Pixmap::new(size.width, size.height).context("frame size")?;
     frame.fill(resvg::tiny_skia::Color::from_rgba8(205, 160, 130, 255));
     let frame = std::sync::Arc::new(frame);
-    // A face in a half-body 9:16 shot: about 30 % of the width.
+    // A face in a half-body 9:16 shot, about 30 % of the width, tilted 8 degrees: the
+    // eye-aligned crop and the jaw-line mask that packs with landmarks take.
     let (fw, fh) = (size.width as f32 * 0.3, size.width as f32 * 0.36);
-    let rect = face::Rect::padded([(size.width as f32 - fw) / 2.0, size.height as f32 * 0.12, fw, fh], [0.0, 10.0, 0.0, 0.0], size.width, size.height)
-        .context("face box")?;
+    let outline = crate::face::Outline::ellipse([size.width as f32 / 2.0, size.height as f32 * 0.12 + fh / 2.0], [fw / 2.0, fh / 2.0], 8.0);
+    let crop = face::FaceCrop::aligned(outline, [0.0, 10.0, 0.0, 0.0], size.width, size.height).context("face crop")?;
     let mut speaker = Speaker::load(&config.voice)?;
     let (mut speech, mut cues): (Vec<i16>, Vec<MouthCue>) = (Vec::new(), Vec::new());
     for s in TTS_SENTENCES {
@@ -337,7 +338,7 @@ fn lipsync_stages(config: &Config, lc: crate::config::LipsyncConfig) -> Result<L
         let mut face_ns = Duration::ZERO;
         let mut windows = windows.into_iter().take(count).enumerate();
         loop {
-            let jobs: Vec<Job> = windows.by_ref().take(batch).map(|(n, condition)| Job { frame: n as u64, source: frame.clone(), rect, condition }).collect();
+            let jobs: Vec<Job> = windows.by_ref().take(batch).map(|(n, condition)| Job { frame: n as u64, source: frame.clone(), crop: crop.clone(), condition }).collect();
             if jobs.is_empty() {
                 break;
             }

@@ -36,6 +36,59 @@ pub fn kept_points() -> Vec<usize> {
 /// Upper and lower inner-lip points facing each other: right of centre, centre, left.
 const INNER_LIP_PAIRS: [(usize, usize); 3] = [(82, 87), (13, 14), (312, 317)];
 
+/// What a face crop and its paste need of a face, in frame pixels: the five points face
+/// aligners take (eye centres, nose tip, mouth corners; the subject's right first) and the
+/// face's outline (FACE_OVAL's order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outline {
+    pub five: [[f32; 2]; 5],
+    pub oval: Vec<[f32; 2]>,
+}
+
+impl Outline {
+    /// From the points a pack keeps: `kept` names them (mesh numbers), `xy` holds them.
+    /// None when one it needs is missing (a lost frame keeps none).
+    pub fn from_kept(kept: &[usize], xy: &[[f32; 2]]) -> Option<Outline> {
+        let at = |i: usize| kept.iter().position(|&k| k == i).and_then(|n| xy.get(n).copied());
+        let eye = |a: usize, b: usize| Some(mid(at(a)?, at(b)?));
+        let five = [
+            eye(RIGHT_EYE_OUTER, RIGHT_EYE_INNER)?,
+            eye(LEFT_EYE_INNER, LEFT_EYE_OUTER)?,
+            at(NOSE_TIP)?,
+            at(MOUTH_RIGHT)?,
+            at(MOUTH_LEFT)?,
+        ];
+        let oval = FACE_OVAL.iter().map(|&i| at(i)).collect::<Option<Vec<_>>>()?;
+        Some(Outline { five, oval })
+    }
+
+    /// A stand-in face for benchmarks and tests: an oval of half-axes `half` about
+    /// `center`, turned `degrees` clockwise, with the eyes a fifth of its height above
+    /// the centre and the mouth a quarter below.
+    pub fn ellipse(center: [f32; 2], half: [f32; 2], degrees: f32) -> Outline {
+        let (s, c) = degrees.to_radians().sin_cos();
+        let at = |x: f32, y: f32| [center[0] + x * c - y * s, center[1] + x * s + y * c];
+        let oval = (0..FACE_OVAL.len()).map(|i| i as f32 / FACE_OVAL.len() as f32 * std::f32::consts::TAU);
+        let (w, h) = (half[0], half[1]);
+        Outline {
+            five: [at(-0.4 * w, -0.4 * h), at(0.4 * w, -0.4 * h), at(0.0, 0.1 * h), at(-0.36 * w, 0.5 * h), at(0.36 * w, 0.5 * h)],
+            oval: oval.map(|t| at(w * t.sin(), -h * t.cos())).collect(),
+        }
+    }
+
+    /// Moved by `d` (into a part of the frame that starts at -d).
+    pub fn shifted(&self, d: [f32; 2]) -> Outline {
+        let by = |p: [f32; 2]| [p[0] + d[0], p[1] + d[1]];
+        Outline { five: self.five.map(by), oval: self.oval.iter().map(|&p| by(p)).collect() }
+    }
+
+    /// The line from the right eye's centre to the left's: radians, clockwise on screen.
+    pub fn eye_angle(&self) -> f32 {
+        let [r, l] = [self.five[0], self.five[1]];
+        (l[1] - r[1]).atan2(l[0] - r[0])
+    }
+}
+
 /// 468 points in frame pixels; z (depth) on the same scale, negative towards the camera.
 #[derive(Clone, Debug)]
 pub struct Landmarks {
@@ -65,6 +118,10 @@ impl Landmarks {
     pub fn five_points(&self) -> [[f32; 2]; 5] {
         let [r, l] = self.eye_centers();
         [r, l, self.xy(NOSE_TIP), self.xy(MOUTH_RIGHT), self.xy(MOUTH_LEFT)]
+    }
+
+    pub fn outline(&self) -> Outline {
+        Outline { five: self.five_points(), oval: FACE_OVAL.iter().map(|&i| self.xy(i)).collect() }
     }
 
     /// The face's box [x, y, w, h]: its outline's extent (forehead to chin).
@@ -193,6 +250,19 @@ mod tests {
         let rolled = face(|[x, y, z]| [x * c - y * s, x * s + y * c, z]);
         assert!((rolled.head_pose().roll - 20.0).abs() < 0.01);
         assert!((rolled.roll().to_degrees() - 20.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn an_outline_from_the_kept_points_is_the_meshs_own() {
+        let (s, c) = 10f32.to_radians().sin_cos();
+        let f = face(|[x, y, z]| [x * c - y * s + 200.0, x * s + y * c + 100.0, z]);
+        let kept = kept_points();
+        let xy: Vec<[f32; 2]> = kept.iter().map(|&i| f.xy(i)).collect();
+        let outline = Outline::from_kept(&kept, &xy).expect("all kept");
+        assert_eq!(outline, f.outline());
+        assert!((outline.eye_angle().to_degrees() - 10.0).abs() < 0.01);
+        assert_eq!(Outline::from_kept(&kept, &[]), None, "a lost frame has none");
+        assert_eq!(outline.shifted([-200.0, -100.0]).five[2], [f.xy(NOSE_TIP)[0] - 200.0, f.xy(NOSE_TIP)[1] - 100.0]);
     }
 
     #[test]

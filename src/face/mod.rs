@@ -13,7 +13,7 @@ pub mod track;
 pub mod window;
 
 pub use detector::{BlazeFace, Detection};
-pub use landmarks::{HeadPose, Landmarks};
+pub use landmarks::{HeadPose, Landmarks, Outline};
 pub use mesh::FaceMesh;
 pub use models::{DETECTOR_FILE, MESH_FILE, MODEL_DIR, default_models};
 pub use track::{FaceState, FaceTracker, TrackedFace};

@@ -5,6 +5,7 @@
 //! decoded a few ahead by the player thread (player.rs); the neural lip-sync redraws
 //! the mouth inside each frame's face box.
 
+pub mod faces;
 mod manifest;
 mod playback;
 pub mod played;
@@ -21,7 +22,7 @@ use super::consent::ConsentRecord;
 use super::key::ChromaKey;
 use super::manifest::{Placement, read_manifest};
 use crate::cue::Framing;
-use crate::lipsync::neural::{NeuralLipSync, Patch, Rect};
+use crate::lipsync::neural::{FaceCrop, NeuralLipSync, Patch};
 use crate::lipsync::phonetic::FrameSteps;
 pub use manifest::{FaceTrack, FrameRange, LandmarkFrame, LandmarkTrack, VideoGesture, VideoManifest};
 use playback::Playback;
@@ -39,15 +40,15 @@ pub struct VideoAvatar {
     pub manifest: VideoManifest,
     /// The played frames' size: the footage's full-body framing box.
     size: (u32, u32),
-    /// Face boxes by footage frame, in the played frames' pixels.
-    faces: BTreeMap<usize, Rect>,
+    /// Face crops by footage frame, in the played frames' pixels.
+    faces: BTreeMap<usize, FaceCrop>,
     framing: Framing,
     placements: [Placement; 2],
     player: Player,
     lipsync: Option<NeuralLipSync>,
     /// A crossfade's blend of two frames.
     scratch: Option<Pixmap>,
-    /// The face box with the redrawn mouth.
+    /// The face's bounds with the redrawn mouth.
     face: Option<Pixmap>,
 }
 
@@ -112,7 +113,7 @@ impl VideoAvatar {
             tracing::warn!("avatar pack {}: the footage is {:.2} fps and the stream {fps} fps; it plays at {:.0} % speed", pack.display(), info.footage_fps, fps as f64 / info.footage_fps * 100.0);
         }
         let used = UsedFrames::new(m);
-        let faces = face_boxes(pack, m, &used, &info)?;
+        let faces = face_crops(pack, m, &used, &info)?;
         let store = FrameStore::open(pack, info.clone()).with_context(|| format!("avatar pack {}", pack.display()))?;
         let player = Player::start(store, used.clone(), Playback::new(m.idle, m.gestures.clone(), fps))
             .with_context(|| format!("avatar pack {}: {}", pack.display(), played::FILE))?;
@@ -178,7 +179,7 @@ impl VideoAvatar {
     /// audio and face to the lip-sync; call once per frame, in order.
     pub fn plan(&mut self, n: u64, audio: &[i16], steps: FrameSteps) -> VideoPlan {
         let shown = self.player.next();
-        let face = self.faces.get(&shown.frame).map(|&r| (shown.picture.image.clone(), r));
+        let face = self.faces.get(&shown.frame).map(|c| (shown.picture.image.clone(), c.clone()));
         if let Some(l) = &mut self.lipsync {
             l.push(n, audio, steps, face);
         }
@@ -215,11 +216,11 @@ impl VideoAvatar {
         };
         let width = out.width() as usize;
         crate::raster::draw_scaled(out.data_mut(), width, image, content, p.scale, p.dx, p.dy);
-        // The redrawn mouth: its face box alone, drawn over at the same placement.
+        // The redrawn mouth: the face's bounds alone, drawn over at the same placement.
         if let Some(patch) = &patch {
             let t = Instant::now();
             let face = patch.face_image(image, &mut self.face);
-            let (x0, y0) = (patch.rect.x0 as f32, patch.rect.y0 as f32);
+            let (x0, y0) = (patch.bounds.x0 as f32, patch.bounds.y0 as f32);
             let whole = [0, 0, face.width(), face.height()];
             crate::raster::draw_scaled(out.data_mut(), width, face, whole, p.scale, p.dx + x0 * p.scale, p.dy + y0 * p.scale);
             if let Some(l) = &self.lipsync {
@@ -229,26 +230,15 @@ impl VideoAvatar {
     }
 }
 
-/// faces.json's boxes of the played frames, grown by the manifest's padding, in the
-/// kept box's pixels.
-fn face_boxes(pack: &Path, m: &VideoManifest, used: &UsedFrames, info: &PlayedInfo) -> Result<BTreeMap<usize, Rect>> {
-    let faces_path = pack.join(&m.faces);
-    let track: FaceTrack = serde_json::from_str(
-        &std::fs::read_to_string(&faces_path).with_context(|| format!("cannot read the face boxes {}", faces_path.display()))?,
-    )
-    .with_context(|| format!("face boxes {}: expected {{\"boxes\": [[x, y, w, h] or null, ...]}}", faces_path.display()))?;
+/// The played frames' face crops, in the kept box's pixels.
+fn face_crops(pack: &Path, m: &VideoManifest, used: &UsedFrames, info: &PlayedInfo) -> Result<BTreeMap<usize, FaceCrop>> {
+    let faces = faces::PackFaces::read(pack, m)?;
     let [cx, cy, ..] = info.kept;
     let (kw, kh) = info.size();
-    let faces: BTreeMap<usize, Rect> = used
-        .frames()
-        .filter_map(|i| {
-            let b = track.boxes.get(i).copied().flatten()?;
-            Some((i, Rect::padded([b[0] - cx as f32, b[1] - cy as f32, b[2], b[3]], m.face_padding, kw, kh)?))
-        })
-        .collect();
-    let missing = used.len() - faces.len();
+    let crops: BTreeMap<usize, FaceCrop> = used.frames().filter_map(|i| Some((i, faces.crop(i, [cx, cy], kw, kh)?))).collect();
+    let missing = used.len() - crops.len();
     if missing > 0 {
-        tracing::warn!("avatar pack {}: {missing} of {} frames have no face box; their mouth is not redrawn", pack.display(), used.len());
+        tracing::warn!("avatar pack {}: {missing} of {} frames have no face; their mouth is not redrawn", pack.display(), used.len());
     }
-    Ok(faces)
+    Ok(crops)
 }

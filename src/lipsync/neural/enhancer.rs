@@ -15,7 +15,7 @@ use ort::session::Session;
 use ort::value::Tensor;
 use resvg::tiny_skia::Pixmap;
 
-use super::face::Patch;
+use super::face::{FaceCrop, Patch};
 use super::provider::register_provider;
 use crate::config::LipsyncConfig;
 use crate::onnx;
@@ -23,12 +23,6 @@ use crate::onnx;
 /// The FFHQ template, fractions of S: left eye, right eye, nose, mouth left, mouth right.
 pub const FFHQ_POINTS: [[f32; 2]; 5] =
     [[0.37691676, 0.46864664], [0.62285697, 0.46912813], [0.50123859, 0.61331904], [0.39308822, 0.72541100], [0.61150205, 0.72490465]];
-
-/// Where those five points sit in a head-on face's box (fractions of its width and
-/// height). The boxes come from `avatar import` (its tracker, or a detector that gives
-/// no landmarks), so the points are a frontal face's proportions: the platforms ask
-/// presenters to face the camera, and a small turn only shifts the alignment a little.
-pub const BOX_POINTS: [[f32; 2]; 5] = [[0.31, 0.40], [0.69, 0.40], [0.50, 0.58], [0.35, 0.77], [0.65, 0.77]];
 
 /// CodeFormer's fidelity (0: most restoration, 1: most like the input): towards the
 /// person's own features, which matter more on a brand's presenter than smoothness.
@@ -153,18 +147,20 @@ impl FaceEnhancer {
     }
 
     /// `enhance`, or on failure the patch as it was: the stream keeps its new mouth.
-    pub fn enhance_or_keep(&mut self, source: &Pixmap, patch: &mut Patch) {
-        if let Err(e) = self.enhance(source, patch) {
+    pub fn enhance_or_keep(&mut self, source: &Pixmap, crop: &FaceCrop, patch: &mut Patch) {
+        if let Err(e) = self.enhance(source, crop, patch) {
             if !std::mem::replace(&mut self.warned, true) {
                 tracing::error!("face enhancer failed ({e:#}); frames show the mouth without enhancing");
             }
         }
     }
 
-    /// Enhances the face in `patch`'s box of `source` (premultiplied RGBA), the patch's
-    /// mouth laid in first; the patch then carries the whole blended face.
-    pub fn enhance(&mut self, source: &Pixmap, patch: &mut Patch) -> Result<()> {
-        let rect = patch.rect;
+    /// Enhances the face in `patch`'s bounds of `source` (premultiplied RGBA), the
+    /// patch's mouth laid in first, aligned to the template by the crop's five points
+    /// (the landmarks' where the pack has them); the patch then carries the whole
+    /// blended face.
+    pub fn enhance(&mut self, source: &Pixmap, crop: &FaceCrop, patch: &mut Patch) -> Result<()> {
+        let rect = patch.bounds;
         let (bw, bh, s) = (rect.width() as usize, rect.height() as usize, self.size);
         let (fw, fh) = (source.width() as usize, source.height() as usize);
         let straight = |x: usize, y: usize| -> [f32; 3] {
@@ -172,7 +168,7 @@ impl FaceEnhancer {
             let a = p[3] as f32;
             if a == 0.0 { [0.0; 3] } else { [0, 1, 2].map(|c| p[c] as f32 * 255.0 / a) }
         };
-        // The face as it will show: the frame's box with the mouth laid in.
+        // The face as it will show: the frame's bounds with the mouth laid in.
         let mut face = vec![0f32; bw * bh * 3];
         for y in 0..bh {
             for x in 0..bw {
@@ -184,11 +180,11 @@ impl FaceEnhancer {
                 }
             }
         }
-        // Box pixels (centres at integers) <-> template pixels.
-        let points = |p: &[[f32; 2]; 5], w: usize, h: usize| p.map(|[u, v]| [u * w as f32 - 0.5, v * h as f32 - 0.5]);
-        let to_template = Similarity::fit(&points(&BOX_POINTS, bw, bh), &points(&FFHQ_POINTS, s, s));
+        // Bounds pixels (centres at integers) <-> template pixels.
+        let five = crop.five_points().map(|[x, y]| [x - rect.x0 as f32 - 0.5, y - rect.y0 as f32 - 0.5]);
+        let to_template = Similarity::fit(&five, &FFHQ_POINTS.map(|[u, v]| [u * s as f32 - 0.5, v * s as f32 - 0.5]));
         let from_template = to_template.inverse();
-        // The aligned square, from the frame around the box where it reaches past it.
+        // The aligned square, from the frame around the bounds where it reaches past them.
         let in_frame = |x: usize, y: usize| -> [f32; 3] {
             let (bx, by) = (x as i64 - rect.x0 as i64, y as i64 - rect.y0 as i64);
             if (0..bw as i64).contains(&bx) && (0..bh as i64).contains(&by) {
@@ -211,8 +207,8 @@ impl FaceEnhancer {
         }
         let enhanced = self.run()?;
         let out = |u: usize, v: usize| [0, 1, 2].map(|c| (enhanced[c * plane + v * s + u] + 1.0) * 127.5);
-        // Back into the box: the template square's border blurred over 7 % of S, the
-        // box's own edges faded (the face meets the frame without a seam).
+        // Back into the bounds: the template square's border blurred over 7 % of S, the
+        // bounds' own edges faded (the face meets the frame without a seam).
         let border = 0.07 * s as f32;
         for y in 0..bh {
             let ey = smooth(0.0, 0.1, (y as f32 + 0.5) / bh as f32) * smooth(0.0, 0.1, 1.0 - (y as f32 + 0.5) / bh as f32);
@@ -239,6 +235,8 @@ impl FaceEnhancer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::lipsync::neural::face::BOX_POINTS;
 
     #[test]
     fn a_fitted_similarity_recovers_a_known_one_and_inverts() {

@@ -1,11 +1,17 @@
-//! Face crop in, mouth out (docs/design.md § Wav2Lip tensor contract): the face box (padded below the chin) is
-//! resized to the model's square, BGR /255, lower half masked in channels 0-2 and the
-//! whole crop as reference in 3-5; the model's face goes back into the box through a
-//! feathered lower-face mask, so only the mouth region changes and no seam shows.
+//! Face crop in, mouth out (docs/design.md § Wav2Lip tensor contract). The face's crop
+//! (its box padded below the chin; where the pack has landmarks, turned so the eyes are
+//! level) is resized to the model's square, BGR /255, lower half masked in channels 0-2
+//! and the whole crop as reference in 3-5. The model's face goes back through a
+//! feathered lower-face mask, kept inside the jaw line where the outline is known, so
+//! only the mouth region changes and no seam shows.
+
+use std::sync::Arc;
 
 use resvg::tiny_skia::Pixmap;
 
-/// A face box in source pixels, whole and inside the frame: [x0, x1) x [y0, y1).
+use crate::face::Outline;
+
+/// A box in frame pixels, whole and inside the frame: [x0, x1) x [y0, y1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rect {
     pub x0: u32,
@@ -34,39 +40,133 @@ impl Rect {
     }
 }
 
-/// Bilinear sample positions for resizing `src` samples to `dst` (half-pixel
-/// centres, as OpenCV's INTER_LINEAR): per output index, (first source index, weight of the next).
-fn taps(src: u32, dst: u32) -> Vec<(usize, f32)> {
-    let scale = src as f32 / dst as f32;
-    (0..dst)
-        .map(|d| {
-            let s = ((d as f32 + 0.5) * scale - 0.5).max(0.0);
-            let i = (s.floor() as usize).min(src as usize - 1);
-            let f = if i + 1 < src as usize { s - i as f32 } else { 0.0 };
-            (i, f)
-        })
-        .collect()
+/// Where on a frame the model's square is read from: a rectangle, turned by `angle`
+/// (radians, clockwise on screen) about its centre, resized to size x size (a wide face
+/// is squeezed, as Wav2Lip does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceCrop {
+    pub center: [f32; 2],
+    pub width: f32,
+    pub height: f32,
+    pub angle: f32,
+    /// The frame pixels it covers, clipped to the frame: what the paste redraws.
+    pub bounds: Rect,
+    /// The face's points, where the pack has landmarks: the mask follows the outline and
+    /// the enhancer aligns by the five points.
+    pub outline: Option<Arc<Outline>>,
 }
 
-/// Resizes the box `rect` of premultiplied RGBA `data` (`width` pixels a row) to
-/// size x size, bilinearly, and hands each output pixel (row-major index, BGR 0..255)
-/// to `put`. The one resampling of the model's crop, for training and on air alike.
-fn sample_box(data: &[u8], width: usize, rect: Rect, size: usize, mut put: impl FnMut(usize, [f32; 3])) {
-    let xs = taps(rect.width(), size as u32);
-    let ys = taps(rect.height(), size as u32);
-    for (oy, &(iy, fy)) in ys.iter().enumerate() {
-        let row0 = (rect.y0 as usize + iy) * width;
-        let row1 = (rect.y0 as usize + (iy + 1).min(rect.height() as usize - 1)) * width;
-        for (ox, &(ix, fx)) in xs.iter().enumerate() {
-            let c0 = rect.x0 as usize + ix;
-            let c1 = rect.x0 as usize + (ix + 1).min(rect.width() as usize - 1);
-            let bgr = [2usize, 1, 0].map(|rgba| {
-                let p = |r: usize, c: usize| data[(r + c) * 4 + rgba] as f32;
-                let top = p(row0, c0) * (1.0 - fx) + p(row0, c1) * fx;
-                let bottom = p(row1, c0) * (1.0 - fx) + p(row1, c1) * fx;
-                top * (1.0 - fy) + bottom * fy
-            });
-            put(oy * size + ox, bgr);
+/// The five points' places in a head-on face's padded box (fractions of its width and
+/// height), for crops without landmarks.
+pub const BOX_POINTS: [[f32; 2]; 5] = [[0.31, 0.40], [0.69, 0.40], [0.50, 0.58], [0.35, 0.77], [0.65, 0.77]];
+
+impl FaceCrop {
+    /// An upright box (packs without landmarks).
+    pub fn from_rect(r: Rect) -> FaceCrop {
+        let (w, h) = (r.width() as f32, r.height() as f32);
+        FaceCrop { center: [r.x0 as f32 + w / 2.0, r.y0 as f32 + h / 2.0], width: w, height: h, angle: 0.0, bounds: r, outline: None }
+    }
+
+    /// The face turned upright by its eyes: the outline's extent across and along the
+    /// eye line (forehead to chin), grown by `pad` = [top, bottom, left, right] as the
+    /// box is. None when it leaves less than 8x8 pixels of the frame.
+    pub fn aligned(outline: Outline, pad: [f32; 4], width: u32, height: u32) -> Option<FaceCrop> {
+        let angle = outline.eye_angle();
+        let (sin, cos) = angle.sin_cos();
+        // Into the face's own axes (x along the eyes, y from forehead to chin) and back.
+        let upright = |[x, y]: [f32; 2]| [x * cos + y * sin, -x * sin + y * cos];
+        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for q in outline.oval.iter().map(|&p| upright(p)) {
+            for a in 0..2 {
+                lo[a] = lo[a].min(q[a]);
+                hi[a] = hi[a].max(q[a]);
+            }
+        }
+        let (lo, hi) = ([lo[0] - pad[2], lo[1] - pad[0]], [hi[0] + pad[3], hi[1] + pad[1]]);
+        let [u, v] = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
+        let center = [u * cos - v * sin, u * sin + v * cos];
+        let mut crop = FaceCrop { center, width: hi[0] - lo[0], height: hi[1] - lo[1], angle, bounds: Rect { x0: 0, y0: 0, x1: 0, y1: 0 }, outline: None };
+        let corners = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]].map(|c| crop.to_frame(c, 1));
+        let edge = |a: usize, f: fn(f32, f32) -> f32| corners.iter().map(|c| c[a]).fold(corners[0][a], f);
+        let x0 = edge(0, f32::min).floor().max(0.0) as u32;
+        let y0 = edge(1, f32::min).floor().max(0.0) as u32;
+        let x1 = (edge(0, f32::max).ceil().max(0.0) as u32).min(width);
+        let y1 = (edge(1, f32::max).ceil().max(0.0) as u32).min(height);
+        if x1 < x0 + 8 || y1 < y0 + 8 {
+            return None;
+        }
+        crop.bounds = Rect { x0, y0, x1, y1 };
+        crop.outline = Some(Arc::new(outline));
+        Some(crop)
+    }
+
+    /// The frame point under (u, v) of an n x n sampling of the crop.
+    pub fn to_frame(&self, [u, v]: [f32; 2], n: usize) -> [f32; 2] {
+        let (dx, dy) = ((u / n as f32 - 0.5) * self.width, (v / n as f32 - 0.5) * self.height);
+        let (sin, cos) = self.angle.sin_cos();
+        [self.center[0] + dx * cos - dy * sin, self.center[1] + dx * sin + dy * cos]
+    }
+
+    /// The inverse of `to_frame`.
+    pub fn from_frame(&self, [x, y]: [f32; 2], n: usize) -> [f32; 2] {
+        let (dx, dy) = (x - self.center[0], y - self.center[1]);
+        let (sin, cos) = self.angle.sin_cos();
+        [((dx * cos + dy * sin) / self.width + 0.5) * n as f32, ((-dx * sin + dy * cos) / self.height + 0.5) * n as f32]
+    }
+
+    /// Eye centres, nose tip, mouth corners in frame pixels: the landmarks' where the
+    /// pack has them, else where they sit in a head-on face's box.
+    pub fn five_points(&self) -> [[f32; 2]; 5] {
+        match &self.outline {
+            Some(o) => o.five,
+            None => BOX_POINTS.map(|p| self.to_frame(p, 1)),
+        }
+    }
+}
+
+/// Pixels the crop reads: premultiplied RGBA, `width` a row, holding the frame's part
+/// that starts at `origin` (the whole frame, or a cut around the face).
+#[derive(Clone, Copy)]
+pub struct Pixels<'a> {
+    pub data: &'a [u8],
+    pub width: usize,
+    pub origin: [u32; 2],
+}
+
+impl<'a> Pixels<'a> {
+    pub fn whole(frame: &'a Pixmap) -> Pixels<'a> {
+        Pixels { data: frame.data(), width: frame.width() as usize, origin: [0, 0] }
+    }
+
+    /// Channels `order` at frame point (x, y), bilinearly (pixel centres at i + 0.5), edges clamped.
+    fn bilinear(&self, [x, y]: [f32; 2], order: [usize; 3]) -> [f32; 3] {
+        let height = self.data.len() / 4 / self.width;
+        let x = (x - 0.5 - self.origin[0] as f32).clamp(0.0, (self.width - 1) as f32);
+        let y = (y - 0.5 - self.origin[1] as f32).clamp(0.0, (height - 1) as f32);
+        let (x0, y0) = (x as usize, y as usize);
+        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(height - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        order.map(|c| {
+            let p = |r: usize, col: usize| self.data[(r * self.width + col) * 4 + c] as f32;
+            (p(y0, x0) * (1.0 - fx) + p(y0, x1) * fx) * (1.0 - fy) + (p(y1, x0) * (1.0 - fx) + p(y1, x1) * fx) * fy
+        })
+    }
+}
+
+/// Samples the crop to size x size, bilinearly, and hands each output pixel (row-major
+/// index, BGR 0..255) to `put`. The one resampling of the model's crop, for training and
+/// on air alike.
+fn sample_crop(pixels: Pixels, crop: &FaceCrop, size: usize, mut put: impl FnMut(usize, [f32; 3])) {
+    // The frame point is affine in (u, v): stepped, not turned for every pixel.
+    let first = crop.to_frame([0.5, 0.5], size);
+    let (next_u, next_v) = (crop.to_frame([1.5, 0.5], size), crop.to_frame([0.5, 1.5], size));
+    let step_u = [next_u[0] - first[0], next_u[1] - first[1]];
+    let step_v = [next_v[0] - first[0], next_v[1] - first[1]];
+    for v in 0..size {
+        let mut at = [first[0] + step_v[0] * v as f32, first[1] + step_v[1] * v as f32];
+        for u in 0..size {
+            put(v * size + u, pixels.bilinear(at, [2, 1, 0]));
+            at = [at[0] + step_u[0], at[1] + step_u[1]];
         }
     }
 }
@@ -74,11 +174,11 @@ fn sample_box(data: &[u8], width: usize, rect: Rect, size: usize, mut put: impl 
 /// The model's face input for one frame: [6][size][size], BGR in 0..1; rows from
 /// size/2 down zeroed in channels 0-2 (the mouth the model must draw), channels 3-5
 /// the unmasked reference.
-pub fn crop_input(frame: &Pixmap, rect: Rect, size: usize, out: &mut [f32]) {
+pub fn crop_input(frame: &Pixmap, crop: &FaceCrop, size: usize, out: &mut [f32]) {
     debug_assert_eq!(out.len(), 6 * size * size);
     let plane = size * size;
     let masked_from = size / 2 * size;
-    sample_box(frame.data(), frame.width() as usize, rect, size, |i, bgr| {
+    sample_crop(Pixels::whole(frame), crop, size, |i, bgr| {
         for (ch, v) in bgr.into_iter().enumerate() {
             let v = v / 255.0;
             out[(3 + ch) * plane + i] = v;
@@ -87,88 +187,159 @@ pub fn crop_input(frame: &Pixmap, rect: Rect, size: usize, out: &mut [f32]) {
     });
 }
 
-/// The face box as a training sample: [size][size][3] BGR bytes (unmasked), sampled
+/// The crop as a training sample: [size][size][3] BGR bytes (unmasked), sampled
 /// exactly as `crop_input` samples it on air.
-pub fn crop_bgr(rgba: &[u8], width: usize, rect: Rect, size: usize, out: &mut [u8]) {
+pub fn crop_bgr(pixels: Pixels, crop: &FaceCrop, size: usize, out: &mut [u8]) {
     debug_assert_eq!(out.len(), 3 * size * size);
-    sample_box(rgba, width, rect, size, |i, bgr| {
+    sample_crop(pixels, crop, size, |i, bgr| {
         for (ch, v) in bgr.into_iter().enumerate() {
             out[i * 3 + ch] = (v + 0.5) as u8;
         }
     });
 }
 
-/// The model's mouth, resized into the face box, with how much of it to show.
+/// The model's mouth, resampled into the crop's bounds, with how much of it to show.
 #[derive(Debug, Clone)]
 pub struct Patch {
-    pub rect: Rect,
-    /// Straight RGB, box-sized.
+    pub bounds: Rect,
+    /// Straight RGB, bounds-sized.
     pub rgb: Vec<u8>,
     /// Feathered lower-face mask, 0-255.
     pub mask: Vec<u8>,
 }
 
-/// The feathered lower-face mask, separably: a weight per box row (nothing above 45 %
-/// of the box's height, all from 62 % down, fading out at the bottom edge) and per
-/// column (fading out towards the sides); the outer 2 % of the box stays untouched,
-/// so the paste has no edge.
-fn mask_factors(width: usize, height: usize) -> (Vec<f32>, Vec<f32>) {
-    let smooth = |e0: f32, e1: f32, x: f32| {
-        let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
-        t * t * (3.0 - 2.0 * t)
-    };
-    let rows = (0..height).map(|y| (y as f32 + 0.5) / height as f32).map(|v| smooth(0.45, 0.62, v) * smooth(0.02, 0.1, 1.0 - v)).collect();
-    let cols = (0..width).map(|x| (x as f32 + 0.5) / width as f32).map(|u| smooth(0.02, 0.16, u) * smooth(0.02, 0.16, 1.0 - u)).collect();
-    (rows, cols)
+fn smooth(e0: f32, e1: f32, x: f32) -> f32 {
+    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
 }
 
-/// Builds the patch from one model output: [3][size][size], BGR in 0..1. Rows the mask
-/// leaves out are not resized at all.
-pub fn patch_from_output(output: &[f32], size: usize, rect: Rect) -> Patch {
-    let (bw, bh) = (rect.width() as usize, rect.height() as usize);
-    let xs = taps(size as u32, bw as u32);
-    let ys = taps(size as u32, bh as u32);
-    let (row_w, col_w) = mask_factors(bw, bh);
-    let plane = size * size;
-    let mut rgb = vec![0u8; bw * bh * 3];
-    let mut mask = vec![0u8; bw * bh];
-    for (y, &(iy, fy)) in ys.iter().enumerate() {
-        if row_w[y] <= 0.0 {
-            continue;
-        }
-        let iy1 = (iy + 1).min(size - 1);
-        for (x, &(ix, fx)) in xs.iter().enumerate() {
-            let o = y * bw + x;
-            mask[o] = (row_w[y] * col_w[x] * 255.0 + 0.5) as u8;
-            if mask[o] == 0 {
-                continue;
+/// Where the model's face is shown, per pixel of the n x n crop (0..1). Rows: nothing
+/// above 45 % of the crop's height, all from 62 % down. Across: with the face's outline,
+/// from nothing on the outline to all 8 % of the crop's width inside it (the mouth never
+/// reaches past the jaw, so no seam shows at the chin); without one, fading out at the
+/// crop's sides and bottom, its outer 2 % untouched.
+pub fn crop_mask(crop: &FaceCrop, n: usize) -> Vec<f32> {
+    let at = |i: usize| (i as f32 + 0.5) / n as f32;
+    let rows: Vec<f32> = (0..n).map(|y| smooth(0.45, 0.62, at(y))).collect();
+    let mut mask = vec![0f32; n * n];
+    match &crop.outline {
+        Some(outline) => {
+            let oval: Vec<[f32; 2]> = outline.oval.iter().map(|&p| crop.from_frame(p, n)).collect();
+            let depth = depth_inside(&oval, n);
+            let feather = 0.08 * n as f32;
+            for (i, m) in mask.iter_mut().enumerate() {
+                *m = rows[i / n] * smooth(0.0, feather, depth[i]);
             }
-            let ix1 = (ix + 1).min(size - 1);
-            for (rgb_c, bgr_c) in [(0usize, 2usize), (1, 1), (2, 0)] {
-                let p = |r: usize, c: usize| output[bgr_c * plane + r * size + c];
-                let top = p(iy, ix) * (1.0 - fx) + p(iy, ix1) * fx;
-                let bottom = p(iy1, ix) * (1.0 - fx) + p(iy1, ix1) * fx;
-                rgb[o * 3 + rgb_c] = ((top * (1.0 - fy) + bottom * fy) * 255.0).clamp(0.0, 255.0).round() as u8;
+        }
+        None => {
+            for (y, &row) in rows.iter().enumerate() {
+                let row = row * smooth(0.02, 0.1, 1.0 - at(y));
+                for x in 0..n {
+                    mask[y * n + x] = row * smooth(0.02, 0.16, at(x)) * smooth(0.02, 0.16, 1.0 - at(x));
+                }
             }
         }
     }
-    Patch { rect, rgb, mask }
+    mask
+}
+
+/// How far each pixel of an n x n grid lies inside the closed polygon (0 outside):
+/// the least of its distances to the outline along its row and along its column. For
+/// a face's outline that is the distance to the jaw at the sides and to the chin below
+/// (on the outline's diagonals up to 1.4 times the true distance), at a cost of a few
+/// crossings a row and a column, not a distance to every edge for every pixel.
+fn depth_inside(polygon: &[[f32; 2]], n: usize) -> Vec<f32> {
+    // Along axis `a` (0: rows, 1: columns): where each line crosses the outline.
+    let spans = |a: usize| -> Vec<Vec<f32>> {
+        (0..n)
+            .map(|line| {
+                let c = line as f32 + 0.5;
+                let mut xs: Vec<f32> = (0..polygon.len())
+                    .filter_map(|i| {
+                        let (p, q) = (polygon[i], polygon[(i + 1) % polygon.len()]);
+                        ((p[1 - a] > c) != (q[1 - a] > c)).then(|| p[a] + (c - p[1 - a]) / (q[1 - a] - p[1 - a]) * (q[a] - p[a]))
+                    })
+                    .collect();
+                xs.sort_by(f32::total_cmp);
+                xs
+            })
+            .collect()
+    };
+    // Depth of position `x` on a line whose crossings are `xs` (inside between pairs).
+    let along = |xs: &[f32], x: f32| xs.chunks_exact(2).find(|s| s[0] <= x && x < s[1]).map_or(0.0, |s| (x - s[0]).min(s[1] - x));
+    let (rows, cols) = (spans(0), spans(1));
+    let mut depth = vec![0f32; n * n];
+    for (y, row) in rows.iter().enumerate() {
+        for x in 0..n {
+            let across = along(row, x as f32 + 0.5);
+            if across > 0.0 {
+                depth[y * n + x] = across.min(along(&cols[x], y as f32 + 0.5));
+            }
+        }
+    }
+    depth
+}
+
+/// Builds the patch from one model output, [3][size][size] BGR in 0..1: each pixel of the
+/// crop's bounds reads the output and the mask where it falls in the crop; pixels the
+/// mask leaves out are not sampled at all.
+pub fn patch_from_output(output: &[f32], size: usize, crop: &FaceCrop) -> Patch {
+    let bounds = crop.bounds;
+    let (bw, bh) = (bounds.width() as usize, bounds.height() as usize);
+    let mask_n = crop_mask(crop, size);
+    let sample = |plane: &[f32], u: f32, v: f32| {
+        let (x, y) = ((u - 0.5).clamp(0.0, (size - 1) as f32), (v - 0.5).clamp(0.0, (size - 1) as f32));
+        let (x0, y0) = (x as usize, y as usize);
+        let (x1, y1) = ((x0 + 1).min(size - 1), (y0 + 1).min(size - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let p = |r: usize, c: usize| plane[r * size + c];
+        (p(y0, x0) * (1.0 - fx) + p(y0, x1) * fx) * (1.0 - fy) + (p(y1, x0) * (1.0 - fx) + p(y1, x1) * fx) * fy
+    };
+    let plane = size * size;
+    let mut rgb = vec![0u8; bw * bh * 3];
+    let mut mask = vec![0u8; bw * bh];
+    // (u, v) is affine in (x, y): step it along each row instead of turning every pixel.
+    let first = crop.from_frame([bounds.x0 as f32 + 0.5, bounds.y0 as f32 + 0.5], size);
+    let next_x = crop.from_frame([bounds.x0 as f32 + 1.5, bounds.y0 as f32 + 0.5], size);
+    let next_y = crop.from_frame([bounds.x0 as f32 + 0.5, bounds.y0 as f32 + 1.5], size);
+    let step_x = [next_x[0] - first[0], next_x[1] - first[1]];
+    let step_y = [next_y[0] - first[0], next_y[1] - first[1]];
+    let inside = 0.0..size as f32;
+    for y in 0..bh {
+        let (mut u, mut v) = (first[0] + step_y[0] * y as f32, first[1] + step_y[1] * y as f32);
+        for x in 0..bw {
+            let (pu, pv) = (u, v);
+            (u, v) = (u + step_x[0], v + step_x[1]);
+            if !inside.contains(&pu) || !inside.contains(&pv) {
+                continue;
+            }
+            let o = y * bw + x;
+            mask[o] = (sample(&mask_n, pu, pv) * 255.0 + 0.5) as u8;
+            if mask[o] == 0 {
+                continue;
+            }
+            for (rgb_c, bgr_c) in [(0usize, 2usize), (1, 1), (2, 0)] {
+                rgb[o * 3 + rgb_c] = (sample(&output[bgr_c * plane..(bgr_c + 1) * plane], pu, pv) * 255.0).clamp(0.0, 255.0).round() as u8;
+            }
+        }
+    }
+    Patch { bounds, rgb, mask }
 }
 
 impl Patch {
-    /// The face box of `source` (premultiplied RGBA) with the mouth laid in, the
-    /// frame's own alpha kept, as a box-sized pixmap kept in `face` (reused while the
-    /// box keeps its size): the renderer draws it over the frame, so the frame itself
+    /// The crop's bounds of `source` (premultiplied RGBA) with the mouth laid in, the
+    /// frame's own alpha kept, as a bounds-sized pixmap kept in `face` (reused while the
+    /// bounds keep their size): the renderer draws it over the frame, so the frame itself
     /// is never copied.
     pub fn face_image<'a>(&self, source: &Pixmap, face: &'a mut Option<Pixmap>) -> &'a Pixmap {
-        let (bw, bh) = (self.rect.width(), self.rect.height());
+        let (bw, bh) = (self.bounds.width(), self.bounds.height());
         if face.as_ref().is_none_or(|f| f.width() != bw || f.height() != bh) {
             *face = Pixmap::new(bw, bh);
         }
-        let face = face.as_mut().expect("box is at least 8x8");
+        let face = face.as_mut().expect("bounds are at least 8x8");
         let (sw, row) = (source.width() as usize, bw as usize * 4);
         for y in 0..bh as usize {
-            let from = ((self.rect.y0 as usize + y) * sw + self.rect.x0 as usize) * 4;
+            let from = ((self.bounds.y0 as usize + y) * sw + self.bounds.x0 as usize) * 4;
             face.data_mut()[y * row..(y + 1) * row].copy_from_slice(&source.data()[from..from + row]);
         }
         let data = face.data_mut();
@@ -199,8 +370,9 @@ mod tests {
         frame.fill(Color::from_rgba8(200, 150, 100, 255));
         let rect = Rect::padded([50.0, 60.0, 100.0, 110.0], [0.0, 10.0, 0.0, 0.0], 200, 300).unwrap();
         assert_eq!(rect, Rect { x0: 50, y0: 60, x1: 150, y1: 180 });
+        let crop = FaceCrop::from_rect(rect);
         let mut input = vec![0f32; 6 * 96 * 96];
-        crop_input(&frame, rect, 96, &mut input);
+        crop_input(&frame, &crop, 96, &mut input);
         let at = |c: usize, y: usize, x: usize| input[c * 96 * 96 + y * 96 + x];
         // BGR, /255; masked lower half in 0-2 only.
         assert!((at(0, 10, 10) - 100.0 / 255.0).abs() < 1e-3 && (at(2, 10, 10) - 200.0 / 255.0).abs() < 1e-3);
@@ -208,7 +380,7 @@ mod tests {
         assert!((at(3, 60, 10) - 100.0 / 255.0).abs() < 1e-3);
 
         // A black model output: the box's top and edges stay as they were, its lower middle turns dark.
-        let patch = patch_from_output(&vec![0.0; 3 * 96 * 96], 96, rect);
+        let patch = patch_from_output(&vec![0.0; 3 * 96 * 96], 96, &crop);
         let mut face = None;
         let out = patch.face_image(&frame, &mut face);
         assert_eq!((out.width(), out.height()), (rect.width(), rect.height()), "the box alone");
@@ -218,5 +390,46 @@ mod tests {
         assert_eq!(px(out, 51 - 50, 150 - 60), px(&frame, 51, 150), "box edge untouched");
         assert_eq!(px(out, 100 - 50, 160 - 60), 0, "mouth replaced");
         assert_eq!(px(&frame, 20, 160), 200, "the frame itself untouched");
+    }
+
+    fn outline(cx: f32, cy: f32, turn: f32) -> Outline {
+        Outline::ellipse([cx, cy], [50.0, 80.0], turn)
+    }
+
+    #[test]
+    fn an_aligned_crop_is_turned_by_the_eyes_and_spans_the_outline() {
+        let crop = FaceCrop::aligned(outline(300.0, 200.0, 25.0), [0.0, 10.0, 0.0, 0.0], 640, 480).unwrap();
+        assert!((crop.angle.to_degrees() - 25.0).abs() < 1e-3);
+        assert!((crop.width - 100.0).abs() < 0.5 && (crop.height - 170.0).abs() < 0.5, "{crop:?}");
+        // In the crop, both eyes sit on one row, the mouth's corners on another, and the
+        // chin 10 px (of 170) above the bottom.
+        let five = crop.five_points().map(|p| crop.from_frame(p, 96));
+        assert!((five[0][1] - five[1][1]).abs() < 1e-3 && (five[3][1] - five[4][1]).abs() < 1e-3, "{five:?}");
+        assert!(five[0][0] < five[1][0], "the right eye stays on the left");
+        let chin = crop.from_frame(crop.outline.as_ref().unwrap().oval[18], 96);
+        assert!((chin[1] - 96.0 * 160.0 / 170.0).abs() < 0.1, "{chin:?}");
+        // The bounds hold every corner of the turned crop.
+        for c in [[0.0, 0.0], [96.0, 0.0], [0.0, 96.0], [96.0, 96.0]] {
+            let [x, y] = crop.to_frame(c, 96);
+            let b = crop.bounds;
+            assert!(x >= b.x0 as f32 - 1.0 && x <= b.x1 as f32 + 1.0 && y >= b.y0 as f32 - 1.0 && y <= b.y1 as f32 + 1.0);
+        }
+    }
+
+    #[test]
+    fn an_outlined_mask_stays_inside_the_jaw_and_covers_the_mouth() {
+        let crop = FaceCrop::aligned(outline(300.0, 200.0, -15.0), [0.0, 10.0, 0.0, 0.0], 640, 480).unwrap();
+        let mask = crop_mask(&crop, 96);
+        let at = |p: [f32; 2]| {
+            let [u, v] = crop.from_frame(p, 96);
+            mask[v as usize * 96 + u as usize]
+        };
+        let o = crop.outline.clone().unwrap();
+        let mouth = [(o.five[3][0] + o.five[4][0]) / 2.0, (o.five[3][1] + o.five[4][1]) / 2.0];
+        assert_eq!(at(mouth), 1.0, "the mouth is the model's");
+        assert_eq!(at(o.five[0]), 0.0, "the eyes are the frame's");
+        for &p in &o.oval {
+            assert!(at(p) < 0.1, "on the outline: {}", at(p));
+        }
     }
 }

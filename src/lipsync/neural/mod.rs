@@ -32,7 +32,7 @@ use ort::value::Tensor;
 use resvg::tiny_skia::Pixmap;
 
 pub use enhancer::FaceEnhancer;
-pub use face::{Patch, Rect};
+pub use face::{FaceCrop, Patch, Rect};
 use mel::{MEL_BANDS, StreamingMel, WINDOW_COLUMNS};
 
 use super::phonetic::{self, FrameSteps, WindowQueue};
@@ -214,7 +214,7 @@ pub struct Job {
     pub frame: u64,
     /// The pack's frame the face is in.
     pub source: Arc<Pixmap>,
-    pub rect: Rect,
+    pub crop: FaceCrop,
     /// What the model hears for it (Conditioning::frame_len() floats).
     pub condition: Vec<f32>,
 }
@@ -244,7 +244,7 @@ pub fn redraw(
     faces.resize(jobs.len() * 6 * s * s, 0.0);
     for (j, job) in jobs.iter().enumerate() {
         conditions.extend_from_slice(&job.condition);
-        face::crop_input(&job.source, job.rect, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
+        face::crop_input(&job.source, &job.crop, s, &mut faces[j * 6 * s * s..(j + 1) * 6 * s * s]);
     }
     StageTimes::add(&times.crop_ns, t);
     let t = Instant::now();
@@ -254,12 +254,12 @@ pub fn redraw(
     let out = out?;
     let t = Instant::now();
     let mut patches: Vec<Patch> =
-        jobs.iter().enumerate().map(|(j, job)| face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, job.rect)).collect();
+        jobs.iter().enumerate().map(|(j, job)| face::patch_from_output(&out[j * 3 * s * s..(j + 1) * 3 * s * s], s, &job.crop)).collect();
     StageTimes::add(&times.paste_ns, t);
     if let Some(enhancer) = enhancer {
         let t = Instant::now();
         for (job, patch) in jobs.iter().zip(&mut patches) {
-            enhancer.enhance_or_keep(&job.source, patch);
+            enhancer.enhance_or_keep(&job.source, &job.crop, patch);
         }
         StageTimes::add(&times.enhance_ns, t);
     }
@@ -279,7 +279,7 @@ pub struct NeuralLipSync {
     mel: StreamingMel,
     phonetic: WindowQueue,
     /// Frames planned whose audio window is not complete yet: (frame, face).
-    waiting: VecDeque<(u64, Option<(Arc<Pixmap>, Rect)>)>,
+    waiting: VecDeque<(u64, Option<(Arc<Pixmap>, FaceCrop)>)>,
     jobs: Option<Sender<Job>>,
     done: Receiver<Done>,
     in_flight: HashSet<u64>,
@@ -330,17 +330,17 @@ impl NeuralLipSync {
 
     /// Frame `frame`'s audio (48 kHz), its mouth shapes and the face to redraw in it
     /// (pack frame, box); call once per frame, in order.
-    pub fn push(&mut self, frame: u64, audio: &[i16], steps: FrameSteps, face: Option<(Arc<Pixmap>, Rect)>) {
+    pub fn push(&mut self, frame: u64, audio: &[i16], steps: FrameSteps, face: Option<(Arc<Pixmap>, FaceCrop)>) {
         match self.conditioning {
             Conditioning::Mel => self.push_mel(frame, audio, face),
             Conditioning::Phonetic => self.push_phonetic(frame, steps, face),
         }
     }
 
-    fn send(&mut self, frame: u64, face: Option<(Arc<Pixmap>, Rect)>, condition: Vec<f32>) {
+    fn send(&mut self, frame: u64, face: Option<(Arc<Pixmap>, FaceCrop)>, condition: Vec<f32>) {
         match (face, &self.jobs) {
-            (Some((source, rect)), Some(jobs)) => {
-                if jobs.send(Job { frame, source, rect, condition }).is_ok() {
+            (Some((source, crop)), Some(jobs)) => {
+                if jobs.send(Job { frame, source, crop, condition }).is_ok() {
                     self.in_flight.insert(frame);
                 }
             }
@@ -350,7 +350,7 @@ impl NeuralLipSync {
         }
     }
 
-    fn push_phonetic(&mut self, frame: u64, steps: FrameSteps, face: Option<(Arc<Pixmap>, Rect)>) {
+    fn push_phonetic(&mut self, frame: u64, steps: FrameSteps, face: Option<(Arc<Pixmap>, FaceCrop)>) {
         let t = Instant::now();
         self.waiting.push_back((frame, face));
         self.phonetic.push(frame, steps);
@@ -367,7 +367,7 @@ impl NeuralLipSync {
         }
     }
 
-    fn push_mel(&mut self, frame: u64, audio: &[i16], face: Option<(Arc<Pixmap>, Rect)>) {
+    fn push_mel(&mut self, frame: u64, audio: &[i16], face: Option<(Arc<Pixmap>, FaceCrop)>) {
         let t = Instant::now();
         self.mel.push(audio);
         StageTimes::add(&self.times.features_ns, t);
