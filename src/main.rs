@@ -220,6 +220,9 @@ enum AvatarCommand {
         /// The sentences read in the footage (default: the pack's script.txt).
         #[arg(long)]
         script: Option<PathBuf>,
+        /// Where the face mesh that measures the lips is (setup converts it); without it, the pixel measure alone.
+        #[arg(long, default_value = avatarcast::face::MODEL_DIR)]
+        face_models: PathBuf,
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
         /// Print the figures as JSON.
@@ -331,7 +334,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Avatar { command: AvatarCommand::Train { pack, max_minutes, device, epochs, size, config } } => {
             avatar_train(pack, max_minutes, device, epochs, size, &config)
         }
-        Command::Avatar { command: AvatarCommand::Eval { pack, voice, script, config, json } } => avatar_eval(pack, voice, script, &config, json),
+        Command::Avatar { command: AvatarCommand::Eval { pack, voice, script, face_models, config, json } } => {
+            avatar_eval(pack, voice, script, &face_models, &config, json)
+        }
         Command::Bench { config, json, seconds, encoders, host3d, channels, channel_seconds, max_channels, min_channels } => {
             let rounds = channels.then_some((channel_seconds, min_channels..=max_channels));
             bench(&config, json, seconds, encoders, host3d, rounds)
@@ -512,14 +517,19 @@ fn avatar_train(pack: PathBuf, max_minutes: Option<f64>, device: String, epochs:
     Ok(ExitCode::SUCCESS)
 }
 
-fn avatar_eval(pack: PathBuf, voice: Option<String>, script: Option<PathBuf>, config: &Path, json: bool) -> Result<ExitCode> {
+fn avatar_eval(pack: PathBuf, voice: Option<String>, script: Option<PathBuf>, face_models: &Path, config: &Path, json: bool) -> Result<ExitCode> {
     use avatarcast::authoring::{eval, train};
     let config = Config::load(config)?;
+    let (_, mesh) = avatarcast::face::default_models(face_models);
+    if !mesh.is_file() {
+        tracing::warn!("no face mesh at {}: the lips are measured by their pixels alone ({})", mesh.display(), avatarcast::face::models::SETUP_HINT);
+    }
     let opts = eval::EvalOptions {
         voice: avatarcast::speech::say::resolve_voice(&config, voice.as_deref())?,
         pack,
         script,
         onnxruntime: config.voice.onnxruntime_path(),
+        face_mesh: mesh.is_file().then_some(mesh),
     };
     let r = eval::run(&opts)?;
     eval::record(&opts.pack, &r)?;
@@ -528,8 +538,11 @@ fn avatar_eval(pack: PathBuf, voice: Option<String>, script: Option<PathBuf>, co
         return Ok(ExitCode::SUCCESS);
     }
     println!("{} held-out frames ({} sentences), lower face:", r.frames, r.sentences);
-    println!("  {:<44} {:>8} {:>7} {:>10} {:>5}", "", "PSNR dB", "SSIM", "opening r", "lag");
-    let row = |name: &str, f: &eval::Figures| println!("  {name:<44} {:>8.2} {:>7.3} {:>10.2} {:>5}", f.psnr_db, f.ssim, f.opening_r, f.lag_frames);
+    println!("  {:<44} {:>8} {:>7} {:>10} {:>5} {:>10} {:>10}", "", "PSNR dB", "SSIM", "opening r", "lag", "lip gap r", "gap error");
+    let row = |name: &str, f: &eval::Figures| {
+        let (r, e) = f.lip_gap.as_ref().map_or(("-".into(), "-".into()), |g| (format!("{:.2}", g.r), format!("{:.3}", g.mean_error)));
+        println!("  {name:<44} {:>8.2} {:>7.3} {:>10.2} {:>5} {r:>10} {e:>10}", f.psnr_db, f.ssim, f.opening_r, f.lag_frames)
+    };
     row("model, the footage's own sound", &r.model_footage_sound);
     if let Some(f) = &r.model_other_voice {
         row(&format!("model, another voice ({})", r.other_voice), f);

@@ -90,6 +90,12 @@ fn a_presenter_trained_from_their_footage_speaks_with_another_voice() {
         // reductions vary) the model's r ranged 0.76 to 0.84 against lookup's 0.78.
         assert!(opening(model) > opening("baseline_nearest_phoneme") - 0.05, "{model}: {eval:#}");
         assert!(eval[model]["lag_frames"].as_i64().unwrap().abs() <= 1, "{model}: {eval:#}");
+        // The face mesh reads the lips on the drawn crops as on the real ones: the gap
+        // follows the real gap (r 0.65 to 0.69 over runs, the idle's -0.5 to 0), and is
+        // off by about half as much as the idle's.
+        let gap = |k: &str, f: &str| eval[k]["lip_gap"][f].as_f64().unwrap_or_else(|| panic!("{k}: no lip_gap: {eval:#}"));
+        assert!(gap(model, "r") > 0.5 && gap(model, "r") > gap("baseline_idle_mouth", "r") + 0.4, "{model}: {eval:#}");
+        assert!(gap(model, "mean_error") < 0.7 * gap("baseline_idle_mouth", "mean_error"), "{model}: {eval:#}");
     }
 
     // On air with the Piper voice, no lip-sync setting: the pack's own model draws the mouth.

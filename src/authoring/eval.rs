@@ -9,7 +9,9 @@
 //! shows) and the training frame with the same mouth shape whose phonetic context is
 //! nearest (lip-sync by lookup). Figures on the lower half of the face crop: PSNR,
 //! SSIM, and how far the mouth opens frame by frame (its correlation with the real
-//! one, and the lag where that correlation peaks: the A/V offset at the mouth).
+//! one, and the lag where that correlation peaks: the A/V offset at the mouth). The
+//! opening is measured twice: by the dark pixels of the open mouth, and, where the
+//! face mesh is installed, as the inner-lip gap over the mouth's width from its points.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +22,8 @@ use super::train::{DataMeta, REPORT_FILE, read_npy};
 use crate::avatar::video::VideoAvatar;
 use crate::config::VoiceConfig;
 use crate::config::LipsyncConfig;
+use crate::face::mesh::MIN_PRESENCE;
+use crate::face::{FaceMesh, Rgba, Window};
 use crate::lipsync::neural::FaceModel;
 use crate::lipsync::phonetic::{self, FrameSteps, STEPS_PER_FRAME};
 use crate::lipsync::Mouth;
@@ -33,6 +37,8 @@ pub struct EvalOptions {
     /// The sentences the presenter read, one a line (default: the pack's script.txt).
     pub script: Option<PathBuf>,
     pub onnxruntime: PathBuf,
+    /// The face mesh that measures the lips (None: the pixel measure alone).
+    pub face_mesh: Option<PathBuf>,
 }
 
 /// Figures of one way of drawing the held-out mouths.
@@ -44,6 +50,18 @@ pub struct Figures {
     pub opening_r: f64,
     /// Frames the opening lags the real one where they match best (+: late).
     pub lag_frames: i64,
+    /// The lips' opening read by the face mesh, against the real frames'.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lip_gap: Option<LipGap>,
+}
+
+/// The inner-lip gap over the mouth's width (face/landmarks.rs), drawn against real,
+/// on the frames where the mesh finds the face in both.
+#[derive(Debug, Clone, Serialize)]
+pub struct LipGap {
+    pub r: f64,
+    pub mean_error: f64,
+    pub frames: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,15 +134,29 @@ pub fn run(opts: &EvalOptions) -> Result<EvalReport> {
         .collect();
 
     let truth: Vec<&[u8]> = held.iter().map(|&i| lower_half(crop(i), s)).collect();
-    let figures = |drawn: &[Vec<u8>]| measure(drawn, &truth, s, &held);
+    let mut lips = match &opts.face_mesh {
+        Some(m) => Some(LipReader::load(m, &opts.onnxruntime)?),
+        None => None,
+    };
+    let truth_gaps = match &mut lips {
+        Some(l) => Some(l.read(&held, crop, &truth, s)?),
+        None => None,
+    };
+    let mut figures = |drawn: &[Vec<u8>]| -> Result<Figures> {
+        let mut f = measure(drawn, &truth, s, &held);
+        if let (Some(l), Some(real)) = (&mut lips, &truth_gaps) {
+            f.lip_gap = compare_gaps(&l.read(&held, crop, drawn, s)?, real);
+        }
+        Ok(f)
+    };
     Ok(EvalReport {
         frames: held.len(),
         sentences: meta.held_out_sentences,
-        model_footage_sound: figures(&drawn_own),
-        model_other_voice: other.as_deref().map(figures),
+        model_footage_sound: figures(&drawn_own)?,
+        model_other_voice: other.as_deref().map(&mut figures).transpose()?,
         other_voice: voice_name(&opts.voice),
-        baseline_idle_mouth: figures(&idle),
-        baseline_nearest_phoneme: figures(&nearest),
+        baseline_idle_mouth: figures(&idle)?,
+        baseline_nearest_phoneme: figures(&nearest)?,
     })
 }
 
@@ -283,7 +315,49 @@ fn measure(drawn: &[Vec<u8>], truth: &[&[u8]], s: usize, frames: &[usize]) -> Fi
         ssim: round(ssim_sum / drawn.len().max(1) as f64, 4),
         opening_r: round(pearson(&open_d, &open_t), 3),
         lag_frames: lag,
+        lip_gap: None,
     }
+}
+
+/// The face mesh on crops: each crop's upper half real, its lower half as given.
+struct LipReader {
+    mesh: FaceMesh,
+}
+
+impl LipReader {
+    fn load(model: &Path, onnxruntime: &Path) -> Result<LipReader> {
+        Ok(LipReader { mesh: FaceMesh::load(model, onnxruntime).context("the face mesh that measures the lips")? })
+    }
+
+    /// The lip opening of each frame's crop (upper half from `crop`, lower from `lowers`),
+    /// None where the mesh finds no face.
+    fn read<'a>(&mut self, frames: &[usize], crop: impl Fn(usize) -> &'a [u8], lowers: &[impl AsRef<[u8]>], s: usize) -> Result<Vec<Option<f64>>> {
+        let mut rgba = vec![255u8; s * s * 4];
+        let mut gaps = Vec::with_capacity(frames.len());
+        for (&i, lower) in frames.iter().zip(lowers) {
+            let upper = &crop(i)[..s * s / 2 * 3];
+            for (px, bgr) in rgba.chunks_exact_mut(4).zip(upper.chunks_exact(3).chain(lower.as_ref().chunks_exact(3))) {
+                px[..3].copy_from_slice(&[bgr[2], bgr[1], bgr[0]]);
+            }
+            let frame = Rgba { pixels: &rgba, width: s as u32, height: s as u32 };
+            // The crop spans the face; the mesh wants it grown 1.5 times, then its own window.
+            let first = self.mesh.fit(frame, Window { center: [s as f32 / 2.0; 2], size: 1.5 * s as f32, angle: 0.0 })?;
+            let fit = self.mesh.fit(frame, first.landmarks.next_window())?;
+            gaps.push((first.presence >= MIN_PRESENCE && fit.presence >= MIN_PRESENCE).then(|| fit.landmarks.lip_opening() as f64));
+        }
+        Ok(gaps)
+    }
+}
+
+/// Correlation and mean difference of the drawn lip openings with the real, on frames
+/// the mesh read in both; None when it read fewer than half of them.
+fn compare_gaps(drawn: &[Option<f64>], real: &[Option<f64>]) -> Option<LipGap> {
+    let (d, r): (Vec<f64>, Vec<f64>) = drawn.iter().zip(real).filter_map(|(d, r)| Some(((*d)?, (*r)?))).unzip();
+    if d.len() * 2 < real.len() {
+        return None;
+    }
+    let mean_error = d.iter().zip(&r).map(|(a, b)| (a - b).abs()).sum::<f64>() / d.len() as f64;
+    Some(LipGap { r: round(pearson(&d, &r), 3), mean_error: round(mean_error, 4), frames: d.len() })
 }
 
 fn round(v: f64, digits: i32) -> f64 {

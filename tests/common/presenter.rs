@@ -20,8 +20,6 @@ const PER_FRAME: usize = (RATE / FPS) as usize;
 /// Quiet at the start, and between sentences, in seconds.
 pub const LEAD_IN: f64 = 4.0;
 const GAP: f64 = 0.6;
-/// The face box in the first frame, X,Y,W,H: forehead to chin.
-pub const FACE: [u32; 4] = [120, 88, 120, 150];
 pub const SCREEN: [u8; 3] = [0x2f, 0xb3, 0x4a];
 pub const SKIN: [u8; 3] = [0xe0, 0xac, 0x8c];
 const LIPS: [u8; 3] = [0xb8, 0x5a, 0x5a];
@@ -232,17 +230,19 @@ pub fn write(dir: &Path, script_lines: &[&str]) -> Footage {
 /// `avatar import` of the recording; returns the pack, consent filled in.
 pub fn import_pack(dir: &Path, footage: &Footage) -> PathBuf {
     let pack = dir.join("reader");
-    let face = FACE.map(|v| v.to_string()).join(",");
+    // No face box: the face mesh finds the face, as for a brand's own footage.
     let out = crate::run(
         crate::avatarcast()
             .args(["avatar", "import", "--video"])
             .arg(&footage.video)
             .arg("--out")
             .arg(&pack)
-            .args(["--name", "Reader", "--face", &face, "--script"])
+            .args(["--name", "Reader", "--script"])
             .arg(footage.video.with_file_name("script.txt")),
     );
-    assert!(out.status.success(), "avatar import failed: {}", crate::text(&out));
+    let said = crate::text(&out);
+    assert!(out.status.success(), "avatar import failed: {said}");
+    assert!(said.contains("face tracked in") && pack.join("landmarks.json").is_file(), "{said}");
     crate::clip::give_consent(&pack);
     pack
 }
