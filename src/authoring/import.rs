@@ -317,7 +317,7 @@ fn read_and_track(opts: &ImportOptions, finder: &mut FaceFinder) -> Result<Foota
         let (_, key) = first.as_ref().expect("set at the first frame");
         let mut data = rgba.to_vec();
         if let Some((k, _)) = key {
-            k.apply(&mut data);
+            k.apply(&mut data, vi.width as usize);
         }
         boxes.push(opaque_box(&data, vi.width, vi.height));
         thumbs.push(Gray::from_rgba(&data, vi.width, vi.height, vi.width as f32 / THUMB_W as f32));

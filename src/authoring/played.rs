@@ -86,7 +86,7 @@ fn played_frame(rgba: &[u8], width: u32, kept: [u32; 4], key: Option<&ChromaKey>
     // Cut first, then key: nothing outside the kept box is worked on.
     let mut frame = crate::raster::cut(rgba, width, kept, 4);
     match (key, opacity) {
-        (Some(key), _) => key.apply(&mut frame),
+        (Some(key), _) => key.apply(&mut frame, (kept[2] - kept[0]) as usize),
         (None, Some(a)) => premultiply_with(&mut frame, a),
         (None, None) => return frame,
     }

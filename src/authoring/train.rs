@@ -394,13 +394,16 @@ fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<
         let face_crop = faces.crop(i, [0, 0], info.width, info.height);
         match &face_crop {
             Some(c) => {
-                // The crop's bounds alone, keyed as the stream keys them (the crop reads nothing outside them).
+                // The crop's bounds alone (from even coordinates, where the footage's
+                // chroma blocks start), keyed as the stream keys them (the crop reads
+                // nothing outside them).
                 let b = c.bounds;
-                let mut cut = crate::raster::cut(rgba, info.width, [b.x0, b.y0, b.x1, b.y1], 4);
+                let (x0, y0) = (b.x0 & !1, b.y0 & !1);
+                let mut cut = crate::raster::cut(rgba, info.width, [x0, y0, b.x1, b.y1], 4);
                 if let Some(k) = &key {
-                    k.apply(&mut cut);
+                    k.apply(&mut cut, (b.x1 - x0) as usize);
                 }
-                face::crop_bgr(Pixels { data: &cut, width: b.width() as usize, origin: [b.x0, b.y0] }, c, size, &mut crop);
+                face::crop_bgr(Pixels { data: &cut, width: (b.x1 - x0) as usize, origin: [x0, y0] }, c, size, &mut crop);
             }
             None => crop.fill(0),
         }
