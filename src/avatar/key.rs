@@ -96,55 +96,30 @@ impl ChromaKey {
     /// would step every two pixels. So each block's chroma is taken once and
     /// interpolated between block centres; colour stays as decoded.
     ///
-    /// A pixel on the person's edge is part person, part screen: it shows the person's
-    /// own colour (`person`: the screen's share taken out, so the edge blends into the
-    /// new background without a green or dark rim) at the interpolated opacity. Spill
-    /// then caps the screen's channel at the others: the cast the screen throws on
-    /// hair and skin.
+    /// A pixel on the person's edge is part person, part screen: its premultiplied
+    /// colour is what is left once the screen's share, 1 - opacity, of the screen's
+    /// colour is taken out (so the edge blends into the new background without a
+    /// green or dark rim). Spill then caps the screen's channel at the others: the
+    /// cast the screen throws on hair and skin.
     pub fn apply(&self, rgba: &mut [u8], width: usize) {
         let height = rgba.len() / 4 / width;
         let blocks = BlockChroma::of(rgba, width, height);
-        let people: Vec<Option<[f32; 3]>> = rgba.chunks_exact(4).map(|p| self.person(p)).collect();
         for y in 0..height {
             for x in 0..width {
                 let a = self.alpha_of(blocks.at(x, y));
-                let mut person = match people[y * width + x] {
-                    Some(c) => c,
-                    None if a == 0.0 => [0.0; 3],
-                    None => nearest_person(&people, width, height, x, y).unwrap_or([0.0; 3]),
-                };
                 let p = &mut rgba[(y * width + x) * 4..][..4];
+                let mut c = [0, 1, 2].map(|i| (p[i] as f32 - (1.0 - a) * self.screen[i]).clamp(0.0, 255.0 * a));
                 if let Some(s) = self.spill {
-                    let others = if s == 1 { person[0].max(person[2]) } else { person[0].max(person[1]) };
-                    person[s] = person[s].min(others);
+                    let others = if s == 1 { c[0].max(c[2]) } else { c[0].max(c[1]) };
+                    c[s] = c[s].min(others);
                 }
-                for (v, c) in p[..3].iter_mut().zip(person) {
-                    *v = (c * a + 0.5) as u8;
+                for (v, c) in p[..3].iter_mut().zip(c) {
+                    *v = (c + 0.5) as u8;
                 }
                 p[3] = (a * 255.0 + 0.5) as u8;
             }
         }
     }
-}
-
-impl ChromaKey {
-    /// The person's own colour under a pixel: its colour with the screen's share
-    /// (1 - its own opacity) of the screen's colour taken out. None where the pixel is
-    /// mostly screen: it says too little of the person to be unmixed.
-    fn person(&self, p: &[u8]) -> Option<[f32; 3]> {
-        let own = self.alpha(p[0], p[1], p[2]);
-        (own >= 0.25).then(|| [0, 1, 2].map(|i| ((p[i] as f32 - (1.0 - own) * self.screen[i]) / own).clamp(0.0, 255.0)))
-    }
-}
-
-/// The person's colour nearest to (x, y), two pixels away at most: for an edge pixel
-/// whose own colour is mostly screen (the person's colour reaches it, the chroma
-/// sample does not).
-fn nearest_person(people: &[Option<[f32; 3]>], width: usize, height: usize, x: usize, y: usize) -> Option<[f32; 3]> {
-    (1..=2usize).find_map(|r| {
-        let (x0, x1, y0, y1) = (x.saturating_sub(r), (x + r).min(width - 1), y.saturating_sub(r), (y + r).min(height - 1));
-        (y0..=y1).flat_map(|yy| (x0..=x1).map(move |xx| (xx, yy))).find_map(|(xx, yy)| people[yy * width + xx])
-    })
 }
 
 /// A frame's chroma, one (Cb, Cr) per 2x2 block (the mean of its pixels), read back
