@@ -15,7 +15,7 @@ use ort::session::Session;
 use ort::value::Tensor;
 use resvg::tiny_skia::Pixmap;
 
-use super::face::{FaceCrop, Patch};
+use super::face::{FaceCrop, Patch, bilinear};
 use super::provider::register_provider;
 use crate::config::LipsyncConfig;
 use crate::onnx;
@@ -64,18 +64,6 @@ impl Similarity {
         let (a, b) = (self.a / d, -self.b / d);
         Similarity { a, b, tx: -(a * self.tx - b * self.ty), ty: -(b * self.tx + a * self.ty) }
     }
-}
-
-/// Bilinear sample of an interleaved 3-channel image at (x, y), pixel centres at
-/// integers, edges clamped.
-fn bilinear(get: impl Fn(usize, usize) -> [f32; 3], width: usize, height: usize, x: f32, y: f32) -> [f32; 3] {
-    let x = x.clamp(0.0, (width - 1) as f32);
-    let y = y.clamp(0.0, (height - 1) as f32);
-    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-    let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let (p00, p01, p10, p11) = (get(x0, y0), get(x1, y0), get(x0, y1), get(x1, y1));
-    std::array::from_fn(|c| (p00[c] * (1.0 - fx) + p01[c] * fx) * (1.0 - fy) + (p10[c] * (1.0 - fx) + p11[c] * fx) * fy)
 }
 
 fn smooth(e0: f32, e1: f32, x: f32) -> f32 {

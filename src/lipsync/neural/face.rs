@@ -5,7 +5,8 @@
 //! feathered lower-face mask, kept inside the jaw line where the outline is known, so
 //! only the mouth region changes and no seam shows.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 use resvg::tiny_skia::Pixmap;
 
@@ -43,7 +44,7 @@ impl Rect {
 /// Where on a frame the model's square is read from: a rectangle, turned by `angle`
 /// (radians, clockwise on screen) about its centre, resized to size x size (a wide face
 /// is squeezed, as Wav2Lip does).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct FaceCrop {
     pub center: [f32; 2],
     pub width: f32,
@@ -54,6 +55,9 @@ pub struct FaceCrop {
     /// The face's points, where the pack has landmarks: the mask follows the outline and
     /// the enhancer aligns by the five points.
     pub outline: Option<Arc<Outline>>,
+    /// Its mask (`crop_mask`) and the side it was made at, made the first time it is
+    /// pasted and shared by its clones: a pack's frame plays again and again.
+    mask: Arc<OnceLock<(usize, Vec<f32>)>>,
 }
 
 /// The five points' places in a head-on face's padded box (fractions of its width and
@@ -64,7 +68,7 @@ impl FaceCrop {
     /// An upright box (packs without landmarks).
     pub fn from_rect(r: Rect) -> FaceCrop {
         let (w, h) = (r.width() as f32, r.height() as f32);
-        FaceCrop { center: [r.x0 as f32 + w / 2.0, r.y0 as f32 + h / 2.0], width: w, height: h, angle: 0.0, bounds: r, outline: None }
+        FaceCrop { center: [r.x0 as f32 + w / 2.0, r.y0 as f32 + h / 2.0], width: w, height: h, angle: 0.0, bounds: r, outline: None, mask: Arc::default() }
     }
 
     /// The face turned upright by its eyes: the outline's extent across and along the
@@ -85,7 +89,7 @@ impl FaceCrop {
         let (lo, hi) = ([lo[0] - pad[2], lo[1] - pad[0]], [hi[0] + pad[3], hi[1] + pad[1]]);
         let [u, v] = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
         let center = [u * cos - v * sin, u * sin + v * cos];
-        let mut crop = FaceCrop { center, width: hi[0] - lo[0], height: hi[1] - lo[1], angle, bounds: Rect { x0: 0, y0: 0, x1: 0, y1: 0 }, outline: None };
+        let mut crop = FaceCrop { center, width: hi[0] - lo[0], height: hi[1] - lo[1], angle, bounds: Rect { x0: 0, y0: 0, x1: 0, y1: 0 }, outline: None, mask: Arc::default() };
         let corners = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]].map(|c| crop.to_frame(c, 1));
         let edge = |a: usize, f: fn(f32, f32) -> f32| corners.iter().map(|c| c[a]).fold(corners[0][a], f);
         let x0 = edge(0, f32::min).floor().max(0.0) as u32;
@@ -114,6 +118,14 @@ impl FaceCrop {
         [((dx * cos + dy * sin) / self.width + 0.5) * n as f32, ((-dx * sin + dy * cos) / self.height + 0.5) * n as f32]
     }
 
+    /// `crop_mask` at n x n, made once.
+    fn mask(&self, n: usize) -> Cow<'_, [f32]> {
+        match self.mask.get_or_init(|| (n, crop_mask(self, n))) {
+            (made_at, mask) if *made_at == n => Cow::Borrowed(mask),
+            _ => Cow::Owned(crop_mask(self, n)),
+        }
+    }
+
     /// Eye centres, nose tip, mouth corners in frame pixels: the landmarks' where the
     /// pack has them, else where they sit in a head-on face's box.
     pub fn five_points(&self) -> [[f32; 2]; 5] {
@@ -137,35 +149,39 @@ impl<'a> Pixels<'a> {
     pub fn whole(frame: &'a Pixmap) -> Pixels<'a> {
         Pixels { data: frame.data(), width: frame.width() as usize, origin: [0, 0] }
     }
+}
 
-    /// Channels `order` at frame point (x, y), bilinearly (pixel centres at i + 0.5), edges clamped.
-    fn bilinear(&self, [x, y]: [f32; 2], order: [usize; 3]) -> [f32; 3] {
-        let height = self.data.len() / 4 / self.width;
-        let x = (x - 0.5 - self.origin[0] as f32).clamp(0.0, (self.width - 1) as f32);
-        let y = (y - 0.5 - self.origin[1] as f32).clamp(0.0, (height - 1) as f32);
-        let (x0, y0) = (x as usize, y as usize);
-        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(height - 1));
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        order.map(|c| {
-            let p = |r: usize, col: usize| self.data[(r * self.width + col) * 4 + c] as f32;
-            (p(y0, x0) * (1.0 - fx) + p(y0, x1) * fx) * (1.0 - fy) + (p(y1, x0) * (1.0 - fx) + p(y1, x1) * fx) * fy
-        })
-    }
+/// Bilinear sample of a 3-channel image (`get` reads pixel (x, y)) at (x, y), pixel
+/// centres at integers, edges clamped: every resampling of the face crop, its paste
+/// and the enhancer's alignment.
+pub(super) fn bilinear(get: impl Fn(usize, usize) -> [f32; 3], width: usize, height: usize, x: f32, y: f32) -> [f32; 3] {
+    let x = x.clamp(0.0, (width - 1) as f32);
+    let y = y.clamp(0.0, (height - 1) as f32);
+    // Truncation is the floor here (both are >= 0), without a call to floorf.
+    let (x0, y0) = (x as usize, y as usize);
+    let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let (p00, p01, p10, p11) = (get(x0, y0), get(x1, y0), get(x0, y1), get(x1, y1));
+    std::array::from_fn(|c| (p00[c] * (1.0 - fx) + p01[c] * fx) * (1.0 - fy) + (p10[c] * (1.0 - fx) + p11[c] * fx) * fy)
 }
 
 /// Samples the crop to size x size, bilinearly, and hands each output pixel (row-major
 /// index, BGR 0..255) to `put`. The one resampling of the model's crop, for training and
 /// on air alike.
 fn sample_crop(pixels: Pixels, crop: &FaceCrop, size: usize, mut put: impl FnMut(usize, [f32; 3])) {
-    // The frame point is affine in (u, v): stepped, not turned for every pixel.
+    let (width, height) = (pixels.width, pixels.data.len() / 4 / pixels.width);
+    let bgr_at = |x: usize, y: usize| [2, 1, 0].map(|c| pixels.data[(y * width + x) * 4 + c] as f32);
+    // The frame point is affine in (u, v): stepped, not turned for every pixel. In the
+    // pixels' own indices (centres at integers, from their origin).
     let first = crop.to_frame([0.5, 0.5], size);
     let (next_u, next_v) = (crop.to_frame([1.5, 0.5], size), crop.to_frame([0.5, 1.5], size));
     let step_u = [next_u[0] - first[0], next_u[1] - first[1]];
     let step_v = [next_v[0] - first[0], next_v[1] - first[1]];
+    let first = [first[0] - 0.5 - pixels.origin[0] as f32, first[1] - 0.5 - pixels.origin[1] as f32];
     for v in 0..size {
         let mut at = [first[0] + step_v[0] * v as f32, first[1] + step_v[1] * v as f32];
         for u in 0..size {
-            put(v * size + u, pixels.bilinear(at, [2, 1, 0]));
+            put(v * size + u, bilinear(bgr_at, width, height, at[0], at[1]));
             at = [at[0] + step_u[0], at[1] + step_u[1]];
         }
     }
@@ -286,16 +302,11 @@ fn depth_inside(polygon: &[[f32; 2]], n: usize) -> Vec<f32> {
 pub fn patch_from_output(output: &[f32], size: usize, crop: &FaceCrop) -> Patch {
     let bounds = crop.bounds;
     let (bw, bh) = (bounds.width() as usize, bounds.height() as usize);
-    let mask_n = crop_mask(crop, size);
-    let sample = |plane: &[f32], u: f32, v: f32| {
-        let (x, y) = ((u - 0.5).clamp(0.0, (size - 1) as f32), (v - 0.5).clamp(0.0, (size - 1) as f32));
-        let (x0, y0) = (x as usize, y as usize);
-        let (x1, y1) = ((x0 + 1).min(size - 1), (y0 + 1).min(size - 1));
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let p = |r: usize, c: usize| plane[r * size + c];
-        (p(y0, x0) * (1.0 - fx) + p(y0, x1) * fx) * (1.0 - fy) + (p(y1, x0) * (1.0 - fx) + p(y1, x1) * fx) * fy
-    };
+    let mask_n = crop.mask(size);
     let plane = size * size;
+    // Crop pixels: the mask's value three times, the output's RGB (it is BGR planes).
+    let mask_at = |x: usize, y: usize| [mask_n[y * size + x]; 3];
+    let rgb_at = |x: usize, y: usize| [2, 1, 0].map(|c| output[c * plane + y * size + x]);
     let mut rgb = vec![0u8; bw * bh * 3];
     let mut mask = vec![0u8; bw * bh];
     // (u, v) is affine in (x, y): step it along each row instead of turning every pixel.
@@ -314,12 +325,12 @@ pub fn patch_from_output(output: &[f32], size: usize, crop: &FaceCrop) -> Patch 
                 continue;
             }
             let o = y * bw + x;
-            mask[o] = (sample(&mask_n, pu, pv) * 255.0 + 0.5) as u8;
+            mask[o] = (bilinear(mask_at, size, size, pu - 0.5, pv - 0.5)[0] * 255.0 + 0.5) as u8;
             if mask[o] == 0 {
                 continue;
             }
-            for (rgb_c, bgr_c) in [(0usize, 2usize), (1, 1), (2, 0)] {
-                rgb[o * 3 + rgb_c] = (sample(&output[bgr_c * plane..(bgr_c + 1) * plane], pu, pv) * 255.0).clamp(0.0, 255.0).round() as u8;
+            for (out, v) in rgb[o * 3..o * 3 + 3].iter_mut().zip(bilinear(rgb_at, size, size, pu - 0.5, pv - 0.5)) {
+                *out = (v * 255.0).clamp(0.0, 255.0).round() as u8;
             }
         }
     }
