@@ -134,18 +134,18 @@ pub fn run(opts: &EvalOptions) -> Result<EvalReport> {
         .collect();
 
     let truth: Vec<&[u8]> = held.iter().map(|&i| lower_half(crop(i), s)).collect();
-    let mut lips = match &opts.face_mesh {
-        Some(m) => Some(LipReader::load(m, &opts.onnxruntime)?),
+    let mut mesh = match &opts.face_mesh {
+        Some(m) => Some(FaceMesh::load(m, &opts.onnxruntime).context("the face mesh that measures the lips")?),
         None => None,
     };
-    let truth_gaps = match &mut lips {
-        Some(l) => Some(l.read(&held, crop, &truth, s)?),
+    let truth_gaps = match &mut mesh {
+        Some(mesh) => Some(lip_gaps(mesh, &held, crop, &truth, s)?),
         None => None,
     };
     let mut figures = |drawn: &[Vec<u8>]| -> Result<Figures> {
         let mut f = measure(drawn, &truth, s, &held);
-        if let (Some(l), Some(real)) = (&mut lips, &truth_gaps) {
-            f.lip_gap = compare_gaps(&l.read(&held, crop, drawn, s)?, real);
+        if let (Some(mesh), Some(real)) = (&mut mesh, &truth_gaps) {
+            f.lip_gap = compare_gaps(&lip_gaps(mesh, &held, crop, drawn, s)?, real);
         }
         Ok(f)
     };
@@ -319,34 +319,23 @@ fn measure(drawn: &[Vec<u8>], truth: &[&[u8]], s: usize, frames: &[usize]) -> Fi
     }
 }
 
-/// The face mesh on crops: each crop's upper half real, its lower half as given.
-struct LipReader {
-    mesh: FaceMesh,
-}
-
-impl LipReader {
-    fn load(model: &Path, onnxruntime: &Path) -> Result<LipReader> {
-        Ok(LipReader { mesh: FaceMesh::load(model, onnxruntime).context("the face mesh that measures the lips")? })
-    }
-
-    /// The lip opening of each frame's crop (upper half from `crop`, lower from `lowers`),
-    /// None where the mesh finds no face.
-    fn read<'a>(&mut self, frames: &[usize], crop: impl Fn(usize) -> &'a [u8], lowers: &[impl AsRef<[u8]>], s: usize) -> Result<Vec<Option<f64>>> {
-        let mut rgba = vec![255u8; s * s * 4];
-        let mut gaps = Vec::with_capacity(frames.len());
-        for (&i, lower) in frames.iter().zip(lowers) {
-            let upper = &crop(i)[..s * s / 2 * 3];
-            for (px, bgr) in rgba.chunks_exact_mut(4).zip(upper.chunks_exact(3).chain(lower.as_ref().chunks_exact(3))) {
-                px[..3].copy_from_slice(&[bgr[2], bgr[1], bgr[0]]);
-            }
-            let frame = Rgba { pixels: &rgba, width: s as u32, height: s as u32 };
-            // The crop spans the face; the mesh wants it grown 1.5 times, then its own window.
-            let first = self.mesh.fit(frame, Window { center: [s as f32 / 2.0; 2], size: 1.5 * s as f32, angle: 0.0 })?;
-            let fit = self.mesh.fit(frame, first.landmarks.next_window())?;
-            gaps.push((first.presence >= MIN_PRESENCE && fit.presence >= MIN_PRESENCE).then(|| fit.landmarks.lip_opening() as f64));
+/// The face mesh's lip opening on each frame's crop, its upper half from `crop` and
+/// its lower half from `lowers`; None where the mesh finds no face.
+fn lip_gaps<'a>(mesh: &mut FaceMesh, frames: &[usize], crop: impl Fn(usize) -> &'a [u8], lowers: &[impl AsRef<[u8]>], s: usize) -> Result<Vec<Option<f64>>> {
+    let mut rgba = vec![255u8; s * s * 4];
+    let mut gaps = Vec::with_capacity(frames.len());
+    for (&i, lower) in frames.iter().zip(lowers) {
+        let upper = &crop(i)[..s * s / 2 * 3];
+        for (px, bgr) in rgba.chunks_exact_mut(4).zip(upper.chunks_exact(3).chain(lower.as_ref().chunks_exact(3))) {
+            px[..3].copy_from_slice(&[bgr[2], bgr[1], bgr[0]]);
         }
-        Ok(gaps)
+        let frame = Rgba { pixels: &rgba, width: s as u32, height: s as u32 };
+        // The crop spans the face; the mesh wants it grown 1.5 times, then its own window.
+        let first = mesh.fit(frame, Window { center: [s as f32 / 2.0; 2], size: 1.5 * s as f32, angle: 0.0 })?;
+        let fit = mesh.fit(frame, first.landmarks.next_window())?;
+        gaps.push((first.presence >= MIN_PRESENCE && fit.presence >= MIN_PRESENCE).then(|| fit.landmarks.lip_opening() as f64));
     }
+    Ok(gaps)
 }
 
 /// Correlation and mean difference of the drawn lip openings with the real, on frames
