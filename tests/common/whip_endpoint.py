@@ -14,6 +14,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 
 import aioice.ice
 import av
@@ -24,8 +25,16 @@ from aiortc.mediastreams import MediaStreamError
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
 
+_log_lock = threading.Lock()
+
+
 def log(*args):
-    print("whip-endpoint:", *args, file=sys.stderr, flush=True)
+    # One write per line under a lock: pads are added on streaming threads, and
+    # print() writes its arguments piecemeal, so two tracks' lines interleaved.
+    line = " ".join(["whip-endpoint:", *map(str, args)]) + "\n"
+    with _log_lock:
+        sys.stderr.write(line)
+        sys.stderr.flush()
 
 
 class Recorder:

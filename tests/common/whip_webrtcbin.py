@@ -23,8 +23,16 @@ gi.require_version("GstWebRTC", "1.0")
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
 
+_log_lock = threading.Lock()
+
+
 def log(*args):
-    print("webrtcbin-endpoint:", *args, file=sys.stderr, flush=True)
+    # One write per line under a lock: pads are added on streaming threads, and
+    # print() writes its arguments piecemeal, so two tracks' lines interleaved.
+    line = " ".join(["webrtcbin-endpoint:", *map(str, args)]) + "\n"
+    with _log_lock:
+        sys.stderr.write(line)
+        sys.stderr.flush()
 
 
 class Session:
