@@ -46,6 +46,9 @@ pub struct EvalOptions {
 pub struct Figures {
     pub psnr_db: f64,
     pub ssim: f64,
+    /// The mouth's detail against the real frames': their gradient energy over the
+    /// mouth area, drawn over real (1: as crisp as the footage, below 1: softer).
+    pub sharpness: f64,
     /// Pearson correlation of the mouth's opening with the real one's, frame by frame.
     pub opening_r: f64,
     /// Frames the opening lags the real one where they match best (+: late).
@@ -298,11 +301,14 @@ fn warp(from: &[FrameSteps], to: &[FrameSteps]) -> Vec<usize> {
 fn measure(drawn: &[Vec<u8>], truth: &[&[u8]], s: usize, frames: &[usize]) -> Figures {
     let mut se = 0f64;
     let mut count = 0usize;
-    let mut ssim_sum = 0f64;
+    let (mut ssim_sum, mut energy_drawn, mut energy_real) = (0f64, 0f64, 0f64);
     for (d, t) in drawn.iter().zip(truth) {
         se += d.iter().zip(t.iter()).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum::<f64>();
         count += d.len();
-        ssim_sum += ssim(&luma(d), &luma(t), s, s / 2);
+        let (ld, lt) = (luma(d), luma(t));
+        ssim_sum += ssim(&ld, &lt, s, s / 2);
+        energy_drawn += mouth_gradient_energy(&ld, s);
+        energy_real += mouth_gradient_energy(&lt, s);
     }
     let psnr_db = 10.0 * (255f64.powi(2) / (se / count.max(1) as f64).max(1e-9)).log10();
     let open_d: Vec<f64> = drawn.iter().map(|d| opening(d, s)).collect();
@@ -313,6 +319,7 @@ fn measure(drawn: &[Vec<u8>], truth: &[&[u8]], s: usize, frames: &[usize]) -> Fi
     Figures {
         psnr_db: round(psnr_db, 2),
         ssim: round(ssim_sum / drawn.len().max(1) as f64, 4),
+        sharpness: round(energy_drawn / energy_real.max(1e-9), 3),
         opening_r: round(pearson(&open_d, &open_t), 3),
         lag_frames: lag,
         lip_gap: None,
@@ -385,6 +392,21 @@ fn ssim(a: &[f64], b: &[f64], w: usize, h: usize) -> f64 {
     sum / n.max(1) as f64
 }
 
+/// The squared luma differences to the right and below, summed over the mouth area of
+/// a lower half (the middle half across, the upper 80 % down, as `opening`): where lips
+/// and teeth are soft, this falls.
+fn mouth_gradient_energy(luma: &[f64], s: usize) -> f64 {
+    let h = s / 2;
+    let mut sum = 0.0;
+    for y in 0..h * 4 / 5 {
+        for x in s / 4..s * 3 / 4 {
+            let p = luma[y * s + x];
+            sum += (luma[y * s + x + 1] - p).powi(2) + (luma[(y + 1) * s + x] - p).powi(2);
+        }
+    }
+    sum
+}
+
 /// How far the mouth is open in a lower half: the share of the mouth area (the
 /// middle half across, the upper 80 % down) darker than 60 % of that area's median
 /// brightness: the open mouth's inside.
@@ -434,6 +456,16 @@ mod tests {
         assert!(w.windows(2).all(|p| p[0] <= p[1]), "{w:?}");
         assert!(from.iter().zip(&w).all(|(a, &j)| *a == to[j]), "{w:?}");
         assert_eq!((w[0], w[7]), (0, 3));
+    }
+
+    #[test]
+    fn a_blurred_mouth_has_less_detail_than_the_real_one() {
+        let s = 32;
+        let real: Vec<u8> = (0..s * s / 2).flat_map(|p| [if (p % s / 2 + p / s) % 2 == 0 { 40 } else { 220 }; 3]).collect();
+        let blurred: Vec<u8> = real.chunks_exact(3).map(|p| (p[0] as u16 + 130) / 2).flat_map(|v| [v as u8; 3]).collect();
+        let f = measure(&[blurred], &[&real[..]], s, &[0]);
+        assert!(f.sharpness < 0.5, "{f:?}");
+        assert_eq!(measure(&[real.clone()], &[&real[..]], s, &[0]).sharpness, 1.0);
     }
 
     #[test]
