@@ -228,6 +228,10 @@ enum AvatarCommand {
         /// Print the figures as JSON.
         #[arg(long)]
         json: bool,
+        /// Also write a PNG of speaking held-out mouths at twice their size: real, the
+        /// model with the footage's sound and with the other voice, lookup.
+        #[arg(long)]
+        sheet: Option<PathBuf>,
     },
 }
 
@@ -334,8 +338,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Avatar { command: AvatarCommand::Train { pack, max_minutes, device, epochs, size, config } } => {
             avatar_train(pack, max_minutes, device, epochs, size, &config)
         }
-        Command::Avatar { command: AvatarCommand::Eval { pack, voice, script, face_models, config, json } } => {
-            avatar_eval(pack, voice, script, &face_models, &config, json)
+        Command::Avatar { command: AvatarCommand::Eval { pack, voice, script, face_models, config, json, sheet } } => {
+            avatar_eval(pack, voice, script, &face_models, &config, json, sheet)
         }
         Command::Bench { config, json, seconds, encoders, host3d, channels, channel_seconds, max_channels, min_channels } => {
             let rounds = channels.then_some((channel_seconds, min_channels..=max_channels));
@@ -517,7 +521,7 @@ fn avatar_train(pack: PathBuf, max_minutes: Option<f64>, device: String, epochs:
     Ok(ExitCode::SUCCESS)
 }
 
-fn avatar_eval(pack: PathBuf, voice: Option<String>, script: Option<PathBuf>, face_models: &Path, config: &Path, json: bool) -> Result<ExitCode> {
+fn avatar_eval(pack: PathBuf, voice: Option<String>, script: Option<PathBuf>, face_models: &Path, config: &Path, json: bool, sheet: Option<PathBuf>) -> Result<ExitCode> {
     use avatarcast::authoring::{eval, train};
     let config = Config::load(config)?;
     let (_, mesh) = avatarcast::face::default_models(face_models);
@@ -530,6 +534,7 @@ fn avatar_eval(pack: PathBuf, voice: Option<String>, script: Option<PathBuf>, fa
         script,
         onnxruntime: config.voice.onnxruntime_path(),
         face_mesh: mesh.is_file().then_some(mesh),
+        sheet,
     };
     let r = eval::run(&opts)?;
     eval::record(&opts.pack, &r)?;

@@ -39,6 +39,9 @@ pub struct EvalOptions {
     pub onnxruntime: PathBuf,
     /// The face mesh that measures the lips (None: the pixel measure alone).
     pub face_mesh: Option<PathBuf>,
+    /// Where to write a PNG of speaking held-out frames' lower faces, at twice their
+    /// size: real, the model (own sound, other voice), lookup.
+    pub sheet: Option<PathBuf>,
 }
 
 /// Figures of one way of drawing the held-out mouths.
@@ -145,6 +148,13 @@ pub fn run(opts: &EvalOptions) -> Result<EvalReport> {
         Some(mesh) => Some(lip_gaps(mesh, &held, crop, &truth, s)?),
         None => None,
     };
+    if let Some(path) = &opts.sheet {
+        let truth_owned: Vec<Vec<u8>> = truth.iter().map(|t| t.to_vec()).collect();
+        let mut columns = vec![&truth_owned, &drawn_own];
+        columns.extend(other.as_ref());
+        columns.push(&nearest);
+        write_sheet(path, &columns, s).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let mut figures = |drawn: &[Vec<u8>]| -> Result<Figures> {
         let mut f = measure(drawn, &truth, s, &held);
         if let (Some(mesh), Some(real)) = (&mut mesh, &truth_gaps) {
@@ -205,6 +215,32 @@ fn draw<'a>(model: &mut FaceModel, frames: &[usize], conditions: &[Vec<f32>], cr
         }
     }
     Ok(out)
+}
+
+/// Six speaking frames (the real mouth open wider than its median, evenly spread) as
+/// rows, one column per way of drawing them, each lower face at twice its size.
+fn write_sheet(path: &Path, columns: &[&Vec<Vec<u8>>], s: usize) -> Result<()> {
+    let open: Vec<f64> = columns[0].iter().map(|t| opening(t, s)).collect();
+    let mut sorted = open.clone();
+    sorted.sort_by(f64::total_cmp);
+    let speaking: Vec<usize> = (0..open.len()).filter(|&i| open[i] > sorted[sorted.len() / 2]).collect();
+    let rows: Vec<usize> = (0..6).filter_map(|k| speaking.get(k * speaking.len() / 6).copied()).collect();
+    let (tile_w, tile_h, gap) = (2 * s, s, 4);
+    let width = columns.len() * (tile_w + gap) - gap;
+    let height = rows.len().max(1) * (tile_h + gap) - gap;
+    let mut sheet = image::RgbImage::from_pixel(width as u32, height as u32, image::Rgb([255, 255, 255]));
+    for (r, &i) in rows.iter().enumerate() {
+        for (c, column) in columns.iter().enumerate() {
+            let lower = &column[i];
+            for y in 0..tile_h {
+                for x in 0..tile_w {
+                    let p = &lower[((y / 2) * s + x / 2) * 3..][..3];
+                    sheet.put_pixel((c * (tile_w + gap) + x) as u32, (r * (tile_h + gap) + y) as u32, image::Rgb([p[2], p[1], p[0]]));
+                }
+            }
+        }
+    }
+    Ok(sheet.save(path)?)
 }
 
 fn lower_half(crop: &[u8], s: usize) -> &[u8] {
