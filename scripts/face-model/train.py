@@ -17,7 +17,9 @@ The network: a strided-conv encoder of the whole crop (S -> S/16), the phonetic 
 through two dense layers added to the bottleneck and to the next level, and a decoder
 that works only on the lower half (rows from S/2 on, with a margin), with additive
 skips; nearest-neighbour upsampling; sigmoid output. Losses: L1 and image-gradient L1
-on the lower half, the mouth's middle weighted up.
+on the lower half, the mouth's middle weighted up; optionally a patch critic trained
+beside the network (--critic), for detail that plain L1 averages away (measured in
+docs/face-model.md: not yet worth its cost on the CPU, so off by default).
 """
 
 import argparse
@@ -97,6 +99,30 @@ def forward(jnp, lax, params, face, phonetic):
     o = o.reshape(bsz, rows, cols, 2, 2, 3).transpose(0, 1, 3, 2, 4, 5).reshape(bsz, rows * 2, cols * 2, 3)
     o = o[:, -(s // 2):]
     return 1.0 / (1.0 + jnp.exp(-jnp.clip(o, -30.0, 30.0)))
+
+
+def init_critic(rng, scale):
+    """A patch critic of the lower half: three strided convolutions, one score per
+    16x16 patch. It only trains; the exported model has no part of it."""
+    c = [int(round(x * scale)) for x in (16, 32, 64)]
+
+    def conv(cin, cout):
+        return {"w": rng.normal(0, math.sqrt(2.0 / (cin * 9)), (3, 3, cin, cout)).astype(np.float32), "b": np.zeros(cout, np.float32)}
+
+    return {"c1": conv(3, c[0]), "c2": conv(c[0], c[1]), "c3": conv(c[1], c[2]), "score": conv(c[2], 1)}
+
+
+def critic(jnp, lax, params, lower):
+    """lower [B, S/2, S, 3] in 0..1 -> patch scores [B, S/32, S/16, 1] (real: 1, drawn: 0)."""
+    leaky = lambda x: jnp.maximum(x, 0.2 * x)
+
+    def conv(p, x, stride):
+        return lax.conv_general_dilated(x, p["w"], (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) + p["b"]
+
+    x = leaky(conv(params["c1"], lower * 2.0 - 1.0, 2))
+    x = leaky(conv(params["c2"], x, 2))
+    x = leaky(conv(params["c3"], x, 2))
+    return conv(params["score"], x, 2)
 
 
 # ------------------------------------------------------------------ data
@@ -244,6 +270,7 @@ def main():
     ap.add_argument("--width", type=float, default=1.0, help="channel multiplier")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--critic", type=float, default=0.0, help="weight of a patch critic trained beside the network (0: none)")
     ap.add_argument("--bench", action="store_true", help="time the training step on random data and exit")
     args = ap.parse_args()
     if args.initial:
@@ -271,19 +298,26 @@ def main():
         sys.exit(2)
     weight = jnp.asarray(mouth_weight(size))
 
-    def loss_fn(params, face, phonetic, target):
-        out = forward(jnp, lax, params, face, phonetic)
+    def reconstruction(out, target):
         l1 = jnp.mean(jnp.abs(out - target) * weight)
         gy = lambda x: x[:, 1:] - x[:, :-1]
         gx = lambda x: x[:, :, 1:] - x[:, :, :-1]
         grad = jnp.mean(jnp.abs(gy(out) - gy(target))) + jnp.mean(jnp.abs(gx(out) - gx(target)))
         return l1 + 0.5 * grad
 
-    b1, b2, eps = 0.9, 0.999, 1e-8
+    def loss_fn(params, cparams, adv, face, phonetic, target):
+        out = forward(jnp, lax, params, face, phonetic)
+        rec = reconstruction(out, target)
+        if args.critic <= 0:
+            return rec, (rec, out)
+        # Least-squares GAN: the drawn mouth is pushed toward what the critic takes for real.
+        fooled = jnp.mean((critic(jnp, lax, cparams, out) - 1.0) ** 2)
+        return rec + adv * args.critic * fooled, (rec, out)
 
-    @jax.jit
-    def train_step(params, m, v, t, lr, face, phonetic, target):
-        loss, grads = jax.value_and_grad(loss_fn)(params, face, phonetic, target)
+    def critic_loss(cparams, drawn, real):
+        return 0.5 * (jnp.mean((critic(jnp, lax, cparams, real) - 1.0) ** 2) + jnp.mean(critic(jnp, lax, cparams, drawn) ** 2))
+
+    def adam(params, m, v, grads, t, lr, b1, b2=0.999, eps=1e-8):
         # Clip the update's global norm: one odd batch must not throw the network off.
         norm = jnp.sqrt(sum(jnp.sum(g * g) for g in jax.tree_util.tree_leaves(grads)))
         grads = jax.tree_util.tree_map(lambda g: g * jnp.minimum(1.0, 1.0 / (norm + 1e-6)), grads)
@@ -292,27 +326,37 @@ def main():
         mh = 1 - b1 ** t
         vh = 1 - b2 ** t
         params = jax.tree_util.tree_map(lambda p, m, v: p - lr * (m / mh) / (jnp.sqrt(v / vh) + eps), params, m, v)
-        return params, m, v, loss
+        return params, m, v
+
+    @jax.jit
+    def train_step(state, t, lr, adv, face, phonetic, target):
+        (params, m, v), (cparams, cm, cv) = state
+        (_, (rec, out)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, cparams, adv, face, phonetic, target)
+        params, m, v = adam(params, m, v, grads, t, lr, 0.9)
+        if args.critic > 0:
+            cgrads = jax.grad(critic_loss)(cparams, lax.stop_gradient(out), target)
+            cparams, cm, cv = adam(cparams, cm, cv, cgrads, t, 2e-4, 0.5)
+        return ((params, m, v), (cparams, cm, cv)), rec
 
     predict = jax.jit(lambda params, face, phonetic: forward(jnp, lax, params, face, phonetic))
 
     rng = np.random.default_rng(args.seed)
-    params = init_params(rng, size, steps, args.width)
-    m = jax.tree_util.tree_map(np.zeros_like, params)
-    v = jax.tree_util.tree_map(np.zeros_like, params)
+    def with_moments(p):
+        return (p, jax.tree_util.tree_map(np.zeros_like, p), jax.tree_util.tree_map(np.zeros_like, p))
+
+    # The network and the critic (empty without one), each with its Adam moments.
+    state = (with_moments(init_params(rng, size, steps, args.width)), with_moments(init_critic(rng, args.width) if args.critic > 0 else {}))
     step = 0
     steps_per_epoch = max(1, len(data.train) // args.batch)
     total = max(1, int(args.epochs * steps_per_epoch))
     checkpoint = os.path.join(args.data, "checkpoint.npz")
-    fingerprint = f"{size}:{steps}:{args.width}:{len(data.train)}:{len(data.held)}"
+    fingerprint = f"{size}:{steps}:{args.width}:{len(data.train)}:{len(data.held)}:critic={args.critic > 0}"
     trained_before = 0.0
     if os.path.exists(checkpoint):
         ck = np.load(checkpoint, allow_pickle=False)
         if str(ck["fingerprint"]) == fingerprint:
-            flat, tree = jax.tree_util.tree_flatten(params)
-            params = jax.tree_util.tree_unflatten(tree, [ck[f"p{i}"] for i in range(len(flat))])
-            m = jax.tree_util.tree_unflatten(tree, [ck[f"m{i}"] for i in range(len(flat))])
-            v = jax.tree_util.tree_unflatten(tree, [ck[f"v{i}"] for i in range(len(flat))])
+            flat, tree = jax.tree_util.tree_flatten(state)
+            state = jax.tree_util.tree_unflatten(tree, [ck[f"s{i}"] for i in range(len(flat))])
             step = int(ck["step"])
             trained_before = float(ck["seconds"])
             rng = np.random.default_rng(args.seed + step)
@@ -321,12 +365,7 @@ def main():
             emit("restart", reason="the data or the network changed since the checkpoint")
 
     def save_checkpoint():
-        flat_p, _ = jax.tree_util.tree_flatten(params)
-        flat_m, _ = jax.tree_util.tree_flatten(m)
-        flat_v, _ = jax.tree_util.tree_flatten(v)
-        arrays = {f"p{i}": np.asarray(x) for i, x in enumerate(flat_p)}
-        arrays.update({f"m{i}": np.asarray(x) for i, x in enumerate(flat_m)})
-        arrays.update({f"v{i}": np.asarray(x) for i, x in enumerate(flat_v)})
+        arrays = {f"s{i}": np.asarray(x) for i, x in enumerate(jax.tree_util.tree_leaves(state))}
         tmp = checkpoint + ".part.npz"
         np.savez(tmp, fingerprint=fingerprint, step=step, seconds=trained_before + time.time() - started, **arrays)
         os.replace(tmp, checkpoint)
@@ -339,18 +378,18 @@ def main():
         face, ph, target = data.batch(eval_rng, held_eval)
         # At air time the reference is the frame itself.
         face[..., 3:] = np.asarray(data.frames[np.sort(held_eval)], np.float32)[np.argsort(np.argsort(held_eval))] / 255.0
-        out = np.asarray(predict(params, face, ph))
+        out = np.asarray(predict(state[0][0], face, ph))
         mse = float(np.mean((out - target) ** 2))
         return {"psnr_db": round(10 * math.log10(1.0 / max(mse, 1e-10)), 2), "l1": round(float(np.mean(np.abs(out - target))), 4)}
 
     if args.bench:
         idx = rng.choice(data.train, args.batch)
         face, ph, target = data.batch(rng, idx)
-        params, m, v, loss = train_step(params, m, v, 1.0, args.lr, face, ph, target)
+        state, loss = train_step(state, 1.0, args.lr, 1.0, face, ph, target)
         loss.block_until_ready()
         t0 = time.time()
         for i in range(5):
-            params, m, v, loss = train_step(params, m, v, float(i + 2), args.lr, face, ph, target)
+            state, loss = train_step(state, float(i + 2), args.lr, 1.0, face, ph, target)
         loss.block_until_ready()
         emit("bench", samples_per_second=round(5 * args.batch / (time.time() - t0), 1))
         return
@@ -376,8 +415,10 @@ def main():
             if deadline:
                 done = max(done, (time.time() - started) / (deadline - started))
             lr = args.lr * min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
-            new = train_step(params, m, v, float(step + 1), lr, face, ph, target)
-            params, m, v, loss = new
+            # The critic's say grows from a tenth of the run to a fifth: the mouth's
+            # shape comes from the reconstruction first, its detail after.
+            adv = min(1.0, max(0.0, (done - 0.1) / 0.1))
+            state, loss = train_step(state, float(step + 1), lr, adv, face, ph, target)
             step += 1
             losses.append(loss)
             now = time.time()
@@ -406,7 +447,7 @@ def main():
         sys.exit(130)
     save_checkpoint()
     figures = heldout()
-    export(jax.tree_util.tree_map(np.asarray, params), size, steps, args.out)
+    export(jax.tree_util.tree_map(np.asarray, state[0][0]), size, steps, args.out)
     emit("finished", step=step, steps=total, stopped=stopped, seconds=round(trained_before + time.time() - started, 1), **figures)
 
 
