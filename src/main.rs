@@ -205,6 +205,10 @@ enum AvatarCommand {
         /// Side of the model's face crop in pixels (a multiple of 32; the generated lower face is half of it tall).
         #[arg(long, default_value_t = 160)]
         size: usize,
+        /// Weight of a patch critic trained beside the model: crisper lips and teeth
+        /// for some PSNR and training speed (docs/face-model.md § Sharper mouths); 0 for none.
+        #[arg(long, default_value_t = 0.0)]
+        critic: f64,
         /// The config naming ONNX Runtime and the mouth model.
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
@@ -335,8 +339,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Avatar { command: AvatarCommand::Train { pack, max_minutes, device, epochs, size, config } } => {
-            avatar_train(pack, max_minutes, device, epochs, size, &config)
+        Command::Avatar { command: AvatarCommand::Train { pack, max_minutes, device, epochs, size, critic, config } } => {
+            avatar_train(pack, max_minutes, device, epochs, size, critic, &config)
         }
         Command::Avatar { command: AvatarCommand::Eval { pack, voice, script, face_models, config, json, sheet } } => {
             avatar_eval(pack, voice, script, &face_models, &config, json, sheet)
@@ -487,10 +491,13 @@ fn print_played(r: &avatarcast::authoring::played::PlayedReport) {
     println!("played frames: {} of {w}x{h}, {:.1} MB, made in {:.1} s", r.frames, r.bytes as f64 / 1e6, r.seconds);
 }
 
-fn avatar_train(pack: PathBuf, max_minutes: Option<f64>, device: String, epochs: f64, size: usize, config: &Path) -> Result<ExitCode> {
+fn avatar_train(pack: PathBuf, max_minutes: Option<f64>, device: String, epochs: f64, size: usize, critic: f64, config: &Path) -> Result<ExitCode> {
     use avatarcast::authoring::train;
     if size % 32 != 0 || !(64..=512).contains(&size) {
         anyhow::bail!("--size {size}: use a multiple of 32 from 64 to 512 (160 is the default)");
+    }
+    if !(0.0..=1.0).contains(&critic) {
+        anyhow::bail!("--critic {critic}: use a weight from 0 (no critic) to 1; 0.02 is what docs/face-model.md measured");
     }
     let config = Config::load(config)?;
     let opts = train::TrainOptions {
@@ -499,6 +506,7 @@ fn avatar_train(pack: PathBuf, max_minutes: Option<f64>, device: String, epochs:
         device,
         size,
         epochs,
+        critic,
         onnxruntime: config.voice.onnxruntime_path(),
         mouth_model: config.voice.mouth_model.clone(),
         python: PathBuf::from(train::PYTHON),

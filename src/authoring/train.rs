@@ -57,6 +57,8 @@ pub struct TrainOptions {
     pub size: usize,
     /// Passes over the training frames.
     pub epochs: f64,
+    /// Weight of the patch critic trained beside the model (0: none).
+    pub critic: f64,
     pub onnxruntime: PathBuf,
     pub mouth_model: PathBuf,
     /// The Python of the training venv and the training script.
@@ -140,7 +142,7 @@ pub fn run(opts: &TrainOptions) -> Result<TrainReport> {
         .arg(&dir)
         .arg("--out")
         .arg(&model_part)
-        .args(["--epochs", &opts.epochs.to_string(), "--device", &opts.device]);
+        .args(["--epochs", &opts.epochs.to_string(), "--device", &opts.device, "--critic", &opts.critic.to_string()]);
     let mut deadline = None;
     if let Some(m) = opts.max_minutes {
         let left = (m - started.elapsed().as_secs_f64() / 60.0).max(0.05);
@@ -192,10 +194,10 @@ fn run_trainer(mut cmd: Command, show: bool, deadline: Option<Instant>) -> Resul
         match event["event"].as_str().unwrap_or("") {
             "start" => {
                 tracing::info!(
-                    "training on {} ({} steps of {}; {} frames, {} held out, {} px)",
+                    "training on {} (from step {} of {}; {} frames, {} held out, {} px)",
                     event["backend"].as_str().unwrap_or("?"),
-                    event["steps"],
                     event["step"],
+                    event["steps"],
                     event["frames"],
                     event["held_out"],
                     event["size"]
