@@ -551,10 +551,13 @@ fn avatar_eval(pack: PathBuf, voice: Option<String>, script: Option<PathBuf>, fa
         return Ok(ExitCode::SUCCESS);
     }
     println!("{} held-out frames ({} sentences), lower face:", r.frames, r.sentences);
-    println!("  {:<44} {:>8} {:>7} {:>9} {:>10} {:>5} {:>10} {:>10}", "", "PSNR dB", "SSIM", "sharpness", "opening r", "lag", "lip gap r", "gap error");
+    println!("  {:<44} {:>8} {:>7} {:>9} {:>10} {:>5} {:>10} {:>10} {:>10}", "", "PSNR dB", "SSIM", "sharpness", "opening r", "lag", "lip gap r", "gap error", "on-air dB");
     let row = |name: &str, f: &eval::Figures| {
         let (r, e) = f.lip_gap.as_ref().map_or(("-".into(), "-".into()), |g| (format!("{:.2}", g.r), format!("{:.3}", g.mean_error)));
-        println!("  {name:<44} {:>8.2} {:>7.3} {:>9.2} {:>10.2} {:>5} {r:>10} {e:>10}", f.psnr_db, f.ssim, f.sharpness, f.opening_r, f.lag_frames)
+        println!(
+            "  {name:<44} {:>8.2} {:>7.3} {:>9.2} {:>10.2} {:>5} {r:>10} {e:>10} {:>10.2}",
+            f.psnr_db, f.ssim, f.sharpness, f.opening_r, f.lag_frames, f.on_air_psnr_db
+        )
     };
     row("model, the footage's own sound", &r.model_footage_sound);
     if let Some(f) = &r.model_other_voice {

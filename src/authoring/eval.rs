@@ -9,7 +9,8 @@
 //! shows) and the training frame with the same mouth shape whose phonetic context is
 //! nearest (lip-sync by lookup). Figures on the lower half of the face crop: PSNR,
 //! SSIM, and how far the mouth opens frame by frame (its correlation with the real
-//! one, and the lag where that correlation peaks: the A/V offset at the mouth). The
+//! one, and the lag where that correlation peaks: the A/V offset at the mouth), and
+//! the whole frame with the mouth pasted in as on air (on_air.rs). The
 //! opening is measured twice: by the dark pixels of the open mouth, and, where the
 //! face mesh is installed, as the inner-lip gap over the mouth's width from its points.
 
@@ -29,6 +30,8 @@ use crate::lipsync::phonetic::{self, FrameSteps, STEPS_PER_FRAME};
 use crate::lipsync::Mouth;
 use crate::audio_format::OUTPUT_RATE;
 use crate::speech::Speaker;
+
+mod on_air;
 
 pub struct EvalOptions {
     pub pack: PathBuf,
@@ -56,6 +59,8 @@ pub struct Figures {
     pub opening_r: f64,
     /// Frames the opening lags the real one where they match best (+: late).
     pub lag_frames: i64,
+    /// The whole frame with the mouth pasted in as on air, against the real frame.
+    pub on_air_psnr_db: f64,
     /// The lips' opening read by the face mesh, against the real frames'.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lip_gap: Option<LipGap>,
@@ -155,21 +160,24 @@ pub fn run(opts: &EvalOptions) -> Result<EvalReport> {
         columns.push(&nearest);
         write_sheet(path, &columns, s).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let mut figures = |drawn: &[Vec<u8>]| -> Result<Figures> {
-        let mut f = measure(drawn, &truth, s, &held);
+    let ways: Vec<&[Vec<u8>]> = [&drawn_own, &idle, &nearest].into_iter().chain(other.as_ref()).map(|w| w.as_slice()).collect();
+    let on_air = on_air::psnr(&opts.pack, &manifest, &held, crop, &ways, s)?;
+    let mut figures = |k: usize| -> Result<Figures> {
+        let mut f = measure(ways[k], &truth, s, &held);
+        f.on_air_psnr_db = round(on_air[k], 2);
         if let (Some(mesh), Some(real)) = (&mut mesh, &truth_gaps) {
-            f.lip_gap = compare_gaps(&lip_gaps(mesh, &held, crop, drawn, s)?, real);
+            f.lip_gap = compare_gaps(&lip_gaps(mesh, &held, crop, ways[k], s)?, real);
         }
         Ok(f)
     };
     Ok(EvalReport {
         frames: held.len(),
         sentences: meta.held_out_sentences,
-        model_footage_sound: figures(&drawn_own)?,
-        model_other_voice: other.as_deref().map(&mut figures).transpose()?,
+        model_footage_sound: figures(0)?,
+        model_other_voice: other.is_some().then(|| figures(3)).transpose()?,
         other_voice: voice_name(&opts.voice),
-        baseline_idle_mouth: figures(&idle)?,
-        baseline_nearest_phoneme: figures(&nearest)?,
+        baseline_idle_mouth: figures(1)?,
+        baseline_nearest_phoneme: figures(2)?,
     })
 }
 
@@ -358,6 +366,7 @@ fn measure(drawn: &[Vec<u8>], truth: &[&[u8]], s: usize, frames: &[usize]) -> Fi
         sharpness: round(energy_drawn / energy_real.max(1e-9), 3),
         opening_r: round(pearson(&open_d, &open_t), 3),
         lag_frames: lag,
+        on_air_psnr_db: 0.0,
         lip_gap: None,
     }
 }

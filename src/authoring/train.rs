@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::avatar::key::ChromaKey;
-use crate::avatar::video::faces::PackFaces;
+use crate::avatar::video::faces::{PackFaces, keyed_bounds};
 use crate::avatar::video::{VideoAvatar, VideoManifest};
 use crate::lipsync::neural::face::{self, Pixels};
 use crate::config::LipsyncConfig;
@@ -396,16 +396,8 @@ fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<
         let face_crop = faces.crop(i, [0, 0], info.width, info.height);
         match &face_crop {
             Some(c) => {
-                // The crop's bounds alone (from even coordinates, where the footage's
-                // chroma blocks start), keyed as the stream keys them (the crop reads
-                // nothing outside them).
-                let b = c.bounds;
-                let (x0, y0) = (b.x0 & !1, b.y0 & !1);
-                let mut cut = crate::raster::cut(rgba, info.width, [x0, y0, b.x1, b.y1], 4);
-                if let Some(k) = &key {
-                    k.apply(&mut cut, (b.x1 - x0) as usize);
-                }
-                face::crop_bgr(Pixels { data: &cut, width: (b.x1 - x0) as usize, origin: [x0, y0] }, c, size, &mut crop);
+                let (cut, origin, width) = keyed_bounds(rgba, info.width, c, key.as_ref());
+                face::crop_bgr(Pixels { data: &cut, width, origin }, c, size, &mut crop);
             }
             None => crop.fill(0),
         }

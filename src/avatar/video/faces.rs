@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::manifest::{FaceTrack, LandmarkTrack, VideoManifest};
+use crate::avatar::key::ChromaKey;
 use crate::face::Outline;
 use crate::lipsync::neural::{FaceCrop, Rect};
 
@@ -63,4 +64,18 @@ impl PackFaces {
             None => Rect::padded([b[0] + shift[0], b[1] + shift[1], b[2], b[3]], self.padding, width, height).map(FaceCrop::from_rect),
         }
     }
+}
+
+/// The part of a decoded frame (RGBA, `width` wide) that `crop` reads, keyed as the
+/// stream keys it, with its origin and width. It starts at even coordinates, where
+/// the footage's chroma blocks start, so the key sees whole blocks.
+pub fn keyed_bounds(rgba: &[u8], width: u32, crop: &FaceCrop, key: Option<&ChromaKey>) -> (Vec<u8>, [u32; 2], usize) {
+    let b = crop.bounds;
+    let (x0, y0) = (b.x0 & !1, b.y0 & !1);
+    let mut cut = crate::raster::cut(rgba, width, [x0, y0, b.x1, b.y1], 4);
+    let cut_width = (b.x1 - x0) as usize;
+    if let Some(k) = key {
+        k.apply(&mut cut, cut_width);
+    }
+    (cut, [x0, y0], cut_width)
 }
