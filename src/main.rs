@@ -205,8 +205,8 @@ enum AvatarCommand {
         /// Side of the model's face crop in pixels (a multiple of 32; the generated lower face is half of it tall).
         #[arg(long, default_value_t = 160)]
         size: usize,
-        /// Weight of a patch critic trained beside the model: crisper lips and teeth
-        /// for some PSNR and training speed (docs/face-model.md § Sharper mouths); 0 for none.
+        /// Weight of a patch critic trained beside the model (0: none): a sharper mouth by
+        /// gradient energy, for PSNR and training speed (docs/face-model.md § Sharper mouths).
         #[arg(long, default_value_t = 0.0)]
         critic: f64,
         /// The config naming ONNX Runtime and the mouth model.

@@ -163,8 +163,7 @@ pub fn run(opts: &EvalOptions) -> Result<EvalReport> {
     let ways: Vec<&[Vec<u8>]> = [&drawn_own, &idle, &nearest].into_iter().chain(other.as_ref()).map(|w| w.as_slice()).collect();
     let on_air = on_air::psnr(&opts.pack, &manifest, &held, crop, &ways, s)?;
     let mut figures = |k: usize| -> Result<Figures> {
-        let mut f = measure(ways[k], &truth, s, &held);
-        f.on_air_psnr_db = round(on_air[k], 2);
+        let mut f = measure(ways[k], &truth, s, &held, on_air[k]);
         if let (Some(mesh), Some(real)) = (&mut mesh, &truth_gaps) {
             f.lip_gap = compare_gaps(&lip_gaps(mesh, &held, crop, ways[k], s)?, real);
         }
@@ -342,7 +341,7 @@ fn warp(from: &[FrameSteps], to: &[FrameSteps]) -> Vec<usize> {
 }
 
 /// PSNR, SSIM and the mouth's opening of `drawn` against `truth` (lower halves).
-fn measure(drawn: &[Vec<u8>], truth: &[&[u8]], s: usize, frames: &[usize]) -> Figures {
+fn measure(drawn: &[Vec<u8>], truth: &[&[u8]], s: usize, frames: &[usize], on_air_psnr_db: f64) -> Figures {
     let mut se = 0f64;
     let mut count = 0usize;
     let (mut ssim_sum, mut energy_drawn, mut energy_real) = (0f64, 0f64, 0f64);
@@ -366,7 +365,7 @@ fn measure(drawn: &[Vec<u8>], truth: &[&[u8]], s: usize, frames: &[usize]) -> Fi
         sharpness: round(energy_drawn / energy_real.max(1e-9), 3),
         opening_r: round(pearson(&open_d, &open_t), 3),
         lag_frames: lag,
-        on_air_psnr_db: 0.0,
+        on_air_psnr_db: round(on_air_psnr_db, 2),
         lip_gap: None,
     }
 }
@@ -508,9 +507,9 @@ mod tests {
         let s = 32;
         let real: Vec<u8> = (0..s * s / 2).flat_map(|p| [if (p % s / 2 + p / s) % 2 == 0 { 40 } else { 220 }; 3]).collect();
         let blurred: Vec<u8> = real.chunks_exact(3).map(|p| (p[0] as u16 + 130) / 2).flat_map(|v| [v as u8; 3]).collect();
-        let f = measure(&[blurred], &[&real[..]], s, &[0]);
+        let f = measure(&[blurred], &[&real[..]], s, &[0], 0.0);
         assert!(f.sharpness < 0.5, "{f:?}");
-        assert_eq!(measure(&[real.clone()], &[&real[..]], s, &[0]).sharpness, 1.0);
+        assert_eq!(measure(&[real.clone()], &[&real[..]], s, &[0], 0.0).sharpness, 1.0);
     }
 
     #[test]

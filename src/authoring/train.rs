@@ -22,9 +22,9 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::avatar::key::ChromaKey;
-use crate::avatar::video::faces::{PackFaces, keyed_bounds};
+use crate::avatar::video::faces::{KeyedCut, PackFaces};
 use crate::avatar::video::{VideoAvatar, VideoManifest};
-use crate::lipsync::neural::face::{self, Pixels};
+use crate::lipsync::neural::face;
 use crate::config::LipsyncConfig;
 use crate::lipsync::neural::{Conditioning, FaceModel};
 use crate::lipsync::phonetic::{self, FrameSteps};
@@ -396,8 +396,8 @@ fn prepare(opts: &TrainOptions, manifest: &VideoManifest, dir: &Path) -> Result<
         let face_crop = faces.crop(i, [0, 0], info.width, info.height);
         match &face_crop {
             Some(c) => {
-                let (cut, origin, width) = keyed_bounds(rgba, info.width, c, key.as_ref());
-                face::crop_bgr(Pixels { data: &cut, width, origin }, c, size, &mut crop);
+                let cut = KeyedCut::new(rgba, info.width, c, key.as_ref());
+                face::crop_bgr(cut.pixels(), c, size, &mut crop);
             }
             None => crop.fill(0),
         }

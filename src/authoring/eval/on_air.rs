@@ -9,8 +9,9 @@ use anyhow::{Context, Result};
 
 use crate::avatar::key::ChromaKey;
 use crate::avatar::video::VideoManifest;
-use crate::avatar::video::faces::{PackFaces, keyed_bounds};
-use crate::lipsync::neural::{FaceCrop, face};
+use crate::avatar::video::faces::{KeyedCut, PackFaces};
+use crate::lipsync::neural::face::{self, Pixels};
+use crate::lipsync::neural::FaceCrop;
 
 /// Whole-frame PSNR (dB) of each way of drawing the held-out frames, pasted as the
 /// stream pastes them, against the real frames. `ways[k][j]` is way k's lower half
@@ -28,9 +29,9 @@ pub fn psnr<'a>(pack: &Path, manifest: &VideoManifest, held: &[usize], crop: imp
         samples += info.width as f64 * info.height as f64 * 3.0;
         // A frame without a face gets no mouth on air: no error for any way.
         if let Some(c) = faces.crop(i, [0, 0], info.width, info.height) {
-            let real = keyed_bounds(rgba, info.width, &c, key.as_ref());
+            let real = KeyedCut::new(rgba, info.width, &c, key.as_ref());
             for (sum, way) in squared.iter_mut().zip(ways) {
-                *sum += pasted_error(&real, &c, crop(i), &way[j], s);
+                *sum += pasted_error(real.pixels(), &c, crop(i), &way[j], s);
             }
         }
         Ok(i < last)
@@ -40,9 +41,8 @@ pub fn psnr<'a>(pack: &Path, manifest: &VideoManifest, held: &[usize], crop: imp
 }
 
 /// The squared error the pasted mouth adds to one frame: the crop's upper half and
-/// `lower` as the model's output, laid in through the crop's mask over `real` (the
-/// keyed bounds, its origin and width).
-fn pasted_error((real, origin, width): &(Vec<u8>, [u32; 2], usize), c: &FaceCrop, upper: &[u8], lower: &[u8], s: usize) -> f64 {
+/// `lower` as the model's output, laid in through the crop's mask over `real`.
+fn pasted_error(real: Pixels, c: &FaceCrop, upper: &[u8], lower: &[u8], s: usize) -> f64 {
     let plane = s * s;
     let mut output = vec![0f32; 3 * plane];
     for (p, bgr) in upper[..plane / 2 * 3].chunks_exact(3).chain(lower.chunks_exact(3)).enumerate() {
@@ -54,8 +54,8 @@ fn pasted_error((real, origin, width): &(Vec<u8>, [u32; 2], usize), c: &FaceCrop
     let (bw, b) = (patch.bounds.width() as usize, patch.bounds);
     let mut error = 0f64;
     for (o, &m) in patch.mask.iter().enumerate().filter(|(_, m)| **m > 0) {
-        let (x, y) = (b.x0 as usize + o % bw - origin[0] as usize, b.y0 as usize + o / bw - origin[1] as usize);
-        let frame = &real[(y * width + x) * 4..][..3];
+        let (x, y) = (b.x0 as usize + o % bw - real.origin[0] as usize, b.y0 as usize + o / bw - real.origin[1] as usize);
+        let frame = &real.data[(y * real.width + x) * 4..][..3];
         for (&drawn, &seen) in patch.rgb[o * 3..o * 3 + 3].iter().zip(frame) {
             error += (m as f64 / 255.0 * (drawn as f64 - seen as f64)).powi(2);
         }
@@ -68,21 +68,22 @@ mod tests {
     use super::*;
     use crate::lipsync::neural::Rect;
 
-    /// A 64x64 frame of one colour, its 32 px crop the box at (16, 16).
-    fn flat(rgb: [u8; 3]) -> ((Vec<u8>, [u32; 2], usize), FaceCrop, Vec<u8>) {
+    /// A 64x64 frame of one colour, its 32 px crop the box at (16, 16) and that
+    /// crop's keyed cut (no key).
+    fn flat(rgb: [u8; 3]) -> (KeyedCut, FaceCrop, Vec<u8>) {
         let frame: Vec<u8> = (0..64 * 64).flat_map(|_| [rgb[0], rgb[1], rgb[2], 255]).collect();
         let c = FaceCrop::from_rect(Rect { x0: 16, y0: 16, x1: 48, y1: 48 });
-        let (cut, origin, width) = (crate::raster::cut(&frame, 64, [16, 16, 48, 48], 4), [16, 16], 32);
         let crop_bgr: Vec<u8> = (0..32 * 32).flat_map(|_| [rgb[2], rgb[1], rgb[0]]).collect();
-        ((cut, origin, width), c, crop_bgr)
+        (KeyedCut::new(&frame, 64, &c, None), c, crop_bgr)
     }
 
     #[test]
     fn only_a_mouth_unlike_the_frame_adds_error_and_more_unlike_adds_more() {
         let (real, c, crop) = flat([200, 150, 120]);
         let lower = |d: u8| -> Vec<u8> { crop[32 * 16 * 3..].iter().map(|v| v.saturating_add(d)).collect() };
-        assert!(pasted_error(&real, &c, &crop, &lower(0), 32) < 1.0);
-        let (small, large) = (pasted_error(&real, &c, &crop, &lower(10), 32), pasted_error(&real, &c, &crop, &lower(30), 32));
+        let error = |d: u8| pasted_error(real.pixels(), &c, &crop, &lower(d), 32);
+        assert!(error(0) < 1.0);
+        let (small, large) = (error(10), error(30));
         assert!(small > 100.0, "{small}");
         // The error is squared: three times the difference, about nine times the error.
         assert!((large / small - 9.0).abs() < 1.0, "{small} {large}");

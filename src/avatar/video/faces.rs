@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use super::manifest::{FaceTrack, LandmarkTrack, VideoManifest};
 use crate::avatar::key::ChromaKey;
 use crate::face::Outline;
+use crate::lipsync::neural::face::Pixels;
 use crate::lipsync::neural::{FaceCrop, Rect};
 
 /// The per-frame points of packs imported without --face.
@@ -66,16 +67,28 @@ impl PackFaces {
     }
 }
 
-/// The part of a decoded frame (RGBA, `width` wide) that `crop` reads, keyed as the
-/// stream keys it, with its origin and width. It starts at even coordinates, where
-/// the footage's chroma blocks start, so the key sees whole blocks.
-pub fn keyed_bounds(rgba: &[u8], width: u32, crop: &FaceCrop, key: Option<&ChromaKey>) -> (Vec<u8>, [u32; 2], usize) {
-    let b = crop.bounds;
-    let (x0, y0) = (b.x0 & !1, b.y0 & !1);
-    let mut cut = crate::raster::cut(rgba, width, [x0, y0, b.x1, b.y1], 4);
-    let cut_width = (b.x1 - x0) as usize;
-    if let Some(k) = key {
-        k.apply(&mut cut, cut_width);
+/// The part of a decoded frame that a crop reads, keyed as the stream keys it.
+pub struct KeyedCut {
+    data: Vec<u8>,
+    width: usize,
+    origin: [u32; 2],
+}
+
+impl KeyedCut {
+    /// The bounds of `crop` in a decoded frame (RGBA, `width` wide), from even
+    /// coordinates, where the footage's chroma blocks start, so the key sees whole blocks.
+    pub fn new(rgba: &[u8], width: u32, crop: &FaceCrop, key: Option<&ChromaKey>) -> KeyedCut {
+        let b = crop.bounds;
+        let origin = [b.x0 & !1, b.y0 & !1];
+        let mut data = crate::raster::cut(rgba, width, [origin[0], origin[1], b.x1, b.y1], 4);
+        let width = (b.x1 - origin[0]) as usize;
+        if let Some(k) = key {
+            k.apply(&mut data, width);
+        }
+        KeyedCut { data, width, origin }
     }
-    (cut, [x0, y0], cut_width)
+
+    pub fn pixels(&self) -> Pixels<'_> {
+        Pixels { data: &self.data, width: self.width, origin: self.origin }
+    }
 }
